@@ -1,0 +1,96 @@
+import type { Finding } from './types';
+
+/**
+ * Typed errors of the migration library. `code` is stable: activities turn it into a
+ * non-retryable ApplicationFailure type, the CLI maps it to an exit code.
+ */
+export abstract class PgshiftError extends Error {
+  abstract readonly code: string;
+  /** 1: the check found problems; 2: usage/configuration; 3: infrastructure unreachable. */
+  abstract readonly exitCode: 1 | 2 | 3;
+  /** True when retrying cannot help (bad input, drift, a failing migration). */
+  readonly nonRetryable: boolean = true;
+  constructor(message: string) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+/** One or more migration files are malformed; every finding is listed, not just the first. */
+export class MigrationFileError extends PgshiftError {
+  readonly code = 'MigrationFileError';
+  readonly exitCode = 1;
+  constructor(
+    readonly findings: Finding[],
+    summary?: string,
+  ) {
+    super(
+      summary ??
+        findings
+          .filter((f) => f.severity === 'error')
+          .map((f) => `${f.file ?? ''}${f.line ? `:${f.line}` : ''}: ${f.message}`)
+          .join('\n'),
+    );
+  }
+}
+
+/** A migration's SQL failed; nothing of it was committed (transactional files). */
+export class MigrationExecutionError extends PgshiftError {
+  readonly code = 'MigrationExecutionError';
+  readonly exitCode = 1;
+  constructor(
+    message: string,
+    readonly file: string,
+    readonly line?: number,
+    readonly sqlState?: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Applied files changed on disk, or applied versions have no file. */
+export class DriftError extends PgshiftError {
+  readonly code = 'DriftError';
+  readonly exitCode = 1;
+  constructor(
+    message: string,
+    readonly versions: number[],
+  ) {
+    super(message);
+  }
+}
+
+/** Another run holds the advisory lock for longer than we were willing to wait. */
+export class LockTimeoutError extends PgshiftError {
+  readonly code = 'LockTimeoutError';
+  readonly exitCode = 1;
+  override readonly nonRetryable = false;
+  constructor(message: string) {
+    super(message);
+  }
+}
+
+/** A rollback test found that a rollback does not restore the schema. */
+export class RollbackIntegrityError extends PgshiftError {
+  readonly code = 'RollbackIntegrityError';
+  readonly exitCode = 1;
+  constructor(
+    message: string,
+    readonly differences: string[],
+  ) {
+    super(message);
+  }
+}
+
+/** Bad command-line or config input. */
+export class UsageError extends PgshiftError {
+  readonly code = 'UsageError';
+  readonly exitCode = 2;
+}
+
+/** The database (or another service) cannot be reached or refuses our credentials. */
+export class ConnectionError extends PgshiftError {
+  readonly code = 'ConnectionError';
+  readonly exitCode = 3;
+  override readonly nonRetryable = false;
+}

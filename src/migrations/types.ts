@@ -1,0 +1,133 @@
+/**
+ * The shared vocabulary of the migration library. Everything here is plain data:
+ * it can be serialised into a Temporal payload (no functions, no Dates, no Buffers).
+ */
+
+/** Header comments of a forward file (`-- Migration:`, `-- Description:`, …). */
+export interface ForwardHeader {
+  migration: string; // value of `-- Migration:` e.g. "007_add_customer_region.sql"
+  description: string;
+  author: string;
+  date: string; // YYYY-MM-DD
+}
+
+/** Header comments of a rollback file (`-- Rollback:`, `-- Reverses migration:`, …). */
+export interface RollbackHeader {
+  rollback: string; // value of `-- Rollback:` e.g. "007_rollback.sql"
+  reverses: string; // value of `-- Reverses migration:`
+  author: string;
+  date: string;
+}
+
+/** One SQL file as read from disk. */
+export interface SqlFile {
+  /** File name relative to the migrations folder, e.g. "007_add_customer_region.sql". */
+  file: string;
+  sql: string;
+  /** sha256 hex of the file's exact bytes. */
+  checksum: string;
+}
+
+/**
+ * A forward migration and its rollback. `version` is the number prefix (7 for "007_…").
+ * `transactional` is false when the forward file carries the `-- pgshift:no-transaction`
+ * marker (needed for CREATE INDEX CONCURRENTLY); the rollback file may carry it too.
+ */
+export interface Migration {
+  version: number;
+  name: string; // "add_customer_region"
+  forward: SqlFile & { header: ForwardHeader; transactional: boolean };
+  rollback: SqlFile & { header: RollbackHeader; transactional: boolean };
+  /** `-- pgshift:high-risk` marker in the forward file. */
+  highRisk: boolean;
+}
+
+/**
+ * An ordered, checksummed set of migrations: exactly what a workflow carries and
+ * what a worker applies. `checksum` is sha256 over every file's name and checksum in order.
+ */
+export interface MigrationPlan {
+  checksum: string;
+  migrations: Migration[];
+}
+
+/** A problem found in a file or a database; `file`/`line` name where, `object` names what. */
+export interface Finding {
+  severity: 'error' | 'warning';
+  rule: string; // e.g. "missing-rollback", "duplicate-version", "squawk/adding-required-field"
+  message: string; // a person can act on it: what, where, what to do
+  file?: string;
+  line?: number;
+  object?: string;
+}
+
+/** A row of the ledger table `pgshift.migrations`. */
+export interface LedgerEntry {
+  version: number;
+  name: string;
+  forwardChecksum: string;
+  rollbackChecksum: string;
+  appliedAt: string; // ISO timestamp
+  appliedBy: string;
+  durationMs: number;
+  /** 'migrate' | 'baseline' | 'repair' — how the row got there. */
+  source: string;
+}
+
+export type MigrationStatus = 'Success' | 'Error' | 'NotExecuted' | 'Skipped';
+
+/** Per-migration result of a run (kysely-style), what the CLI prints and activities return. */
+export interface MigrationResult {
+  version: number;
+  name: string;
+  direction: 'up' | 'down';
+  status: MigrationStatus;
+  durationMs: number;
+  error?: string;
+}
+
+export interface RunResult {
+  direction: 'up' | 'down';
+  dryRun: boolean;
+  fromVersion: number;
+  toVersion: number;
+  results: MigrationResult[];
+}
+
+export interface StatusReport {
+  currentVersion: number;
+  applied: LedgerEntry[];
+  pending: { version: number; name: string }[];
+  /** Applied versions with no file (deleted or renamed). */
+  missingFiles: number[];
+  /** Applied versions whose file checksum differs from the ledger (drift). */
+  drifted: { version: number; name: string; file: string; expected: string; actual: string }[];
+}
+
+/** Progress callback: the runner calls it before and after each migration (for heartbeats). */
+export type ProgressListener = (event: {
+  phase: 'start' | 'done';
+  version: number;
+  name: string;
+  direction: 'up' | 'down';
+  index: number; // 0-based position in this run
+  total: number;
+}) => void;
+
+export interface RunnerOptions {
+  /** lock_timeout for every migration statement, e.g. '5s'. */
+  lockTimeout: string;
+  /** statement_timeout for every migration statement, e.g. '15min'. */
+  statementTimeout: string;
+  /** How long to wait for the advisory lock before failing with LockTimeoutError (ms). */
+  advisoryLockWaitMs: number;
+  /** Recorded as applied_by in the ledger. */
+  appliedBy: string;
+  onProgress?: ProgressListener;
+}
+
+export const DEFAULT_RUNNER_OPTIONS: Omit<RunnerOptions, 'appliedBy'> = {
+  lockTimeout: '5s',
+  statementTimeout: '15min',
+  advisoryLockWaitMs: 30_000,
+};
