@@ -1,4 +1,4 @@
-import type { Finding } from './types';
+import type { Finding, RunResult } from './types';
 
 /**
  * Typed errors of the migration library. `code` is stable: activities turn it into a
@@ -38,6 +38,8 @@ export class MigrationFileError extends PgshiftError {
 export class MigrationExecutionError extends PgshiftError {
   readonly code = 'MigrationExecutionError';
   readonly exitCode = 1;
+  /** Set by migrateUp/migrateDown: the per-migration results of the run that failed. */
+  runResult?: RunResult;
   constructor(
     message: string,
     readonly file: string,

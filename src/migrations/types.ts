@@ -59,6 +59,8 @@ export interface Finding {
   file?: string;
   line?: number;
   object?: string;
+  /** Set by `validate safety`: this finding makes its migration high risk (destructive or lock-heavy). */
+  highRisk?: boolean;
 }
 
 /** A row of the ledger table `pgshift.migrations`. */
@@ -84,6 +86,8 @@ export interface MigrationResult {
   status: MigrationStatus;
   durationMs: number;
   error?: string;
+  /** Messages the migration raised (RAISE NOTICE and server notices), in order. */
+  notices?: string[];
 }
 
 export interface RunResult {

@@ -2,21 +2,49 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startLocalPostgres, type LocalPostgres } from '../../src/local/postgres-server';
+import { startDevServer, type DevServer } from '../../src/temporal/dev-server';
 
 /**
- * Starts the real services once per test run: a private PostgreSQL (unless
- * TEST_DATABASE_URL points at one). Test files read the URL from process.env,
- * which the forked test workers inherit.
+ * Starts the real services once per test run, side by side:
+ * - a private PostgreSQL (unless TEST_DATABASE_URL points at one);
+ * - a Temporal dev server with pgshift's search attributes (unless TEMPORAL_ADDRESS points at
+ *   one), building the Temporal CLI into ~/.cache/pgshift/bin when it is missing.
+ * Test files read TEST_DATABASE_URL, TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE and PGSHIFT_WEB_UI
+ * from process.env, which the forked test workers inherit.
  */
 let postgres: LocalPostgres | undefined;
+let temporal: DevServer | undefined;
+
+async function startPostgres(): Promise<void> {
+  if (process.env.TEST_DATABASE_URL) return;
+  postgres = await startLocalPostgres(mkdtempSync(join(tmpdir(), 'pgshift-test-pg-')));
+  process.env.TEST_DATABASE_URL = postgres.url;
+}
+
+async function startTemporal(): Promise<void> {
+  if (process.env.TEMPORAL_ADDRESS) {
+    process.env.TEMPORAL_NAMESPACE ||= 'default';
+    return;
+  }
+  const logDir = mkdtempSync(join(tmpdir(), 'pgshift-test-temporal-'));
+  temporal = await startDevServer({
+    logFile: join(logDir, 'temporal.log'),
+    log: (line) => process.stderr.write(line + '\n'),
+  });
+  process.env.TEMPORAL_ADDRESS = temporal.address;
+  process.env.TEMPORAL_NAMESPACE = temporal.namespace;
+  if (temporal.uiUrl) process.env.PGSHIFT_WEB_UI = temporal.uiUrl;
+}
 
 export async function setup(): Promise<void> {
-  if (!process.env.TEST_DATABASE_URL) {
-    postgres = await startLocalPostgres(mkdtempSync(join(tmpdir(), 'pgshift-test-pg-')));
-    process.env.TEST_DATABASE_URL = postgres.url;
+  const results = await Promise.allSettled([startPostgres(), startTemporal()]);
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) {
+    await teardown();
+    throw failed.reason;
   }
 }
 
 export async function teardown(): Promise<void> {
-  await postgres?.stop();
+  await Promise.allSettled([postgres?.stop(), temporal?.stop()]);
 }

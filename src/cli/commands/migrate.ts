@@ -1,3 +1,285 @@
+import { userInfo } from 'node:os';
 import type { Command } from 'commander';
+import type { Client } from 'pg';
+import { baseline } from '../../migrations/baseline';
+import { withClient, redactUrl } from '../../migrations/database';
+import { describeDrift, validateApplied } from '../../migrations/drift';
+import { MigrationExecutionError, UsageError } from '../../migrations/errors';
+import { loadPlan } from '../../migrations/files';
+import { repair, type RepairResult } from '../../migrations/repair';
+import { migrateDown, migrateUp } from '../../migrations/runner';
+import { readStatus } from '../../migrations/status';
+import {
+  DEFAULT_RUNNER_OPTIONS,
+  type LedgerEntry,
+  type MigrationPlan,
+  type RunResult,
+  type RunnerOptions,
+  type StatusReport,
+} from '../../migrations/types';
+import { emit, type GlobalOptions } from '../output';
 
-export function register(_program: Command): void {}
+interface MigrateOptions extends GlobalOptions {
+  databaseUrl?: string;
+  dir: string;
+  lockTimeout: string;
+  statementTimeout: string;
+  lockWait: string;
+  as?: string;
+}
+
+const pad = (version: number) => String(version).padStart(3, '0');
+
+/** `$PGSHIFT_USER`, else the OS user name. */
+export function defaultAppliedBy(): string {
+  if (process.env.PGSHIFT_USER) return process.env.PGSHIFT_USER;
+  try {
+    return userInfo().username;
+  } catch {
+    return 'unknown';
+  }
+}
+
+/** The database URL from --database-url or DATABASE_URL; UsageError (exit 2) when neither. */
+export function resolveDatabaseUrl(options: { databaseUrl?: string }): string {
+  const url = options.databaseUrl ?? process.env.DATABASE_URL;
+  if (!url)
+    throw new UsageError(
+      'no database given: set the DATABASE_URL environment variable or pass --database-url',
+    );
+  return url;
+}
+
+function runnerOptions(options: MigrateOptions): RunnerOptions {
+  const wait = Number(options.lockWait);
+  if (!Number.isFinite(wait) || wait < 0)
+    throw new UsageError(`--lock-wait "${options.lockWait}" is not a number of milliseconds`);
+  return {
+    lockTimeout: options.lockTimeout,
+    statementTimeout: options.statementTimeout,
+    advisoryLockWaitMs: wait,
+    appliedBy: options.as ?? defaultAppliedBy(),
+  };
+}
+
+function parseVersion(value: string, what: string): number {
+  if (!/^\d+$/.test(value))
+    throw new UsageError(`${what} "${value}" is not a migration number (e.g. 8 or 008)`);
+  return Number(value);
+}
+
+/** Loads the plan, connects, runs `fn`; the command's whole context in one place. */
+async function withMigrationContext<T>(
+  cmd: Command,
+  fn: (ctx: {
+    client: Client;
+    plan: MigrationPlan;
+    options: MigrateOptions;
+    url: string;
+  }) => Promise<T>,
+): Promise<T> {
+  const options = cmd.optsWithGlobals<MigrateOptions>();
+  const url = resolveDatabaseUrl(options);
+  const plan = await loadPlan(options.dir);
+  return withClient(url, (client) => fn({ client, plan, options, url }));
+}
+
+function withCommonOptions(cmd: Command): Command {
+  return cmd
+    .option('--database-url <url>', 'target database (default: $DATABASE_URL)')
+    .option('--dir <folder>', 'migrations folder', 'migrations')
+    .option(
+      '--lock-timeout <duration>',
+      'lock_timeout of every migration statement',
+      DEFAULT_RUNNER_OPTIONS.lockTimeout,
+    )
+    .option(
+      '--statement-timeout <duration>',
+      'statement_timeout of every migration statement',
+      DEFAULT_RUNNER_OPTIONS.statementTimeout,
+    )
+    .option(
+      '--lock-wait <ms>',
+      'how long to wait for another run holding the migration lock',
+      String(DEFAULT_RUNNER_OPTIONS.advisoryLockWaitMs),
+    );
+}
+
+export function formatStatus(report: StatusReport & { database: string }): string {
+  const lines = [`database: ${report.database}`, `current version: ${pad(report.currentVersion)}`];
+  lines.push(`applied (${report.applied.length}):`);
+  for (const e of report.applied)
+    lines.push(
+      `  ${pad(e.version)} ${e.name}  ${e.appliedAt} by ${e.appliedBy} (${e.durationMs} ms${e.source === 'migrate' ? '' : `, ${e.source}`})`,
+    );
+  lines.push(`pending (${report.pending.length}):`);
+  for (const p of report.pending) lines.push(`  ${pad(p.version)} ${p.name}`);
+  const drift = describeDrift(report);
+  if (drift.length > 0) {
+    lines.push(`drift (${drift.length}):`);
+    for (const line of drift) lines.push(`  ${line}`);
+  }
+  return lines.join('\n');
+}
+
+export function formatRunResult(result: RunResult): string {
+  const verb = result.direction === 'up' ? 'apply' : 'roll back';
+  const lines: string[] = [];
+  if (result.results.length === 0)
+    lines.push(
+      result.direction === 'up'
+        ? `nothing to apply: database at version ${pad(result.fromVersion)}`
+        : `nothing to roll back: database at version ${pad(result.fromVersion)}`,
+    );
+  else if (result.dryRun) lines.push(`dry run: would ${verb} (nothing was executed):`);
+  const mark = { Success: 'ok   ', Error: 'ERROR', NotExecuted: '-    ', Skipped: 'skip ' };
+  for (const r of result.results) {
+    const file = result.direction === 'up' ? `${pad(r.version)}_${r.name}.sql` : `${pad(r.version)}_rollback.sql`;
+    const status = result.dryRun ? 'would' : mark[r.status];
+    lines.push(`  ${status} ${file}${r.status === 'Success' ? ` (${r.durationMs} ms)` : ''}`);
+    for (const notice of r.notices ?? []) lines.push(`        NOTICE: ${notice}`);
+  }
+  if (result.results.length > 0)
+    lines.push(
+      `version ${pad(result.fromVersion)} → ${pad(result.toVersion)}${result.dryRun ? ' (dry run)' : ''}`,
+    );
+  return lines.join('\n');
+}
+
+/** Prints the per-migration results of a failed run before main reports the error. */
+function reportPartialRun(error: unknown, options: GlobalOptions): void {
+  if (!options.json && error instanceof MigrationExecutionError && error.runResult)
+    process.stdout.write(formatRunResult(error.runResult) + '\n');
+}
+
+function formatEntries(entries: LedgerEntry[]): string {
+  if (entries.length === 0) return 'baseline: every version was already recorded';
+  return [
+    `baseline: recorded ${entries.length} migration${entries.length === 1 ? '' : 's'} as applied without running them:`,
+    ...entries.map((e) => `  ${pad(e.version)} ${e.name}`),
+  ].join('\n');
+}
+
+function formatRepair(result: RepairResult): string {
+  const lines =
+    result.repaired.length === 0
+      ? ['repair: no drifted file to accept']
+      : [
+          'repair: accepted the current content of:',
+          ...result.repaired.map((d) => `  ${d.file} (version ${d.version})`),
+        ];
+  for (const v of result.missingFiles)
+    lines.push(`  version ${pad(v)} is applied but has no files: restore them (repair does not)`);
+  return lines.join('\n');
+}
+
+export function register(program: Command): void {
+  const migrate = program
+    .command('migrate')
+    .description('apply, roll back and inspect migrations on the database of DATABASE_URL');
+
+  withCommonOptions(migrate.command('status'))
+    .description('show applied, pending and drifted migrations')
+    .action(async (_o, cmd: Command) =>
+      withMigrationContext(cmd, async ({ client, plan, options, url }) => {
+        const report = { database: redactUrl(url), ...(await readStatus(client, plan)) };
+        emit(options, report, formatStatus);
+        if (report.drifted.length > 0 || report.missingFiles.length > 0) process.exitCode = 1;
+      }),
+    );
+
+  withCommonOptions(migrate.command('up'))
+    .description('apply pending migrations, each in its own transaction')
+    .option('--to <version>', 'stop after this version')
+    .option('--dry-run', 'report what would run; change nothing')
+    .option('--as <name>', 'recorded as applied_by (default: $PGSHIFT_USER or OS user)')
+    .action(async (_o, cmd: Command) =>
+      withMigrationContext(cmd, async ({ client, plan, options }) => {
+        const raw = cmd.opts<{ to?: string; dryRun?: boolean }>();
+        const to = raw.to === undefined ? undefined : parseVersion(raw.to, '--to');
+        try {
+          const result = await migrateUp(client, plan, {
+            ...runnerOptions(options),
+            to,
+            dryRun: raw.dryRun,
+          });
+          emit(options, result, formatRunResult);
+        } catch (error) {
+          reportPartialRun(error, options);
+          throw error;
+        }
+      }),
+    );
+
+  withCommonOptions(migrate.command('down'))
+    .description('roll back to <target> (it stays applied; 0 rolls back everything)')
+    .argument('<target>', 'version to keep')
+    .option('--dry-run', 'report what would run; change nothing')
+    .option('--as <name>', 'who runs it (default: $PGSHIFT_USER or OS user)')
+    .action(async (target: string, _o, cmd: Command) =>
+      withMigrationContext(cmd, async ({ client, plan, options }) => {
+        const raw = cmd.opts<{ dryRun?: boolean }>();
+        try {
+          const result = await migrateDown(client, plan, parseVersion(target, 'target'), {
+            ...runnerOptions(options),
+            dryRun: raw.dryRun,
+          });
+          emit(options, result, formatRunResult);
+        } catch (error) {
+          reportPartialRun(error, options);
+          throw error;
+        }
+      }),
+    );
+
+  withCommonOptions(migrate.command('validate'))
+    .description('check that applied migrations still match their files (drift)')
+    .action(async (_o, cmd: Command) =>
+      withMigrationContext(cmd, async ({ client, plan, options, url }) => {
+        const report = await validateApplied(client, plan);
+        emit(
+          options,
+          { database: redactUrl(url), ok: true, ...report },
+          (r) =>
+            `${r.database}: all ${r.applied.length} applied migrations match their files (version ${pad(r.currentVersion)}, ${r.pending.length} pending)`,
+        );
+      }),
+    );
+
+  withCommonOptions(migrate.command('baseline'))
+    .description('record migrations 1..<version> as applied without running them')
+    .argument('<version>', 'the schema already contains every migration up to this one')
+    .option('--as <name>', 'recorded as applied_by (default: $PGSHIFT_USER or OS user)')
+    .action(async (version: string, _o, cmd: Command) =>
+      withMigrationContext(cmd, async ({ client, plan, options }) => {
+        const run = runnerOptions(options);
+        const entries = await baseline(
+          client,
+          plan,
+          parseVersion(version, 'version'),
+          run.appliedBy,
+          run.advisoryLockWaitMs,
+        );
+        emit(options, { recorded: entries }, (r) => formatEntries(r.recorded));
+      }),
+    );
+
+  withCommonOptions(migrate.command('repair'))
+    .description('accept reviewed edits of applied files: update their checksums, recording who and why')
+    .requiredOption('--reason <text>', 'why the applied file was edited (kept in pgshift.repairs)')
+    .option('--as <name>', 'recorded as repaired_by (default: $PGSHIFT_USER or OS user)')
+    .option('--only <version...>', 'only these versions')
+    .action(async (_o, cmd: Command) =>
+      withMigrationContext(cmd, async ({ client, plan, options }) => {
+        const raw = cmd.opts<{ reason: string; only?: string[] }>();
+        const run = runnerOptions(options);
+        const result = await repair(client, plan, {
+          appliedBy: run.appliedBy,
+          reason: raw.reason,
+          versions: raw.only?.map((v) => parseVersion(v, '--only')),
+          lockWaitMs: run.advisoryLockWaitMs,
+        });
+        emit(options, result, formatRepair);
+      }),
+    );
+}

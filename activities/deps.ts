@@ -1,0 +1,93 @@
+import { userInfo } from 'node:os';
+import { ApplicationFailure, Context } from '@temporalio/activity';
+import {
+  environmentConfig,
+  resolveDatabaseUrl,
+  type EnvironmentConfig,
+  type PgshiftConfig,
+} from '../src/config';
+import { PgshiftError } from '../src/migrations/errors';
+import { DEFAULT_RUNNER_OPTIONS, type RunnerOptions } from '../src/migrations/types';
+import { parseDuration } from '../src/config';
+
+/** What every activity needs; injected so tests build activities without globals. */
+export interface ActivityDeps {
+  config: PgshiftConfig;
+  /** Where database URLs and webhook URLs are read from (default process.env). */
+  env?: NodeJS.ProcessEnv;
+  /** Server for scratch databases of rollback tests (default: TEST_DATABASE_URL, else the environment's server). */
+  scratchServerUrl?: string;
+}
+
+export function settingsOf(deps: ActivityDeps, environment: string): EnvironmentConfig {
+  return environmentConfig(deps.config, environment);
+}
+
+/** Resolves the URL inside the activity: it never travels through workflow history. */
+export function databaseUrlOf(deps: ActivityDeps, environment: string): string {
+  return resolveDatabaseUrl(deps.config, environment, deps.env ?? process.env);
+}
+
+export function runnerOptionsFor(
+  deps: ActivityDeps,
+  environment: string,
+  appliedBy?: string,
+): RunnerOptions {
+  const settings = settingsOf(deps, environment);
+  return {
+    ...DEFAULT_RUNNER_OPTIONS,
+    lockTimeout: `${parseDuration(settings.lockTimeout)}ms`,
+    statementTimeout: `${parseDuration(settings.statementTimeout)}ms`,
+    appliedBy: appliedBy ?? process.env.PGSHIFT_USER ?? userInfo().username,
+  };
+}
+
+/**
+ * Runs an activity body and turns typed library errors into ApplicationFailures whose
+ * `type` is the error code, non-retryable when retrying cannot help.
+ */
+export async function asActivity<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (error) {
+    throw toFailure(error);
+  }
+}
+
+export function toFailure(error: unknown): unknown {
+  if (error instanceof ApplicationFailure) return error;
+  if (error instanceof PgshiftError || isTypedError(error)) {
+    const e = error as Error & { code: string; nonRetryable?: boolean; details?: unknown };
+    return ApplicationFailure.create({
+      message: e.message,
+      type: e.code,
+      nonRetryable: e.nonRetryable !== false,
+      cause: undefined,
+    });
+  }
+  return error;
+}
+
+function isTypedError(error: unknown): boolean {
+  return (
+    error instanceof Error &&
+    typeof (error as { code?: unknown }).code === 'string' &&
+    typeof (error as { nonRetryable?: unknown }).nonRetryable === 'boolean'
+  );
+}
+
+/** Heartbeats every `ms` while `work` runs, so long steps stay alive and learn of cancellation. */
+export async function withHeartbeat<T>(
+  ms: number,
+  details: () => unknown,
+  work: (signal: AbortSignal) => Promise<T>,
+): Promise<T> {
+  const context = Context.current();
+  const timer = setInterval(() => context.heartbeat(details()), ms);
+  context.heartbeat(details());
+  try {
+    return await work(context.cancellationSignal);
+  } finally {
+    clearInterval(timer);
+  }
+}

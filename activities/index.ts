@@ -1,0 +1,27 @@
+import { createAppActivities } from './app';
+import { createBackupActivities } from './backup';
+import type { ActivityDeps } from './deps';
+import { createMigrateActivities } from './migrate';
+import { createNotifyActivities } from './notify';
+import { createPlanActivities } from './plan';
+import { createRecordActivities } from './records';
+import { createReportActivities } from './reports';
+import { createVerifyActivities } from './verify';
+
+export type { ActivityDeps } from './deps';
+
+/** Every activity of pgshift, built from its dependencies (config, environment variables). */
+export function createActivities(deps: ActivityDeps) {
+  return {
+    ...createPlanActivities(),
+    ...createMigrateActivities(deps),
+    ...createBackupActivities(deps),
+    ...createVerifyActivities(deps),
+    ...createAppActivities(deps),
+    ...createNotifyActivities(deps),
+    ...createRecordActivities(deps),
+    ...createReportActivities(deps),
+  };
+}
+
+export type Activities = ReturnType<typeof createActivities>;

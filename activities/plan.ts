@@ -1,0 +1,64 @@
+import { fileChecksum, planChecksum } from '../src/migrations/files';
+import { MigrationFileError } from '../src/migrations/errors';
+import type { Finding, MigrationPlan } from '../src/migrations/types';
+import { validateDeps } from '../src/lint/deps';
+import { validateSafety, assessRisk } from '../src/lint/safety';
+import { asActivity } from './deps';
+
+export interface PlanValidation {
+  planChecksum: string;
+  migrations: number;
+  errors: Finding[];
+  warningCount: number;
+  highRisk: boolean;
+  riskReasons: string[];
+}
+
+/**
+ * Refuses a plan whose files do not match their checksums or whose checksum does not
+ * match its files: what the worker applies is exactly what was validated and approved.
+ */
+export function assertPlanIntegrity(plan: MigrationPlan): void {
+  const findings: Finding[] = [];
+  for (const m of plan.migrations)
+    for (const file of [m.forward, m.rollback])
+      if (fileChecksum(Buffer.from(file.sql, 'utf8')) !== file.checksum)
+        findings.push({
+          severity: 'error',
+          rule: 'plan-integrity',
+          file: file.file,
+          message: `${file.file} does not match its checksum in the plan: the plan was altered after it was read`,
+        });
+  const expected = planChecksum(plan.migrations);
+  if (expected !== plan.checksum)
+    findings.push({
+      severity: 'error',
+      rule: 'plan-integrity',
+      message: `plan checksum ${plan.checksum.slice(0, 12)} does not match its files (${expected.slice(0, 12)})`,
+    });
+  if (findings.length) throw new MigrationFileError(findings);
+}
+
+export function createPlanActivities() {
+  return {
+    /** Integrity, dependency and safety validation of the plan the workflow carries. */
+    async validatePlan(input: { plan: MigrationPlan }): Promise<PlanValidation> {
+      return asActivity(async () => {
+        assertPlanIntegrity(input.plan);
+        const deps = await validateDeps(input.plan);
+        const safety = await validateSafety(input.plan);
+        const findings = [...deps.findings, ...safety];
+        const risk = assessRisk(input.plan, safety);
+        const errors = findings.filter((f) => f.severity === 'error');
+        return {
+          planChecksum: input.plan.checksum,
+          migrations: input.plan.migrations.length,
+          errors: errors.slice(0, 50),
+          warningCount: findings.length - errors.length,
+          highRisk: risk.highRisk,
+          riskReasons: risk.reasons.slice(0, 20),
+        };
+      });
+    },
+  };
+}

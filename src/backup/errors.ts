@@ -1,0 +1,47 @@
+import { PgshiftError } from '../migrations/errors';
+
+/** pg_dump / pg_restore (of a version able to talk to the server) cannot be found. */
+export class ToolMissingError extends PgshiftError {
+  readonly code = 'ToolMissingError';
+  readonly exitCode = 2;
+  constructor(
+    message: string,
+    readonly tool: string,
+  ) {
+    super(message);
+  }
+}
+
+/** A backup or restore failed (pg_dump/pg_restore error, disk full, invalid archive). */
+export class BackupError extends PgshiftError {
+  readonly code = 'BackupError';
+  readonly exitCode = 1;
+  override readonly nonRetryable: boolean;
+  constructor(
+    message: string,
+    readonly reason: 'disk-full' | 'tool-failed' | 'invalid-archive' | 'incomplete' | 'bad-name',
+    opts: { nonRetryable?: boolean } = {},
+  ) {
+    super(message);
+    this.nonRetryable = opts.nonRetryable ?? true;
+  }
+}
+
+/** The backup on disk does not match its manifest (tampered or corrupt): nothing was restored. */
+export class BackupIntegrityError extends PgshiftError {
+  readonly code = 'BackupIntegrityError';
+  readonly exitCode = 1;
+  constructor(
+    message: string,
+    readonly backupDir: string,
+  ) {
+    super(message);
+  }
+}
+
+/** The caller's AbortSignal fired: the child process was killed and partial files removed. */
+export class BackupCancelledError extends PgshiftError {
+  readonly code = 'BackupCancelledError';
+  readonly exitCode = 1;
+  override readonly nonRetryable = false;
+}

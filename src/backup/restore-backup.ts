@@ -1,0 +1,175 @@
+import { join } from 'node:path';
+import { escapeIdentifier, escapeLiteral, type Client } from 'pg';
+import { connect } from '../migrations/database';
+import { toolConnection, withDatabase } from './connection-args';
+import { BackupCancelledError, BackupError } from './errors';
+import { readManifest, type BackupManifest } from './manifest';
+import { findPgTool, parseToolVersion } from './pg-tools';
+import { isTableDoneLine, type ProgressCallback } from './progress';
+import { defaultJobs } from './create-backup';
+import { isDiskFull, runTool } from './run-tool';
+import { assertChecksum } from './verify-backup';
+
+export interface RestoreBackupOptions {
+  /** The database to replace (it is created when missing). */
+  databaseUrl: string;
+  /** `<dir>/<name>` of a backup made by createBackup. */
+  backupDir: string;
+  /** Parallel pg_restore jobs; default min(4, cores). */
+  jobs?: number;
+  signal?: AbortSignal;
+  onProgress?: ProgressCallback;
+  binDir?: string;
+  /** Skip ownership (ALTER … OWNER): use when restoring onto a server without the dump's roles. */
+  noOwner?: boolean;
+}
+
+export interface RestoreResult {
+  backup: string;
+  database: string;
+  durationMs: number;
+  checksumMs: number;
+  restoreMs: number;
+  jobs: number;
+  tables: number;
+  sizeBytes: number;
+  migrationState: BackupManifest['migrationState'];
+}
+
+const q = escapeIdentifier;
+
+/** Name of the scratch database the backup is restored into before the swap. */
+function scratchName(target: string): string {
+  return `${target.slice(0, 40)}_pgshift_restore`;
+}
+
+async function dropDatabase(admin: Client, name: string, versionNum: number): Promise<void> {
+  if (versionNum >= 130000) {
+    await admin.query(`DROP DATABASE IF EXISTS ${q(name)} WITH (FORCE)`);
+    return;
+  }
+  await admin.query(
+    `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()`,
+    [name],
+  );
+  await admin.query(`DROP DATABASE IF EXISTS ${q(name)}`);
+}
+
+/** CREATE DATABASE with the dumped database's owner, encoding and locale (falling back to defaults). */
+async function createScratch(
+  admin: Client,
+  name: string,
+  manifest: BackupManifest,
+  noOwner: boolean,
+): Promise<void> {
+  const props = manifest.databaseProperties;
+  const { rows } = await admin.query<{ exists: boolean }>(
+    'SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1) AS exists',
+    [props?.owner ?? ''],
+  );
+  const owner = !noOwner && rows[0].exists ? ` OWNER ${q(props.owner)}` : '';
+  const full = props
+    ? ` ENCODING ${escapeLiteral(props.encoding)} LC_COLLATE ${escapeLiteral(props.collate)} LC_CTYPE ${escapeLiteral(props.ctype)}`
+    : '';
+  try {
+    await admin.query(`CREATE DATABASE ${q(name)} TEMPLATE template0${full}${owner}`);
+  } catch {
+    await admin.query(`CREATE DATABASE ${q(name)} TEMPLATE template0${owner}`);
+  }
+}
+
+/**
+ * Restores a backup exactly: checks the manifest checksum (a tampered or corrupt backup is
+ * refused before anything is touched), restores with `pg_restore -j` into a scratch database
+ * (the live one keeps serving meanwhile), then swaps: drops the target (terminating its
+ * connections) and renames the scratch database to it. A failed restore leaves the target
+ * untouched. Database-level settings (ALTER DATABASE … SET), comments and grants are not restored.
+ */
+export async function restoreBackup(opts: RestoreBackupOptions): Promise<RestoreResult> {
+  const started = Date.now();
+  const manifest = await readManifest(opts.backupDir);
+  opts.onProgress?.({ phase: 'verifying', bytes: manifest.sizeBytes });
+  await assertChecksum(opts.backupDir, manifest);
+  const checksumMs = Date.now() - started;
+  if (opts.signal?.aborted)
+    throw new BackupCancelledError(`restore of ${manifest.name} was cancelled before it started`);
+
+  const target = toolConnection(opts.databaseUrl);
+  const maintenance = target.database === 'postgres' ? 'template1' : 'postgres';
+  const admin = await connect(withDatabase(opts.databaseUrl, maintenance));
+  try {
+    const versionNum = Number(
+      (await admin.query<{ v: string }>(`SELECT current_setting('server_version_num') AS v`))
+        .rows[0].v,
+    );
+    const archiveMajor = parseToolVersion(`(PostgreSQL) ${manifest.pgDumpVersion}`)?.major ?? 0;
+    const pgRestore = await findPgTool(
+      'pg_restore',
+      Math.max(Math.floor(versionNum / 10000), archiveMajor),
+      {
+        binDir: opts.binDir,
+      },
+    );
+
+    const scratch = scratchName(target.database);
+    opts.onProgress?.({ phase: 'creating-database' });
+    await dropDatabase(admin, scratch, versionNum);
+    await createScratch(admin, scratch, manifest, opts.noOwner ?? false);
+
+    const jobs = Math.max(1, opts.jobs ?? defaultJobs());
+    const conn = toolConnection(opts.databaseUrl, scratch);
+    let tables = 0;
+    const restoreStarted = Date.now();
+    const run = await runTool(
+      pgRestore.path,
+      [
+        ...conn.args,
+        '--exit-on-error',
+        '--verbose',
+        ...(jobs > 1 ? ['--jobs', String(jobs)] : []),
+        ...(opts.noOwner ? ['--no-owner'] : []),
+        join(opts.backupDir, manifest.dumpPath),
+      ],
+      {
+        env: conn.env,
+        signal: opts.signal,
+        onSpawn: (pid) =>
+          opts.onProgress?.({ phase: 'restoring', bytes: manifest.sizeBytes, tables, pid }),
+        onStderrLine: (line) => {
+          if (!isTableDoneLine(line)) return;
+          tables++;
+        },
+      },
+    );
+    const restoreMs = Date.now() - restoreStarted;
+    if (run.aborted || run.exitCode !== 0) {
+      await dropDatabase(admin, scratch, versionNum).catch(() => undefined);
+      if (run.aborted)
+        throw new BackupCancelledError(
+          `restore of ${manifest.name} was cancelled: pg_restore was stopped, database "${target.database}" is untouched`,
+        );
+      throw new BackupError(
+        `pg_restore of backup ${manifest.name} failed (exit ${run.exitCode ?? run.signal})${isDiskFull(run) ? ' because the disk is full' : ''}: ${run.stderrTail || 'no output'} — database "${target.database}" is untouched`,
+        isDiskFull(run) ? 'disk-full' : 'tool-failed',
+      );
+    }
+
+    opts.onProgress?.({ phase: 'swapping', tables });
+    await dropDatabase(admin, target.database, versionNum);
+    await admin.query(`ALTER DATABASE ${q(scratch)} RENAME TO ${q(target.database)}`);
+    opts.onProgress?.({ phase: 'done', tables });
+    return {
+      backup: manifest.name,
+      database: target.database,
+      durationMs: Date.now() - started,
+      checksumMs,
+      restoreMs,
+      jobs,
+      tables,
+      sizeBytes: manifest.sizeBytes,
+      migrationState: manifest.migrationState,
+    };
+  } finally {
+    await admin.end().catch(() => undefined);
+  }
+}

@@ -1,0 +1,124 @@
+import {
+  WorkflowExecutionAlreadyStartedError,
+  type Client,
+  type WorkflowHandle,
+  type WorkflowHandleWithFirstExecutionRunId,
+} from '@temporalio/client';
+import type { SearchAttributeType } from '@temporalio/common';
+import type { SearchAttributeKey } from '@temporalio/common/lib/search-attributes';
+import { UsageError } from '../migrations/errors';
+import { webUiLink } from '../temporal/connection';
+import { taskQueueFromEnv } from '../temporal/task-queue';
+import {
+  PgshiftEnvironment,
+  PgshiftInitiator,
+  PgshiftPhase,
+  PgshiftPlanChecksum,
+  PgshiftWorkflowKind,
+} from '../temporal/search-attribute-keys';
+import { progressQuery, type Progress, type Step, type WorkflowKind } from '../../workflows/definitions';
+
+export interface StartRequest {
+  kind: WorkflowKind;
+  workflowId: string;
+  input: unknown;
+  environment: string;
+  initiator: string;
+  planChecksum?: string;
+  /** One line for the Web UI's workflow list. */
+  summary: string;
+  /** Markdown for the Web UI's workflow page. */
+  details: string;
+}
+
+/** Starts a pgshift workflow with its search attributes and Web UI text; a running duplicate is a clear error. */
+export async function startPgshiftWorkflow(
+  client: Client,
+  request: StartRequest,
+): Promise<{ handle: WorkflowHandleWithFirstExecutionRunId; link: string }> {
+  const attributes: { key: SearchAttributeKey<SearchAttributeType>; value: unknown }[] = [
+    { key: PgshiftEnvironment, value: request.environment },
+    { key: PgshiftWorkflowKind, value: request.kind },
+    { key: PgshiftPhase, value: 'starting' },
+    { key: PgshiftInitiator, value: request.initiator },
+  ];
+  if (request.planChecksum) attributes.push({ key: PgshiftPlanChecksum, value: request.planChecksum });
+  try {
+    const handle = await client.workflow.start(request.kind, {
+      taskQueue: taskQueueFromEnv(),
+      workflowId: request.workflowId,
+      args: [request.input],
+      typedSearchAttributes: attributes as never,
+      staticSummary: request.summary,
+      staticDetails: request.details,
+    });
+    return { handle, link: webUiLink(request.workflowId, handle.firstExecutionRunId) };
+  } catch (error) {
+    if (error instanceof WorkflowExecutionAlreadyStartedError)
+      throw new UsageError(
+        `workflow ${request.workflowId} is already running: follow it with \`pgshift watch ${request.workflowId}\` (Web UI: ${webUiLink(request.workflowId)})`,
+      );
+    throw error;
+  }
+}
+
+const ICON: Record<Step['status'], string> = {
+  pending: '·',
+  running: '▶',
+  completed: '✓',
+  failed: '✗',
+  skipped: '–',
+  compensated: '↺',
+};
+
+export function formatStep(step: Step): string {
+  const took =
+    step.startedAt && step.endedAt
+      ? ` (${((Date.parse(step.endedAt) - Date.parse(step.startedAt)) / 1000).toFixed(1)}s)`
+      : '';
+  return `${ICON[step.status]} ${step.name}: ${step.status}${took}${step.detail ? ` — ${step.detail}` : ''}`;
+}
+
+/**
+ * Prints each step as it changes (polling the `progress` query) until the workflow ends,
+ * then returns its result. Conditions, not sleeps: the loop ends when the run does.
+ */
+export async function followProgress<T>(
+  handle: WorkflowHandle,
+  print: (line: string) => void,
+  intervalMs = 500,
+): Promise<T> {
+  const seen = new Map<string, string>();
+  let lastDetails = '';
+  let done = false;
+  const result = handle.result().finally(() => {
+    done = true;
+  });
+  result.catch(() => undefined);
+  const report = (progress: Progress) => {
+    for (const step of progress.steps) {
+      const line = formatStep(step);
+      if (step.status !== 'pending' && seen.get(step.name) !== line) {
+        seen.set(step.name, line);
+        print(`  ${line}`);
+      }
+    }
+    if (progress.currentDetails && progress.currentDetails !== lastDetails && !progress.finalState) {
+      lastDetails = progress.currentDetails;
+    }
+  };
+  while (!done) {
+    try {
+      report(await handle.query(progressQuery));
+    } catch {
+      // not started by a worker yet, or finished between polls
+    }
+    await Promise.race([result.catch(() => undefined), new Promise((r) => setTimeout(r, intervalMs))]);
+  }
+  try {
+    report(await handle.query(progressQuery));
+  } catch {
+    // closed workflows answer queries only while a worker is up
+  }
+  return (await result) as T;
+}

@@ -1,0 +1,5 @@
+export * from './duration';
+export * from './errors';
+export * from './schema';
+export * from './load';
+export * from './json-schema';

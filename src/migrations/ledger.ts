@@ -1,0 +1,125 @@
+import type { Client } from 'pg';
+import type { LedgerEntry, Migration } from './types';
+
+/** Schema and tables of the ledger. */
+export const LEDGER_SCHEMA = 'pgshift';
+export const LEDGER_TABLE = 'pgshift.migrations';
+export const REPAIRS_TABLE = 'pgshift.repairs';
+
+const CREATE_LEDGER = `
+CREATE SCHEMA IF NOT EXISTS pgshift;
+CREATE TABLE IF NOT EXISTS pgshift.migrations (
+  version integer PRIMARY KEY,
+  name text NOT NULL,
+  forward_checksum text NOT NULL,
+  rollback_checksum text NOT NULL,
+  applied_at timestamptz NOT NULL DEFAULT now(),
+  applied_by text NOT NULL,
+  duration_ms integer NOT NULL,
+  source text NOT NULL DEFAULT 'migrate'
+);
+CREATE TABLE IF NOT EXISTS pgshift.repairs (
+  id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  version integer NOT NULL,
+  file text NOT NULL,
+  old_checksum text NOT NULL,
+  new_checksum text NOT NULL,
+  repaired_at timestamptz NOT NULL DEFAULT now(),
+  repaired_by text NOT NULL,
+  reason text NOT NULL
+);`;
+
+const ready = new WeakSet<Client>();
+
+/** Creates the ledger schema and tables when absent (cheap when they exist). */
+export async function ensureLedger(client: Client): Promise<void> {
+  if (ready.has(client)) return;
+  const { rows } = await client.query<{ ok: boolean }>(
+    `SELECT to_regclass('pgshift.migrations') IS NOT NULL AND to_regclass('pgshift.repairs') IS NOT NULL AS ok`,
+  );
+  if (!rows[0].ok) await client.query(CREATE_LEDGER);
+  ready.add(client);
+}
+
+/** Forgets that the ledger of this client's database was created (after dropping it). */
+export function forgetLedger(client: Client): void {
+  ready.delete(client);
+}
+
+interface LedgerRow {
+  version: number;
+  name: string;
+  forward_checksum: string;
+  rollback_checksum: string;
+  applied_at: Date;
+  applied_by: string;
+  duration_ms: number;
+  source: string;
+}
+
+function toEntry(row: LedgerRow): LedgerEntry {
+  return {
+    version: row.version,
+    name: row.name,
+    forwardChecksum: row.forward_checksum,
+    rollbackChecksum: row.rollback_checksum,
+    appliedAt: new Date(row.applied_at).toISOString(),
+    appliedBy: row.applied_by,
+    durationMs: row.duration_ms,
+    source: row.source,
+  };
+}
+
+/** Every ledger row in version order; [] when the ledger does not exist yet (reads only). */
+export async function readLedger(client: Client): Promise<LedgerEntry[]> {
+  const exists = await client.query<{ t: string | null }>(
+    `SELECT to_regclass('pgshift.migrations')::text AS t`,
+  );
+  if (!exists.rows[0].t) return [];
+  const result = await client.query<LedgerRow>(
+    `SELECT version, name, forward_checksum, rollback_checksum, applied_at, applied_by, duration_ms, source
+       FROM pgshift.migrations ORDER BY version`,
+  );
+  return result.rows.map(toEntry);
+}
+
+/** Highest applied version, 0 when nothing is applied or there is no ledger. */
+export async function currentVersion(client: Client): Promise<number> {
+  const exists = await client.query<{ t: string | null }>(
+    `SELECT to_regclass('pgshift.migrations')::text AS t`,
+  );
+  if (!exists.rows[0].t) return 0;
+  const { rows } = await client.query<{ v: number | null }>(
+    `SELECT max(version) AS v FROM pgshift.migrations`,
+  );
+  return rows[0].v ?? 0;
+}
+
+/** Records a migration as applied (inside the caller's transaction when there is one). */
+export async function insertLedgerEntry(
+  client: Client,
+  migration: Migration,
+  appliedBy: string,
+  durationMs: number,
+  source: 'migrate' | 'baseline',
+): Promise<void> {
+  await client.query(
+    `INSERT INTO pgshift.migrations
+       (version, name, forward_checksum, rollback_checksum, applied_by, duration_ms, source)
+     VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+    [
+      migration.version,
+      migration.name,
+      migration.forward.checksum,
+      migration.rollback.checksum,
+      appliedBy,
+      Math.round(durationMs),
+      source,
+    ],
+  );
+}
+
+/** Removes a rolled-back migration's row. */
+export async function deleteLedgerEntry(client: Client, version: number): Promise<void> {
+  await client.query(`DELETE FROM pgshift.migrations WHERE version = $1`, [version]);
+}

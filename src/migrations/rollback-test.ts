@@ -1,0 +1,296 @@
+import type { Client } from 'pg';
+import { performance } from 'node:perf_hooks';
+import { UsageError } from './errors';
+import { ensureLedger } from './ledger';
+import { applyMigration } from './runner';
+import { createScratchDatabase, withScratchDatabase } from './scratch-database';
+import { snapshotSchema, type CatalogSnapshot } from './snapshot';
+import { diffSnapshots } from './snapshot-diff';
+import {
+  DEFAULT_RUNNER_OPTIONS,
+  type Migration,
+  type MigrationPlan,
+  type RunnerOptions,
+} from './types';
+
+/**
+ * Rollback-integrity tests. They always run in scratch databases `pgshift_rbtest_<random>`
+ * created on the server of the given URL (TEST_DATABASE_URL), dropped at the end even on
+ * failure; the database named in that URL only issues CREATE/DROP DATABASE. The scratch
+ * database is private to one test run, so no migration lock is taken in it.
+ *
+ * A rollback passes when the catalog snapshot after "apply N, roll back N" equals the
+ * snapshot before "apply N", and N applies again afterwards.
+ */
+
+export type RollbackTestStatus = 'passed' | 'failed' | 'skipped';
+
+export interface RollbackTestResult {
+  version: number;
+  name: string;
+  status: RollbackTestStatus;
+  /** Each difference prefixed with the version: `002: index idx_x still exists`. */
+  differences: string[];
+  /** What went wrong when a file failed to run (file:line, SQLSTATE) or why it was skipped. */
+  error?: string;
+  /** How the test adapted a file (dry run: CONCURRENTLY removed inside the transaction). */
+  notes?: string[];
+  durationMs: number;
+}
+
+export interface RollbackTestReport {
+  mode: 'migration' | 'all' | 'dry-run';
+  migrations: RollbackTestResult[];
+  passed: boolean;
+  durationMs: number;
+  /** Dry run only: the schema after the final ROLLBACK equals the schema before the rollbacks. */
+  unchanged?: boolean;
+}
+
+/** Reported before ('start') and after ('done') each migration's test, for heartbeats. */
+export interface RollbackTestProgress {
+  phase: 'start' | 'done';
+  index: number; // 0-based
+  total: number;
+  version: number;
+  name: string;
+  status?: RollbackTestStatus; // with 'done'
+}
+
+export interface RollbackTestOptions {
+  onProgress?: (progress: RollbackTestProgress) => void;
+  /** lock_timeout, statement_timeout… for running the files (defaults: the runner's). */
+  runner?: Partial<RunnerOptions>;
+}
+
+/** `007` for version 7 in `007_add_region.sql`: the prefix of every difference. */
+export function versionLabel(migration: Migration): string {
+  return /^(\d+)_/.exec(migration.forward.file)?.[1] ?? String(migration.version).padStart(3, '0');
+}
+
+function runnerOptions(options: RollbackTestOptions): RunnerOptions {
+  return { ...DEFAULT_RUNNER_OPTIONS, appliedBy: 'pgshift test rollback', ...options.runner };
+}
+
+/** An error's message without the runner's closing remark about its own transaction. */
+export function messageOf(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  return message
+    .split('\n')
+    .filter((line) => !/^\s+\S+ (was rolled back:|runs without a transaction:)/.test(line))
+    .join('\n');
+}
+
+/**
+ * Runs one file of `migration`; a failure becomes a StepError whose message says which
+ * step (`what`, when it is not simply running the file) and where (file:line, SQLSTATE).
+ */
+async function step(
+  client: Client,
+  migration: Migration,
+  direction: 'up' | 'down',
+  options: RunnerOptions,
+  what?: string,
+): Promise<void> {
+  try {
+    await applyMigration(client, migration, direction, options);
+  } catch (error) {
+    throw new StepError(what ? `${what}: ${messageOf(error)}` : messageOf(error));
+  }
+}
+
+class StepError extends Error {}
+
+function prefixed(migration: Migration, messages: string[]): string[] {
+  const label = versionLabel(migration);
+  return messages.map((message) => `${label}: ${message}`);
+}
+
+function differences(migration: Migration, before: CatalogSnapshot, after: CatalogSnapshot) {
+  return prefixed(
+    migration,
+    diffSnapshots(before, after).map((d) => d.message),
+  );
+}
+
+function result(
+  migration: Migration,
+  started: number,
+  found: string[],
+  error?: string,
+): RollbackTestResult {
+  return {
+    version: migration.version,
+    name: migration.name,
+    status: found.length === 0 && error === undefined ? 'passed' : 'failed',
+    differences: found,
+    ...(error !== undefined ? { error } : {}),
+    durationMs: Math.round(performance.now() - started),
+  };
+}
+
+function skipped(migration: Migration, reason: string): RollbackTestResult {
+  return {
+    version: migration.version,
+    name: migration.name,
+    status: 'skipped',
+    differences: [],
+    error: reason,
+    durationMs: 0,
+  };
+}
+
+function report(
+  mode: RollbackTestReport['mode'],
+  migrations: RollbackTestResult[],
+  started: number,
+): RollbackTestReport {
+  return {
+    mode,
+    migrations,
+    passed: migrations.every((m) => m.status === 'passed'),
+    durationMs: Math.round(performance.now() - started),
+  };
+}
+
+/**
+ * Tests the rollback of migration `migration`: apply 1..N-1, snapshot A, apply N,
+ * roll back N, snapshot B, A and B must be equal; then apply N again (it must rerun),
+ * roll it back once more and compare again.
+ */
+export async function testRollback(
+  serverUrl: string,
+  plan: MigrationPlan,
+  options: RollbackTestOptions & { migration: number },
+): Promise<RollbackTestReport> {
+  const started = performance.now();
+  const index = plan.migrations.findIndex((m) => m.version === options.migration);
+  if (index < 0) {
+    const versions = plan.migrations.map((m) => m.version);
+    throw new UsageError(
+      `migration ${options.migration} is not in the migrations folder (it has ${versions.length === 0 ? 'none' : `versions ${versions[0]}..${versions[versions.length - 1]}`}): pass --migration=N for one of them`,
+    );
+  }
+  const migration = plan.migrations[index];
+  const runner = runnerOptions(options);
+  const progress = { index: 0, total: 1, version: migration.version, name: migration.name };
+  options.onProgress?.({ phase: 'start', ...progress });
+  const tested = await withScratchDatabase(serverUrl, async (scratch) => {
+    const client = scratch.client;
+    await ensureLedger(client);
+    const stepStarted = performance.now();
+    try {
+      for (const earlier of plan.migrations.slice(0, index))
+        await step(client, earlier, 'up', runner, 'preparing the database');
+      const before = await snapshotSchema(client);
+      await step(client, migration, 'up', runner);
+      await step(client, migration, 'down', runner);
+      const found = differences(migration, before, await snapshotSchema(client));
+      try {
+        await step(client, migration, 'up', runner, 'applying it again after its rollback');
+      } catch (error) {
+        if (error instanceof StepError) return result(migration, stepStarted, found, error.message);
+        throw error;
+      }
+      if (found.length > 0) return result(migration, stepStarted, found);
+      await step(client, migration, 'down', runner, 'rolling it back a second time');
+      const again = differences(migration, before, await snapshotSchema(client)).map((d) =>
+        d.replace(': ', ': after a second rollback: '),
+      );
+      return result(migration, stepStarted, again);
+    } catch (error) {
+      if (error instanceof StepError) return result(migration, stepStarted, [], error.message);
+      throw error;
+    }
+  });
+  options.onProgress?.({ phase: 'done', ...progress, status: tested.status });
+  return report('migration', [tested], started);
+}
+
+/**
+ * Tests every rollback in ONE scratch database, walking forward: for each migration,
+ * apply it, roll it back, compare with the snapshot taken before it, apply it again.
+ * The snapshot after applying becomes the next migration's "before" when the rollback
+ * restored the schema exactly, so each migration costs two snapshots: the run grows
+ * linearly with the number of migrations. When a file fails to run, the database is
+ * rebuilt once (1..N applied) so that the remaining rollbacks are still tested.
+ */
+export async function testAllRollbacks(
+  serverUrl: string,
+  plan: MigrationPlan,
+  options: RollbackTestOptions = {},
+): Promise<RollbackTestReport> {
+  const started = performance.now();
+  const runner = runnerOptions(options);
+  const migrations = plan.migrations;
+  const results: RollbackTestResult[] = [];
+  let scratch = await createScratchDatabase(serverUrl);
+  try {
+    await ensureLedger(scratch.client);
+    let before = await snapshotSchema(scratch.client);
+    for (let index = 0; index < migrations.length; index++) {
+      const migration = migrations[index];
+      const progress = {
+        index,
+        total: migrations.length,
+        version: migration.version,
+        name: migration.name,
+      };
+      options.onProgress?.({ phase: 'start', ...progress });
+      const stepStarted = performance.now();
+      const client = scratch.client;
+      let tested: RollbackTestResult;
+      let next: CatalogSnapshot | undefined;
+      let found: string[] = [];
+      try {
+        await step(client, migration, 'up', runner);
+      } catch (error) {
+        results.push(result(migration, stepStarted, [], messageOf(error)));
+        options.onProgress?.({ phase: 'done', ...progress, status: 'failed' });
+        for (const later of migrations.slice(index + 1))
+          results.push(
+            skipped(
+              later,
+              `not tested: ${migration.forward.file} does not apply, so later migrations cannot be applied`,
+            ),
+          );
+        break;
+      }
+      const afterApply = await snapshotSchema(client);
+      try {
+        await step(client, migration, 'down', runner);
+        found = differences(migration, before, await snapshotSchema(client));
+        await step(client, migration, 'up', runner, 'applying it again after its rollback');
+        tested = result(migration, stepStarted, found);
+        next = found.length === 0 ? afterApply : await snapshotSchema(client);
+      } catch (error) {
+        if (!(error instanceof StepError)) throw error;
+        tested = result(migration, stepStarted, found, error.message);
+      }
+      if (!next) {
+        // A file failed half-way: start again from a clean database with 1..N applied.
+        await scratch.drop();
+        scratch = await createScratchDatabase(serverUrl);
+        try {
+          await ensureLedger(scratch.client);
+          for (const applied of migrations.slice(0, index + 1))
+            await step(scratch.client, applied, 'up', runner, 'rebuilding the scratch database');
+          next = await snapshotSchema(scratch.client);
+        } catch (error) {
+          if (!(error instanceof StepError)) throw error;
+          results.push(tested);
+          options.onProgress?.({ phase: 'done', ...progress, status: tested.status });
+          for (const later of migrations.slice(index + 1))
+            results.push(skipped(later, `not tested: ${error.message}`));
+          break;
+        }
+      }
+      before = next;
+      results.push(tested);
+      options.onProgress?.({ phase: 'done', ...progress, status: tested.status });
+    }
+  } finally {
+    await scratch.drop();
+  }
+  return report('all', results, started);
+}

@@ -1,0 +1,369 @@
+import type { Client } from 'pg';
+
+/**
+ * A canonical catalog snapshot: every user-visible schema object, named (never by OID),
+ * sorted, with its defining properties. Two snapshots of the same schema are deep-equal
+ * and serialise to the same JSON, whichever database or server they were taken in.
+ *
+ * Deliberately left out: data, sequence current values, OIDs, statistics, and objects that
+ * belong to an extension (the extension itself is recorded with its version).
+ */
+export interface CatalogSnapshot {
+  /** Schemas the snapshot was restricted to; null means every user schema. */
+  schemas: string[] | null;
+  objects: CatalogObject[];
+}
+
+export type ObjectKind =
+  | 'schema'
+  | 'extension'
+  | 'table'
+  | 'partitioned table'
+  | 'foreign table'
+  | 'view'
+  | 'materialized view'
+  | 'sequence'
+  | 'column'
+  | 'constraint'
+  | 'index'
+  | 'trigger'
+  | 'rule'
+  | 'policy'
+  | 'function'
+  | 'procedure'
+  | 'aggregate'
+  | 'enum'
+  | 'domain'
+  | 'composite type'
+  | 'range type'
+  | 'attribute';
+
+export type PropertyValue = string | number | boolean | null | string[];
+
+export interface CatalogObject {
+  kind: ObjectKind;
+  /** Unique within its kind, fully qualified: `public.customers.region`. */
+  key: string;
+  /** For messages: qualified like `key` but without the `public.` prefix. */
+  name: string;
+  /** `kind key` of the owning object (the table of a column, index, trigger…). */
+  parent: string | null;
+  /** Defining properties, keys sorted; absent means null (no comment, no default…). */
+  properties: Record<string, PropertyValue>;
+}
+
+/** Schemas never snapshotted: the system's and pgshift's own ledger schema. */
+export const EXCLUDED_SCHEMAS = ['pg_catalog', 'information_schema', 'pgshift'];
+
+/** Order in which kinds appear in a snapshot (containers before their contents). */
+export const KIND_ORDER: ObjectKind[] = [
+  'schema',
+  'extension',
+  'enum',
+  'domain',
+  'composite type',
+  'attribute',
+  'range type',
+  'sequence',
+  'table',
+  'partitioned table',
+  'foreign table',
+  'view',
+  'materialized view',
+  'column',
+  'constraint',
+  'index',
+  'trigger',
+  'rule',
+  'policy',
+  'function',
+  'procedure',
+  'aggregate',
+];
+
+/**
+ * One round trip: a UNION of one SELECT per object family, each row
+ * (kind, schema, local name, parent kind, parent local name, properties as jsonb).
+ * $1 = excluded schemas, $2 = included schemas or NULL for all.
+ */
+const SNAPSHOT_SQL = `
+WITH ns AS (
+  SELECT n.oid, n.nspname FROM pg_namespace n
+  WHERE n.nspname <> ALL($1::text[])
+    AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp\\_%'
+    AND ($2::text[] IS NULL OR n.nspname = ANY($2::text[]))
+    AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_namespace'::regclass
+                    AND d.objid = n.oid AND d.deptype = 'e')
+),
+rel AS (
+  SELECT c.oid, c.relname, c.relkind, ns.nspname,
+         CASE c.relkind WHEN 'r' THEN 'table' WHEN 'p' THEN 'partitioned table'
+           WHEN 'f' THEN 'foreign table' WHEN 'v' THEN 'view' WHEN 'm' THEN 'materialized view'
+           WHEN 'S' THEN 'sequence' WHEN 'c' THEN 'composite type' END AS kind
+  FROM pg_class c JOIN ns ON ns.oid = c.relnamespace
+  WHERE c.relkind IN ('r','p','f','v','m','S','c')
+    AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass
+                    AND d.objid = c.oid AND d.deptype = 'e')
+)
+SELECT 'schema' AS kind, ns.nspname AS schema, NULL::text AS local, NULL::text AS parent_kind,
+       NULL::text AS parent_local,
+       jsonb_build_object(
+         'owner', pg_get_userbyid(n.nspowner),
+         'acl', (SELECT array_agg(a::text ORDER BY a::text)
+                 FROM unnest(coalesce(n.nspacl, acldefault('n'::"char", n.nspowner))) a),
+         'comment', obj_description(n.oid, 'pg_namespace')) AS props
+FROM ns JOIN pg_namespace n ON n.oid = ns.oid
+UNION ALL
+SELECT 'extension', NULL, e.extname, NULL, NULL,
+       jsonb_build_object('version', e.extversion,
+         'schema', e.extnamespace::regnamespace::text,
+         'comment', obj_description(e.oid, 'pg_extension'))
+FROM pg_extension e WHERE $2::text[] IS NULL OR e.extnamespace IN (SELECT oid FROM ns)
+UNION ALL
+SELECT rel.kind, rel.nspname, rel.relname, owner_col.parent_kind, owner_col.parent_local,
+       jsonb_build_object(
+         'owner', pg_get_userbyid(c.relowner),
+         'persistence', CASE WHEN c.relkind <> 'v' THEN
+                          CASE c.relpersistence WHEN 'u' THEN 'unlogged' WHEN 't' THEN 'temporary'
+                          ELSE 'permanent' END END,
+         'acl', CASE WHEN c.relkind = 'c' THEN NULL ELSE
+                (SELECT array_agg(a::text ORDER BY a::text)
+                 FROM unnest(coalesce(c.relacl,
+                   acldefault(CASE c.relkind WHEN 'S' THEN 's' ELSE 'r' END::"char", c.relowner))) a) END,
+         'comment', d.description,
+         'options', (SELECT array_agg(o ORDER BY o) FROM unnest(c.reloptions) o),
+         'rowSecurity', CASE WHEN c.relkind IN ('r','p') THEN c.relrowsecurity END,
+         'forceRowSecurity', CASE WHEN c.relkind IN ('r','p') THEN c.relforcerowsecurity END,
+         'replicaIdentity', CASE WHEN c.relkind IN ('r','p') THEN c.relreplident::text END,
+         'partitionKey', CASE WHEN c.relkind = 'p' THEN pg_get_partkeydef(c.oid) END,
+         'partitionOf', (SELECT pc.relnamespace::regnamespace::text || '.' || pc.relname
+                         FROM pg_inherits i JOIN pg_class pc ON pc.oid = i.inhparent
+                         WHERE i.inhrelid = c.oid AND c.relispartition LIMIT 1),
+         'partitionBound', CASE WHEN c.relispartition THEN pg_get_expr(c.relpartbound, c.oid) END,
+         'inherits', (SELECT array_agg(pc.relnamespace::regnamespace::text || '.' || pc.relname
+                                       ORDER BY i.inhseqno)
+                      FROM pg_inherits i JOIN pg_class pc ON pc.oid = i.inhparent
+                      WHERE i.inhrelid = c.oid AND NOT c.relispartition),
+         'definition', CASE WHEN c.relkind IN ('v','m') THEN pg_get_viewdef(c.oid, true) END,
+         'populated', CASE WHEN c.relkind = 'm' THEN c.relispopulated END,
+         'dataType', CASE WHEN c.relkind = 'S' THEN format_type(s.seqtypid, NULL) END,
+         'start', s.seqstart::text,
+         'increment', s.seqincrement::text,
+         'min', s.seqmin::text,
+         'max', s.seqmax::text,
+         'cache', s.seqcache::text,
+         'cycle', s.seqcycle,
+         'ownedBy', owner_col.qualified)
+FROM rel JOIN pg_class c ON c.oid = rel.oid
+LEFT JOIN pg_sequence s ON s.seqrelid = c.oid
+LEFT JOIN LATERAL (
+  SELECT oc.relname || '.' || oa.attname AS qualified,
+         CASE WHEN oc.relnamespace = c.relnamespace THEN
+           CASE oc.relkind WHEN 'p' THEN 'partitioned table' WHEN 'f' THEN 'foreign table'
+             ELSE 'table' END END AS parent_kind,
+         CASE WHEN oc.relnamespace = c.relnamespace THEN oc.relname END AS parent_local
+  FROM pg_depend dep
+  JOIN pg_class oc ON oc.oid = dep.refobjid
+  JOIN pg_attribute oa ON oa.attrelid = dep.refobjid AND oa.attnum = dep.refobjsubid
+  WHERE c.relkind = 'S' AND dep.classid = 'pg_class'::regclass AND dep.objid = c.oid
+    AND dep.refclassid = 'pg_class'::regclass AND dep.refobjsubid > 0
+    AND dep.deptype IN ('a','i')
+  LIMIT 1) owner_col ON true
+LEFT JOIN pg_description d ON d.objoid = c.oid AND d.classoid = 'pg_class'::regclass AND d.objsubid = 0
+WHERE rel.relkind <> 'c'
+UNION ALL
+SELECT CASE WHEN rel.relkind = 'c' THEN 'attribute' ELSE 'column' END,
+       rel.nspname, rel.relname || '.' || a.attname, rel.kind, rel.relname,
+       jsonb_build_object(
+         'type', format_type(a.atttypid, a.atttypmod),
+         'notNull', a.attnotnull,
+         'default', pg_get_expr(ad.adbin, ad.adrelid),
+         'identity', CASE a.attidentity WHEN 'a' THEN 'always' WHEN 'd' THEN 'by default' END,
+         'generated', CASE a.attgenerated WHEN 's' THEN 'stored' END,
+         'collation', CASE WHEN a.attcollation <> t.typcollation
+                        THEN (SELECT co.collname FROM pg_collation co WHERE co.oid = a.attcollation) END,
+         'position', rank() OVER (PARTITION BY a.attrelid ORDER BY a.attnum),
+         'storage', CASE WHEN a.attstorage <> t.typstorage THEN a.attstorage::text END,
+         'comment', d.description,
+         'acl', (SELECT array_agg(x::text ORDER BY x::text) FROM unnest(a.attacl) x))
+FROM rel JOIN pg_attribute a ON a.attrelid = rel.oid
+JOIN pg_type t ON t.oid = a.atttypid
+LEFT JOIN pg_attrdef ad ON ad.adrelid = a.attrelid AND ad.adnum = a.attnum
+LEFT JOIN pg_description d ON d.objoid = a.attrelid AND d.classoid = 'pg_class'::regclass
+                          AND d.objsubid = a.attnum
+WHERE a.attnum > 0 AND NOT a.attisdropped AND rel.relkind <> 'S'
+UNION ALL
+SELECT 'constraint', ns.nspname,
+       coalesce(rel.relname, t.typname) || '.' || con.conname,
+       coalesce(rel.kind, CASE WHEN t.oid IS NOT NULL THEN 'domain' END),
+       coalesce(rel.relname, t.typname),
+       jsonb_build_object(
+         'type', CASE con.contype WHEN 'p' THEN 'primary key' WHEN 'u' THEN 'unique'
+                   WHEN 'f' THEN 'foreign key' WHEN 'c' THEN 'check' WHEN 'x' THEN 'exclusion'
+                   WHEN 't' THEN 'trigger' ELSE con.contype::text END,
+         'definition', pg_get_constraintdef(con.oid),
+         'comment', d.description)
+FROM pg_constraint con JOIN ns ON ns.oid = con.connamespace
+LEFT JOIN rel ON rel.oid = con.conrelid
+LEFT JOIN pg_type t ON t.oid = con.contypid AND con.contypid <> 0
+LEFT JOIN pg_description d ON d.objoid = con.oid AND d.classoid = 'pg_constraint'::regclass
+WHERE (rel.oid IS NOT NULL OR t.oid IS NOT NULL) AND con.conparentid = 0
+UNION ALL
+SELECT 'index', rel.nspname, ic.relname, rel.kind, rel.relname,
+       jsonb_build_object(
+         'definition', pg_get_indexdef(i.indexrelid),
+         'valid', i.indisvalid,
+         'clustered', i.indisclustered,
+         'comment', d.description)
+FROM rel JOIN pg_index i ON i.indrelid = rel.oid
+JOIN pg_class ic ON ic.oid = i.indexrelid
+LEFT JOIN pg_description d ON d.objoid = ic.oid AND d.classoid = 'pg_class'::regclass AND d.objsubid = 0
+UNION ALL
+SELECT 'trigger', rel.nspname, rel.relname || '.' || tg.tgname, rel.kind, rel.relname,
+       jsonb_build_object(
+         'definition', pg_get_triggerdef(tg.oid),
+         'enabled', tg.tgenabled::text,
+         'comment', d.description)
+FROM rel JOIN pg_trigger tg ON tg.tgrelid = rel.oid
+LEFT JOIN pg_description d ON d.objoid = tg.oid AND d.classoid = 'pg_trigger'::regclass
+WHERE NOT tg.tgisinternal AND tg.tgparentid = 0
+UNION ALL
+SELECT 'rule', rel.nspname, rel.relname || '.' || r.rulename, rel.kind, rel.relname,
+       jsonb_build_object(
+         'definition', pg_get_ruledef(r.oid),
+         'enabled', r.ev_enabled::text,
+         'comment', d.description)
+FROM rel JOIN pg_rewrite r ON r.ev_class = rel.oid
+LEFT JOIN pg_description d ON d.objoid = r.oid AND d.classoid = 'pg_rewrite'::regclass
+WHERE r.rulename <> '_RETURN'
+UNION ALL
+SELECT 'policy', rel.nspname, rel.relname || '.' || p.polname, rel.kind, rel.relname,
+       jsonb_build_object(
+         'permissive', p.polpermissive,
+         'command', CASE p.polcmd WHEN 'r' THEN 'SELECT' WHEN 'a' THEN 'INSERT' WHEN 'w' THEN 'UPDATE'
+                      WHEN 'd' THEN 'DELETE' ELSE 'ALL' END,
+         'roles', (SELECT array_agg(CASE WHEN r = 0 THEN 'public' ELSE pg_get_userbyid(r)::text END
+                                    ORDER BY 1) FROM unnest(p.polroles) r),
+         'using', pg_get_expr(p.polqual, p.polrelid),
+         'withCheck', pg_get_expr(p.polwithcheck, p.polrelid),
+         'comment', d.description)
+FROM rel JOIN pg_policy p ON p.polrelid = rel.oid
+LEFT JOIN pg_description d ON d.objoid = p.oid AND d.classoid = 'pg_policy'::regclass
+UNION ALL
+SELECT CASE p.prokind WHEN 'p' THEN 'procedure' WHEN 'a' THEN 'aggregate' ELSE 'function' END,
+       ns.nspname, p.proname || '(' || pg_get_function_identity_arguments(p.oid) || ')', NULL, NULL,
+       jsonb_build_object(
+         'definition', CASE WHEN p.prokind <> 'a' THEN pg_get_functiondef(p.oid) END,
+         'returns', pg_get_function_result(p.oid),
+         'owner', pg_get_userbyid(p.proowner),
+         'acl', (SELECT array_agg(a::text ORDER BY a::text)
+                 FROM unnest(coalesce(p.proacl, acldefault('f'::"char", p.proowner))) a),
+         'comment', d.description)
+FROM pg_proc p JOIN ns ON ns.oid = p.pronamespace
+LEFT JOIN pg_description d ON d.objoid = p.oid AND d.classoid = 'pg_proc'::regclass
+WHERE NOT EXISTS (SELECT 1 FROM pg_depend dep WHERE dep.classid = 'pg_proc'::regclass
+                  AND dep.objid = p.oid AND dep.deptype = 'e')
+UNION ALL
+SELECT CASE t.typtype WHEN 'e' THEN 'enum' WHEN 'd' THEN 'domain' WHEN 'r' THEN 'range type'
+         ELSE 'composite type' END,
+       ns.nspname, t.typname, NULL, NULL,
+       jsonb_build_object(
+         'owner', pg_get_userbyid(t.typowner),
+         'acl', (SELECT array_agg(a::text ORDER BY a::text)
+                 FROM unnest(coalesce(t.typacl, acldefault('T'::"char", t.typowner))) a),
+         'comment', d.description,
+         'labels', CASE WHEN t.typtype = 'e' THEN
+                     (SELECT array_agg(e.enumlabel::text ORDER BY e.enumsortorder)
+                      FROM pg_enum e WHERE e.enumtypid = t.oid) END,
+         'baseType', CASE WHEN t.typtype = 'd' THEN format_type(t.typbasetype, t.typtypmod) END,
+         'notNull', CASE WHEN t.typtype = 'd' THEN t.typnotnull END,
+         'default', t.typdefault,
+         'collation', CASE WHEN t.typtype = 'd' AND t.typcollation <> 0 THEN
+                        (SELECT co.collname FROM pg_collation co WHERE co.oid = t.typcollation) END,
+         'subtype', (SELECT format_type(r.rngsubtype, NULL) FROM pg_range r WHERE r.rngtypid = t.oid))
+FROM pg_type t JOIN ns ON ns.oid = t.typnamespace
+LEFT JOIN pg_class tc ON tc.oid = t.typrelid
+LEFT JOIN pg_description d ON d.objoid = t.oid AND d.classoid = 'pg_type'::regclass
+WHERE (t.typtype IN ('e','d','r') OR (t.typtype = 'c' AND tc.relkind = 'c'))
+  AND NOT EXISTS (SELECT 1 FROM pg_depend dep WHERE dep.classid = 'pg_type'::regclass
+                  AND dep.objid = t.oid AND dep.deptype = 'e')
+`;
+
+interface SnapshotRow {
+  kind: string;
+  schema: string | null;
+  local: string | null;
+  parent_kind: string | null;
+  parent_local: string | null;
+  props: Record<string, PropertyValue>;
+}
+
+const kindRank = new Map(KIND_ORDER.map((kind, index) => [kind, index]));
+
+function qualify(schema: string | null, local: string | null): { key: string; name: string } {
+  if (schema === null) return { key: local ?? '', name: local ?? '' };
+  if (local === null) return { key: schema, name: schema };
+  return { key: `${schema}.${local}`, name: schema === 'public' ? local : `${schema}.${local}` };
+}
+
+function sortProperties(props: Record<string, PropertyValue>): Record<string, PropertyValue> {
+  const sorted: Record<string, PropertyValue> = {};
+  for (const key of Object.keys(props).sort()) {
+    const value = props[key];
+    if (value !== null && value !== undefined) sorted[key] = value;
+  }
+  return sorted;
+}
+
+function toObject(row: SnapshotRow): CatalogObject {
+  const { key, name } = qualify(row.schema, row.local);
+  const parent =
+    row.parent_kind && row.parent_local
+      ? `${row.parent_kind} ${qualify(row.schema, row.parent_local).key}`
+      : null;
+  return {
+    kind: row.kind as ObjectKind,
+    key,
+    name,
+    parent,
+    properties: sortProperties(row.props),
+  };
+}
+
+/** Orders objects by kind (containers first), then by key in code-point order. */
+export function compareObjects(a: CatalogObject, b: CatalogObject): number {
+  const byKind = (kindRank.get(a.kind) ?? 99) - (kindRank.get(b.kind) ?? 99);
+  if (byKind !== 0) return byKind;
+  return a.key < b.key ? -1 : a.key > b.key ? 1 : 0;
+}
+
+/**
+ * Takes a canonical snapshot of the user schemas of the database `client` is connected to
+ * (all but pg_catalog, information_schema, pg_toast*, pg_temp* and the `pgshift` ledger
+ * schema), or only of `options.schemas`. One catalog query (plus pinning search_path, so
+ * that definitions are printed schema-qualified whatever the session's search_path).
+ */
+export async function snapshotSchema(
+  client: Client,
+  options: { schemas?: string[] } = {},
+): Promise<CatalogSnapshot> {
+  const included = options.schemas && options.schemas.length > 0 ? options.schemas : null;
+  // pg_get_*def and format_type print names relative to search_path: pin it so that a
+  // migration's SET search_path cannot change the snapshot (works inside a transaction too).
+  const saved = await client.query<{ path: string }>(
+    `SELECT current_setting('search_path') AS path, set_config('search_path', 'pg_catalog', false)`,
+  );
+  let rows: SnapshotRow[];
+  try {
+    rows = (await client.query<SnapshotRow>(SNAPSHOT_SQL, [EXCLUDED_SCHEMAS, included])).rows;
+  } finally {
+    await client.query(`SELECT set_config('search_path', $1, false)`, [saved.rows[0]?.path ?? '']);
+  }
+  const objects = rows.map(toObject).sort(compareObjects);
+  return { schemas: included ? [...included].sort() : null, objects };
+}
+
+/** Identity of an object across snapshots: `kind key` (e.g. `index public.idx_x`). */
+export function objectId(object: Pick<CatalogObject, 'kind' | 'key'>): string {
+  return `${object.kind} ${object.key}`;
+}

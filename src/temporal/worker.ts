@@ -1,0 +1,202 @@
+import { hostname } from 'node:os';
+import {
+  bundleWorkflowCode,
+  DefaultLogger,
+  NativeConnection,
+  Runtime,
+  Worker,
+  type LogEntry,
+  type LogLevel,
+  type WorkerOptions,
+  type WorkflowBundleOption,
+} from '@temporalio/worker';
+import { UsageError } from '../migrations/errors';
+import { connectWorker } from './connection';
+import { ensureSearchAttributes } from './search-attributes';
+import { resolveModulePath } from './module-path';
+import { taskQueueFromEnv } from './task-queue';
+
+/** Worker-level failure types: a nondeterministic workflow fails instead of retrying forever. */
+export const WORKFLOW_FAILURE_ERROR_TYPES: WorkerOptions['workflowFailureErrorTypes'] = {
+  '*': ['NondeterminismError', 'DeterminismViolationError'],
+};
+
+/**
+ * `workflows/index` next to src/: the TypeScript source under vitest/tsx,
+ * `dist/workflows/index.js` once built.
+ */
+export function defaultWorkflowsPath(): string {
+  const path = resolveModulePath(__dirname, '../../workflows');
+  if (!path)
+    throw new UsageError(
+      `no workflows module next to ${__dirname} (expected workflows/index): run \`npm run build\` or reinstall pgshift`,
+    );
+  return path;
+}
+
+export interface PgshiftWorkerOptions {
+  connection: NativeConnection;
+  namespace?: string;
+  /** Default: PGSHIFT_TASK_QUEUE or `pgshift`. */
+  taskQueue?: string;
+  /** A pre-built bundle (tests bundle once per file); otherwise `workflowsPath` is bundled. */
+  workflowBundle?: WorkflowBundleOption;
+  /** Module re-exporting every workflow function; default `defaultWorkflowsPath()`. */
+  workflowsPath?: string;
+  /** The object returned by `createActivities(deps)`. */
+  activities?: object;
+  identity?: string;
+  /** How long in-flight activities get to finish on shutdown. */
+  shutdownGraceTime?: WorkerOptions['shutdownGraceTime'];
+}
+
+/** A worker with pgshift's conventions (task queue, failure types, identity). */
+export async function createPgshiftWorker(options: PgshiftWorkerOptions): Promise<Worker> {
+  // Bundle ourselves with a quiet logger (the SDK logs webpack's whole report at INFO).
+  const workflowBundle =
+    options.workflowBundle ??
+    (await bundleWorkflowCode({
+      workflowsPath: options.workflowsPath ?? defaultWorkflowsPath(),
+      logger: new DefaultLogger('WARN'),
+    }));
+  return Worker.create({
+    connection: options.connection,
+    namespace: options.namespace ?? 'default',
+    taskQueue: options.taskQueue ?? taskQueueFromEnv(),
+    workflowBundle,
+    activities: options.activities,
+    identity: options.identity ?? `pgshift-worker@${hostname()}:${process.pid}`,
+    workflowFailureErrorTypes: WORKFLOW_FAILURE_ERROR_TYPES,
+    shutdownGraceTime: options.shutdownGraceTime ?? '10s',
+  });
+}
+
+/** The shape `activities/index.ts` exports (loaded lazily: the worker owns no activity). */
+interface ActivitiesModule {
+  createActivities(deps: { config: unknown; env?: NodeJS.ProcessEnv }): object;
+}
+
+/** Builds the activities from `activities/index` with the loaded config. */
+export async function loadDefaultActivities(configPath?: string): Promise<object> {
+  const { loadConfig } = await import('../config');
+  const config = loadConfig({ path: configPath });
+  let module: ActivitiesModule;
+  try {
+    const path = resolveModulePath(__dirname, '../../activities');
+    if (!path) throw new Error(`no activities/index next to ${__dirname}`);
+    module = require(path) as ActivitiesModule;
+  } catch (error) {
+    throw new UsageError(
+      `cannot load the activities module (activities/index): ${(error as Error).message.split('\n')[0]}`,
+    );
+  }
+  return module.createActivities({ config, env: process.env });
+}
+
+function logLevelFromEnv(env: NodeJS.ProcessEnv): LogLevel {
+  const level = (env.PGSHIFT_LOG_LEVEL ?? 'INFO').toUpperCase();
+  return (['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR'].includes(level) ? level : 'INFO') as LogLevel;
+}
+
+/** Human lines on a terminal, one JSON object per line otherwise (log shippers). */
+export function createLogger(env: NodeJS.ProcessEnv = process.env): DefaultLogger {
+  const json = !process.stderr.isTTY;
+  return new DefaultLogger(logLevelFromEnv(env), (entry: LogEntry) => {
+    const time = new Date(Number(entry.timestampNanos / 1_000_000n)).toISOString();
+    const line = json
+      ? JSON.stringify({ time, level: entry.level, message: entry.message, ...entry.meta })
+      : `${time} ${entry.level.padEnd(5)} ${entry.message}${
+          entry.meta && Object.keys(entry.meta).length ? ' ' + JSON.stringify(entry.meta) : ''
+        }`;
+    process.stderr.write(line + '\n');
+  });
+}
+
+/**
+ * Installs the SDK runtime once per process: our logger, shutdown on SIGINT/SIGTERM, and
+ * Prometheus metrics on `PGSHIFT_METRICS_PORT` (`/metrics`) when set.
+ */
+export function installRuntime(env: NodeJS.ProcessEnv = process.env): { metricsUrl?: string } {
+  const metricsPort = env.PGSHIFT_METRICS_PORT?.trim();
+  if (metricsPort && !/^\d+$/.test(metricsPort))
+    throw new UsageError(`PGSHIFT_METRICS_PORT=${metricsPort} is not a port number`);
+  const bindHost = env.PGSHIFT_METRICS_HOST?.trim() || '0.0.0.0';
+  Runtime.install({
+    logger: createLogger(env),
+    shutdownSignals: ['SIGINT', 'SIGTERM'],
+    telemetryOptions: metricsPort
+      ? { metrics: { prometheus: { bindAddress: `${bindHost}:${metricsPort}` } } }
+      : undefined,
+  });
+  return metricsPort ? { metricsUrl: `http://${bindHost}:${metricsPort}/metrics` } : {};
+}
+
+export interface RunWorkerOptions {
+  /** The activities; default `createActivities({ config, env })` from activities/index. */
+  activities?: object;
+  /** `--config` path for the default activities. */
+  configPath?: string;
+  workflowsPath?: string;
+  taskQueue?: string;
+  /** Register missing search attributes even on a server that is not a dev server. */
+  registerSearchAttributes?: boolean;
+  /** Progress lines for people; stderr by default. */
+  print?: (line: string) => void;
+  /** Resolves once the worker polls (after the search attribute check). */
+  onRunning?: (info: { address: string; namespace: string; taskQueue: string }) => void;
+}
+
+/**
+ * Registers missing search attributes on a dev server, stops with the exact command
+ * otherwise; where the operator API is unavailable (Temporal Cloud) it only warns.
+ */
+async function checkSearchAttributes(
+  connection: NativeConnection,
+  namespace: string,
+  register: boolean | undefined,
+  print: (line: string) => void,
+): Promise<void> {
+  try {
+    const { registered } = await ensureSearchAttributes(connection, namespace, { register });
+    if (registered.length) print(`registered search attributes: ${registered.join(', ')}`);
+  } catch (error) {
+    if (error instanceof UsageError) throw error;
+    print(
+      `warning: could not check the search attributes of namespace "${namespace}" (${
+        (error as Error).message.split('\n')[0]
+      }): make sure PgshiftEnvironment, PgshiftPhase, PgshiftWorkflowKind, PgshiftPlanChecksum and PgshiftInitiator exist (Keyword)`,
+    );
+  }
+}
+
+/**
+ * `pgshift worker`: connects from TEMPORAL_* env vars, checks the search attributes, polls
+ * the task queue until SIGINT/SIGTERM, then drains and returns.
+ */
+export async function runWorker(options: RunWorkerOptions = {}): Promise<void> {
+  const print = options.print ?? ((line: string) => process.stderr.write(line + '\n'));
+  const activities = options.activities ?? (await loadDefaultActivities(options.configPath));
+  const { metricsUrl } = installRuntime();
+  const { connection, namespace, address } = await connectWorker();
+  try {
+    await checkSearchAttributes(connection, namespace, options.registerSearchAttributes, print);
+    const taskQueue = options.taskQueue ?? taskQueueFromEnv();
+    const worker = await createPgshiftWorker({
+      connection,
+      namespace,
+      taskQueue,
+      workflowsPath: options.workflowsPath,
+      activities,
+    });
+    print(
+      `pgshift worker polling task queue "${taskQueue}" on ${address} (namespace ${namespace})${
+        metricsUrl ? `; metrics at ${metricsUrl}` : ''
+      }; Ctrl-C to stop`,
+    );
+    options.onRunning?.({ address, namespace, taskQueue });
+    await worker.run();
+    print('pgshift worker stopped');
+  } finally {
+    await connection.close();
+  }
+}

@@ -1,0 +1,342 @@
+import { execFileSync } from 'node:child_process';
+import {
+  existsSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import {
+  BackupCancelledError,
+  BackupIntegrityError,
+  ToolMissingError,
+  createBackup,
+  listBackups,
+  restoreBackup,
+  verifyBackup,
+} from '../../src/backup';
+import { ConnectionError } from '../../src/migrations/errors';
+import { createTestDatabase, query } from '../support/databases';
+
+async function seed(url: string): Promise<void> {
+  await query(
+    url,
+    `CREATE TABLE customers (id serial PRIMARY KEY, email text NOT NULL UNIQUE, region text DEFAULT 'eu');
+     CREATE TABLE orders (id bigserial PRIMARY KEY, customer_id int NOT NULL REFERENCES customers(id), total numeric(10,2));
+     CREATE INDEX orders_customer_idx ON orders (customer_id);
+     CREATE VIEW big_orders AS SELECT * FROM orders WHERE total > 100;
+     INSERT INTO customers (email) SELECT 'c' || g || '@example.com' FROM generate_series(1, 200) g;
+     INSERT INTO orders (customer_id, total) SELECT (g % 200) + 1, g * 1.5 FROM generate_series(1, 500) g;
+     CREATE SCHEMA pgshift;
+     CREATE TABLE pgshift.migrations (version int PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now());
+     INSERT INTO pgshift.migrations (version, name) VALUES (1, 'create_customers'), (2, 'create_orders'), (3, 'add_region');`,
+  );
+}
+
+/** Columns, indexes, views and row contents: what "the exact state" means in these tests. */
+async function stateOf(url: string): Promise<unknown> {
+  return {
+    columns: await query(
+      url,
+      `SELECT table_schema, table_name, column_name, data_type, column_default, is_nullable
+         FROM information_schema.columns WHERE table_schema IN ('public', 'pgshift') ORDER BY 1, 2, column_name`,
+    ),
+    indexes: await query(
+      url,
+      `SELECT indexname, indexdef FROM pg_indexes WHERE schemaname IN ('public', 'pgshift') ORDER BY 1`,
+    ),
+    views: await query(
+      url,
+      `SELECT viewname, definition FROM pg_views WHERE schemaname = 'public' ORDER BY 1`,
+    ),
+    customers: await query(url, 'SELECT * FROM customers ORDER BY id'),
+    orders: await query(url, 'SELECT count(*)::int AS n, sum(total)::text AS total FROM orders'),
+    ledger: await query(
+      url,
+      'SELECT version, name, applied_at FROM pgshift.migrations ORDER BY version',
+    ),
+    nextCustomerId: await query(url, `SELECT last_value FROM customers_id_seq`),
+  };
+}
+
+function modeOf(path: string): number {
+  return statSync(path).mode & 0o777;
+}
+
+function allPaths(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+    const full = join(dir, entry.name);
+    return entry.isDirectory() ? [full, ...allPaths(full)] : [full];
+  });
+}
+
+function passwordOf(url: string): string {
+  return decodeURIComponent(new URL(url).password);
+}
+
+describe('createBackup', () => {
+  let url: string;
+  let dir: string;
+  beforeAll(async () => {
+    url = await createTestDatabase('backup');
+    await seed(url);
+    dir = mkdtempSync(join(tmpdir(), 'pgshift-backups-'));
+  });
+
+  it('dumps in directory format with a manifest describing the database and its ledger', async () => {
+    const manifest = await createBackup({
+      databaseUrl: url,
+      dir,
+      name: 'wf-1-pre-migrate',
+      jobs: 2,
+    });
+    const parsed = new URL(url);
+    expect(manifest).toMatchObject({
+      name: 'wf-1-pre-migrate',
+      database: parsed.pathname.slice(1),
+      host: '127.0.0.1',
+      port: Number(parsed.port),
+      format: 'directory',
+      dumpPath: 'dump',
+      migrationState: { currentVersion: 3, count: 3 },
+      tableCount: 3,
+    });
+    expect(manifest.serverVersion).toMatch(/^\d+\.\d+/);
+    expect(manifest.pgDumpVersion).toMatch(/^\d+\.\d+/);
+    expect(manifest.sha256).toMatch(/^[0-9a-f]{64}$/);
+    expect(manifest.sizeBytes).toBeGreaterThan(0);
+    const backupDir = join(dir, 'wf-1-pre-migrate');
+    const onDisk = JSON.parse(readFileSync(join(backupDir, 'manifest.json'), 'utf8'));
+    expect(onDisk).toEqual(manifest);
+    const ledger = JSON.parse(readFileSync(join(backupDir, 'migration-state.json'), 'utf8'));
+    expect(ledger.map((row: { version: number; name: string }) => [row.version, row.name])).toEqual(
+      [
+        [1, 'create_customers'],
+        [2, 'create_orders'],
+        [3, 'add_region'],
+      ],
+    );
+    expect(readFileSync(join(backupDir, 'manifest.json'), 'utf8')).not.toContain(passwordOf(url));
+  });
+
+  it('leaves files readable by the owner only', () => {
+    const backupDir = join(dir, 'wf-1-pre-migrate');
+    expect(modeOf(backupDir)).toBe(0o700);
+    for (const path of allPaths(backupDir))
+      expect([path, modeOf(path)]).toEqual([path, statSync(path).isDirectory() ? 0o700 : 0o600]);
+  });
+
+  it('produces an archive that pg_restore --list reads and the checksum confirms', async () => {
+    const verification = await verifyBackup(join(dir, 'wf-1-pre-migrate'));
+    expect(verification.entries).toBeGreaterThan(5);
+    expect(verification.tableCount).toBe(3);
+  });
+
+  it('returns the existing backup for the same name without dumping again', async () => {
+    const backupDir = join(dir, 'wf-1-pre-migrate');
+    const before = statSync(join(backupDir, 'dump', 'toc.dat')).mtimeMs;
+    const first = JSON.parse(readFileSync(join(backupDir, 'manifest.json'), 'utf8'));
+    const phases: string[] = [];
+    const again = await createBackup({
+      databaseUrl: url,
+      dir,
+      name: 'wf-1-pre-migrate',
+      onProgress: (p) => phases.push(p.phase),
+    });
+    expect(again).toEqual(first);
+    expect(phases).toEqual(['reused']);
+    expect(statSync(join(backupDir, 'dump', 'toc.dat')).mtimeMs).toBe(before);
+  });
+
+  it('removes a partial backup of the same name (no manifest) and dumps again', async () => {
+    const backupDir = join(dir, 'wf-2-partial');
+    execFileSync('mkdir', ['-p', join(backupDir, 'dump')]);
+    writeFileSync(join(backupDir, 'dump', 'junk.dat'), 'half a dump');
+    const manifest = await createBackup({ databaseUrl: url, dir, name: 'wf-2-partial' });
+    expect(existsSync(join(backupDir, 'dump', 'junk.dat'))).toBe(false);
+    expect(manifest.tableCount).toBe(3);
+  });
+
+  it('writes a custom-format archive on request', async () => {
+    const manifest = await createBackup({
+      databaseUrl: url,
+      dir,
+      name: 'wf-3-custom',
+      format: 'custom',
+    });
+    expect(manifest).toMatchObject({
+      format: 'custom',
+      dumpPath: 'dump.pgdump',
+      jobs: 1,
+      tableCount: 3,
+    });
+    expect(modeOf(join(dir, 'wf-3-custom', 'dump.pgdump'))).toBe(0o600);
+    await verifyBackup(join(dir, 'wf-3-custom'));
+  });
+
+  it('lists complete backups newest first', async () => {
+    const names = (await listBackups(dir)).map((m) => m.name);
+    expect(names).toEqual(['wf-3-custom', 'wf-2-partial', 'wf-1-pre-migrate']);
+  });
+
+  it('reports a wrong password as a connection error that does not contain the password', async () => {
+    const wrong = new URL(url);
+    wrong.password = 'not-the-password-xyz';
+    const error = await createBackup({
+      databaseUrl: wrong.toString(),
+      dir,
+      name: 'wf-4-wrong',
+    }).catch((e) => e);
+    expect(error).toBeInstanceOf(ConnectionError);
+    expect(error.message).toMatch(/refused the credentials/);
+    expect(error.message).not.toContain('not-the-password-xyz');
+    expect(existsSync(join(dir, 'wf-4-wrong'))).toBe(false);
+  });
+
+  it('names what to install when pg_dump is missing', async () => {
+    const error = await createBackup({
+      databaseUrl: url,
+      dir,
+      name: 'wf-5-no-tool',
+      binDir: '/nonexistent/postgresql/bin',
+    }).catch((e) => e);
+    expect(error).toBeInstanceOf(ToolMissingError);
+    expect(error.nonRetryable).toBe(true);
+    expect(error.message).toMatch(/pg_dump \d+ or newer not found.*postgresql-client-\d+/);
+    expect(existsSync(join(dir, 'wf-5-no-tool'))).toBe(false);
+  });
+
+  it('kills pg_dump when the abort signal fires and removes the partial files', async () => {
+    const controller = new AbortController();
+    let pid: number | undefined;
+    const error = await createBackup({
+      databaseUrl: url,
+      dir,
+      name: 'wf-6-aborted',
+      signal: controller.signal,
+      onProgress: (p) => {
+        if (p.phase === 'dumping' && p.pid && !pid) {
+          pid = p.pid;
+          controller.abort();
+        }
+      },
+    }).catch((e) => e);
+    expect(error).toBeInstanceOf(BackupCancelledError);
+    expect(pid).toBeGreaterThan(0);
+    expect(() => process.kill(pid!, 0)).toThrow(/ESRCH/);
+    expect(existsSync(join(dir, 'wf-6-aborted'))).toBe(false);
+  });
+});
+
+describe('createBackup on a full disk', () => {
+  it('fails with a disk-full BackupError and removes the partial files', async () => {
+    const url = await createTestDatabase('backup_full');
+    await query(
+      url,
+      `CREATE TABLE blob AS SELECT g, md5(g::text) || md5((g * 7)::text) AS v FROM generate_series(1, 40000) g`,
+    );
+    const mountPoint = mkdtempSync(join(tmpdir(), 'pgshift-small-disk-'));
+    // A 256 KiB tmpfs: the only way to fill a disk for real without filling the machine's.
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=256k,mode=0700', 'tmpfs', mountPoint]);
+    try {
+      const error = await createBackup({
+        databaseUrl: url,
+        dir: mountPoint,
+        name: 'too-big',
+      }).catch((e) => e);
+      expect(error).toMatchObject({ code: 'BackupError', reason: 'disk-full' });
+      expect(error.message).toMatch(/disk full while writing the backup/);
+      expect(readdirSync(mountPoint)).toEqual([]);
+    } finally {
+      execFileSync('umount', [mountPoint]);
+    }
+  });
+});
+
+describe('restoreBackup', () => {
+  let url: string;
+  let dir: string;
+  let original: unknown;
+  beforeAll(async () => {
+    url = await createTestDatabase('restore');
+    await seed(url);
+    dir = mkdtempSync(join(tmpdir(), 'pgshift-backups-'));
+    original = await stateOf(url);
+    await createBackup({ databaseUrl: url, dir, name: 'before-deploy' });
+  });
+
+  it('brings back the exact schema, data and ledger after destructive changes', async () => {
+    await query(
+      url,
+      `DROP VIEW big_orders; DROP TABLE orders;
+       DELETE FROM customers WHERE id > 100; ALTER TABLE customers DROP COLUMN region;
+       ALTER TABLE customers ADD COLUMN phone text; INSERT INTO customers (email) VALUES ('new@example.com');
+       INSERT INTO pgshift.migrations (version, name) VALUES (4, 'drop_orders');`,
+    );
+    expect(await query(url, `SELECT to_regclass('orders') AS t`)).toEqual([{ t: null }]);
+    const phases = new Set<string>();
+    const result = await restoreBackup({
+      databaseUrl: url,
+      backupDir: join(dir, 'before-deploy'),
+      onProgress: (p) => phases.add(p.phase),
+    });
+    expect(await stateOf(url)).toEqual(original);
+    expect(result).toMatchObject({
+      backup: 'before-deploy',
+      migrationState: { currentVersion: 3, count: 3 },
+    });
+    expect(result.tables).toBe(3);
+    expect(result.durationMs).toBeGreaterThanOrEqual(result.restoreMs);
+    expect([...phases]).toEqual([
+      'verifying',
+      'creating-database',
+      'restoring',
+      'swapping',
+      'done',
+    ]);
+  });
+
+  it('terminates the connections still open on the database it replaces', async () => {
+    const { Client } = await import('pg');
+    const open = new Client(url);
+    open.on('error', () => undefined);
+    await open.connect();
+    try {
+      await restoreBackup({ databaseUrl: url, backupDir: join(dir, 'before-deploy') });
+      expect(await stateOf(url)).toEqual(original);
+      await expect(open.query('SELECT 1')).rejects.toThrow();
+    } finally {
+      await open.end().catch(() => undefined);
+    }
+  });
+
+  it('refuses a corrupt dump and leaves the database untouched', async () => {
+    await createBackup({ databaseUrl: url, dir, name: 'to-corrupt' });
+    await query(url, `INSERT INTO customers (email) VALUES ('after-backup@example.com')`);
+    const dumpDir = join(dir, 'to-corrupt', 'dump');
+    const dataFile = readdirSync(dumpDir).find((f) => f.endsWith('.dat.gz'))!;
+    const bytes = readFileSync(join(dumpDir, dataFile));
+    bytes[bytes.length - 5] ^= 0xff;
+    writeFileSync(join(dumpDir, dataFile), bytes);
+
+    const error = await restoreBackup({
+      databaseUrl: url,
+      backupDir: join(dir, 'to-corrupt'),
+    }).catch((e) => e);
+    expect(error).toBeInstanceOf(BackupIntegrityError);
+    expect(error.message).toContain(dataFile);
+    expect(error.message).toMatch(/nothing was restored/);
+    const rows = await query(
+      url,
+      `SELECT count(*)::int AS n FROM customers WHERE email = 'after-backup@example.com'`,
+    );
+    expect(rows).toEqual([{ n: 1 }]);
+    await expect(verifyBackup(join(dir, 'to-corrupt'))).rejects.toBeInstanceOf(
+      BackupIntegrityError,
+    );
+  });
+});

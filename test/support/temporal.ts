@@ -1,0 +1,117 @@
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import {
+  bundleWorkflowCode,
+  DefaultLogger,
+  Runtime,
+  type Worker,
+  type WorkflowBundleWithSourceMap,
+} from '@temporalio/worker';
+import { createPgshiftWorker, defaultWorkflowsPath } from '../../src/temporal/worker';
+
+/** The dev server started by global-setup (or TEMPORAL_ADDRESS). */
+export function temporalAddress(): string {
+  const address = process.env.TEMPORAL_ADDRESS;
+  if (!address)
+    throw new Error(
+      'TEMPORAL_ADDRESS is not set: run the tests with vitest (global-setup starts a Temporal dev server)',
+    );
+  return address;
+}
+
+export function temporalNamespace(): string {
+  return process.env.TEMPORAL_NAMESPACE || 'default';
+}
+
+let runtimeInstalled = false;
+/** Quiet SDK logs in tests (warnings and errors only); once per test process. */
+function installQuietRuntime(): void {
+  if (runtimeInstalled) return;
+  runtimeInstalled = true;
+  try {
+    Runtime.install({ logger: new DefaultLogger('WARN'), shutdownSignals: [] });
+  } catch {
+    // already installed by the test file: keep it
+  }
+}
+
+let env: Promise<TestWorkflowEnvironment> | undefined;
+
+/** One environment per test file, connected to the shared dev server; close with `closeTestEnv`. */
+export function testEnv(): Promise<TestWorkflowEnvironment> {
+  installQuietRuntime();
+  env ??= TestWorkflowEnvironment.createFromExistingServer({
+    address: temporalAddress(),
+    namespace: temporalNamespace(),
+  });
+  return env;
+}
+
+export async function closeTestEnv(): Promise<void> {
+  const current = env;
+  env = undefined;
+  await (await current)?.teardown();
+}
+
+const bundles = new Map<string, Promise<WorkflowBundleWithSourceMap>>();
+
+/** The workflows bundled once per test file (default: ../../workflows, the project's). */
+export function workflowBundle(
+  workflowsPath: string = defaultWorkflowsPath(),
+): Promise<WorkflowBundleWithSourceMap> {
+  let bundle = bundles.get(workflowsPath);
+  if (!bundle) {
+    bundle = bundleWorkflowCode({ workflowsPath, logger: new DefaultLogger('WARN') });
+    bundles.set(workflowsPath, bundle);
+  }
+  return bundle;
+}
+
+/** A unique task queue so concurrent tests never steal each other's tasks. */
+export function uniqueTaskQueue(prefix = 'test'): string {
+  return `${prefix}-${randomBytes(5).toString('hex')}`;
+}
+
+export interface TestWorker {
+  worker: Worker;
+  taskQueue: string;
+  env: TestWorkflowEnvironment;
+  /** Shuts the worker down and waits until it has stopped. */
+  stop(): Promise<void>;
+}
+
+/**
+ * A running worker (made by `createPgshiftWorker`) on a unique task queue with `activities`
+ * and the bundled workflows (the project's, or `options.workflowsPath`).
+ */
+export async function startTestWorker(
+  activities: object = {},
+  options: { workflowsPath?: string; taskQueue?: string } = {},
+): Promise<TestWorker> {
+  const environment = await testEnv();
+  const taskQueue = options.taskQueue ?? uniqueTaskQueue();
+  const worker = await createPgshiftWorker({
+    connection: environment.nativeConnection,
+    namespace: environment.namespace ?? temporalNamespace(),
+    taskQueue,
+    workflowBundle: await workflowBundle(options.workflowsPath),
+    activities,
+  });
+  const running = worker.run();
+  running.catch(() => undefined);
+  return {
+    worker,
+    taskQueue,
+    env: environment,
+    stop: async () => {
+      if (worker.getState() === 'RUNNING') worker.shutdown();
+      await running;
+    },
+  };
+}
+
+/** `[command, args]` to spawn `pgshift <args>` from the sources (single process, signals reach it). */
+export function pgshiftProcessArgs(args: string[]): [string, string[]] {
+  return [process.execPath, ['--import', 'tsx', join(__dirname, 'pgshift-cli.ts'), ...args]];
+}

@@ -1,0 +1,39 @@
+import { proxyActivities } from '@temporalio/workflow';
+import type { createActivities } from '../activities';
+
+type Activities = ReturnType<typeof createActivities>;
+
+/** Failures no retry can fix: the workflow branches on them instead. */
+const NON_RETRYABLE = [
+  'MigrationFileError',
+  'MigrationExecutionError',
+  'DriftError',
+  'RollbackIntegrityError',
+  'UsageError',
+  'ConfigError',
+  'ToolMissingError',
+  'BackupIntegrityError',
+];
+
+/** Quick database reads, records, reports and notifications. */
+export const quick = proxyActivities<Activities>({
+  startToCloseTimeout: '2m',
+  retry: { initialInterval: '1s', maximumInterval: '30s', maximumAttempts: 5, nonRetryableErrorTypes: NON_RETRYABLE },
+});
+
+/**
+ * Long work that heartbeats (migrations, rollback tests, health windows): a dead worker is
+ * noticed within the heartbeat timeout and the activity resumes on another one.
+ */
+export const long = proxyActivities<Activities>({
+  startToCloseTimeout: '2h',
+  heartbeatTimeout: '20s',
+  retry: { initialInterval: '2s', maximumInterval: '1m', maximumAttempts: 10, nonRetryableErrorTypes: NON_RETRYABLE },
+});
+
+/** pg_dump / pg_restore: hours for big databases, heartbeating progress. */
+export const backups = proxyActivities<Activities>({
+  startToCloseTimeout: '12h',
+  heartbeatTimeout: '30s',
+  retry: { initialInterval: '5s', maximumInterval: '2m', maximumAttempts: 5, nonRetryableErrorTypes: NON_RETRYABLE },
+});

@@ -1,0 +1,244 @@
+/**
+ * The approval policy: pure, deterministic functions (no I/O, no clock of their own) that the
+ * deploy and rollback workflows call for every approval, whether it arrived by signal or by
+ * update, so both paths apply exactly the same rules. Refused attempts are recorded in the
+ * state (visible by the `approvals` query) and never counted.
+ */
+import type { z } from 'zod';
+import {
+  approvalPayloadSchema,
+  EMERGENCY_APPROVER_ROLE,
+  rejectPayloadSchema,
+  rollbackApprovalPayloadSchema,
+  type ApprovalPayload,
+  type ApprovalState,
+  type RefusedApproval,
+} from './definitions';
+
+export interface ApprovalContext {
+  /** Current time in ms since the epoch (in a workflow: `Date.now()`, which is deterministic there). */
+  now: number;
+  /** Who started the deploy. */
+  initiator: string;
+  /** The checksum of the plan this workflow applies. */
+  planChecksum: string;
+  /** role → the people who hold it; `"*"` opens a role to anyone. */
+  roster: Record<string, string[]>;
+  /** The roles this deploy needs (see requiredRolesFor). */
+  requiredRoles: string[];
+  /** When the approval window closes, ms since the epoch. */
+  expiresAt: number;
+  /** The initiator may approve their own deploy (config approvals.allowInitiator). */
+  allowInitiator?: boolean;
+}
+
+export type ApprovalDecision =
+  | { accepted: true; state: ApprovalState }
+  | { accepted: false; reason: string; state: ApprovalState };
+
+/** How many refused attempts the state keeps (the oldest go first), to keep histories small. */
+export const MAX_RECORDED_REFUSALS = 100;
+
+/** The state before any approval arrives. */
+export function initialApprovalState(requiredRoles: string[], expiresAt: number): ApprovalState {
+  const required = unique(requiredRoles);
+  return {
+    required,
+    missing: [...required],
+    granted: [],
+    refused: [],
+    expiresAt: new Date(expiresAt).toISOString(),
+  };
+}
+
+/** The guide's roles, plus the high-risk roles (executive) when the change is high risk. */
+export function requiredRolesFor(
+  policy: { requiredRoles: string[]; highRiskRoles: string[] },
+  risk: { highRisk: boolean },
+): string[] {
+  return unique([...policy.requiredRoles, ...(risk.highRisk ? policy.highRiskRoles : [])]);
+}
+
+/** The required roles nobody has granted yet, in the order they are required. */
+export function missingRoles(state: ApprovalState): string[] {
+  const granted = new Set(state.granted.map((g) => g.role));
+  return state.required.filter((role) => !granted.has(role));
+}
+
+/** True when every required role is granted and nobody rejected. */
+export function isFullyApproved(state: ApprovalState): boolean {
+  return !state.rejected && missingRoles(state).length === 0;
+}
+
+/**
+ * Decides one approval. Refuses (and records) a malformed payload, an approval after a
+ * rejection or after expiry, one naming another plan, an unknown role, an approver not on
+ * the role's roster, the initiator approving their own deploy, a second approval of a role,
+ * and one person approving two roles.
+ */
+export function evaluateApproval(
+  state: ApprovalState,
+  payload: unknown,
+  context: ApprovalContext,
+): ApprovalDecision {
+  const parsed = approvalPayloadSchema.safeParse(payload);
+  if (!parsed.success)
+    return refuse(state, context, describeMalformed(payload), malformedReason(parsed.error));
+  const approval = parsed.data;
+  const summary = `${approval.role} by ${approval.approver}`;
+  const refuseWith = (reason: string) => refuse(state, context, summary, reason, approval);
+
+  if (state.rejected)
+    return refuseWith(
+      `the deploy was already rejected by ${state.rejected.approver} (${state.rejected.reason})`,
+    );
+  if (context.now >= context.expiresAt)
+    return refuseWith(`the approval window closed at ${new Date(context.expiresAt).toISOString()}`);
+  if (approval.planChecksum && !context.planChecksum.startsWith(approval.planChecksum))
+    return refuseWith(
+      `the approval names plan ${approval.planChecksum.slice(0, 12)} but this deploy applies plan ${context.planChecksum.slice(0, 12)}`,
+    );
+  const required = unique(context.requiredRoles);
+  if (!required.includes(approval.role))
+    return refuseWith(
+      `unknown role "${approval.role}": this deploy needs ${required.join(', ') || 'no approvals'}`,
+    );
+  const holders = context.roster[approval.role] ?? [];
+  if (holders.length === 0)
+    return refuseWith(
+      `nobody holds role "${approval.role}": add names to approvals.roster.${approval.role} in pgshift.config.json`,
+    );
+  if (!holders.includes('*') && !holders.some((holder) => samePerson(holder, approval.approver)))
+    return refuseWith(
+      `${approval.approver} is not on the roster of "${approval.role}" (${holders.join(', ')})`,
+    );
+  if (!context.allowInitiator && samePerson(approval.approver, context.initiator))
+    return refuseWith(`${approval.approver} started this deploy and may not approve it`);
+  const sameRole = state.granted.find((g) => g.role === approval.role);
+  if (sameRole)
+    return refuseWith(`role "${approval.role}" was already approved by ${sameRole.approver}`);
+  const samePersonOtherRole = state.granted.find((g) => samePerson(g.approver, approval.approver));
+  if (samePersonOtherRole)
+    return refuseWith(
+      `${approval.approver} already approved as "${samePersonOtherRole.role}": each role needs a different person`,
+    );
+
+  const granted = [
+    ...state.granted,
+    {
+      role: approval.role,
+      approver: approval.approver,
+      at: iso(context.now),
+      ...(approval.comment ? { comment: approval.comment } : {}),
+    },
+  ];
+  const next: ApprovalState = { ...state, granted };
+  return { accepted: true, state: { ...next, missing: missingRoles(next) } };
+}
+
+/**
+ * Decides a rejection. Anyone on the roster of a required role (or the initiator withdrawing
+ * their own deploy) may reject while the window is open; a rejection ends the approval gate.
+ */
+export function evaluateRejection(
+  state: ApprovalState,
+  payload: unknown,
+  context: ApprovalContext,
+): ApprovalDecision {
+  const parsed = rejectPayloadSchema.safeParse(payload);
+  if (!parsed.success)
+    return refuse(state, context, describeMalformed(payload), malformedReason(parsed.error));
+  const { approver, reason } = parsed.data;
+  const summary = `rejection by ${approver}`;
+  const refuseWith = (why: string) => refuse(state, context, summary, why, { approver });
+  if (state.rejected)
+    return refuseWith(`the deploy was already rejected by ${state.rejected.approver}`);
+  if (context.now >= context.expiresAt)
+    return refuseWith(`the approval window closed at ${new Date(context.expiresAt).toISOString()}`);
+  const mayReject =
+    samePerson(approver, context.initiator) ||
+    unique(context.requiredRoles).some((role) =>
+      (context.roster[role] ?? []).some((holder) => holder === '*' || samePerson(holder, approver)),
+    );
+  if (!mayReject)
+    return refuseWith(`${approver} holds none of the roles ${context.requiredRoles.join(', ')}`);
+  return {
+    accepted: true,
+    state: { ...state, rejected: { approver, reason, at: iso(context.now) } },
+  };
+}
+
+/**
+ * Decides the one approval a data-losing emergency rollback needs: the same rules, with the
+ * single role `emergency-approver` held by `approvers` (config emergency.approvers, or the
+ * whole approvals roster when that is absent).
+ */
+export function evaluateRollbackApproval(
+  state: ApprovalState,
+  payload: unknown,
+  context: Omit<ApprovalContext, 'roster' | 'requiredRoles' | 'planChecksum'> & {
+    approvers: string[];
+    planChecksum?: string;
+  },
+): ApprovalDecision {
+  const parsed = rollbackApprovalPayloadSchema.safeParse(payload);
+  if (!parsed.success)
+    return refuse(state, context, describeMalformed(payload), malformedReason(parsed.error));
+  return evaluateApproval(
+    state,
+    { ...parsed.data, role: EMERGENCY_APPROVER_ROLE },
+    {
+      ...context,
+      planChecksum: context.planChecksum ?? '',
+      roster: { [EMERGENCY_APPROVER_ROLE]: context.approvers },
+      requiredRoles: [EMERGENCY_APPROVER_ROLE],
+    },
+  );
+}
+
+/** Everyone on an approvals roster: the default emergency approvers. */
+export function everyoneOnRoster(roster: Record<string, string[]>): string[] {
+  return unique(Object.values(roster).flat());
+}
+
+function refuse(
+  state: ApprovalState,
+  context: { now: number },
+  summary: string,
+  reason: string,
+  payload?: Partial<ApprovalPayload>,
+): ApprovalDecision {
+  const entry: RefusedApproval = {
+    summary,
+    reason,
+    at: iso(context.now),
+    ...(payload?.role ? { role: payload.role } : {}),
+    ...(payload?.approver ? { approver: payload.approver } : {}),
+  };
+  const refused = [...state.refused, entry].slice(-MAX_RECORDED_REFUSALS);
+  return { accepted: false, reason, state: { ...state, refused } };
+}
+
+function malformedReason(error: z.ZodError): string {
+  const problems = error.issues.map(
+    (issue) => `${issue.path.length ? issue.path.join('.') : 'payload'}: ${issue.message}`,
+  );
+  return `malformed payload (${problems.join('; ')})`;
+}
+
+function describeMalformed(payload: unknown): string {
+  const text = JSON.stringify(payload) ?? String(payload);
+  return `malformed payload ${text.length > 120 ? `${text.slice(0, 117)}...` : text}`;
+}
+
+function samePerson(a: string, b: string): boolean {
+  return a.trim().toLowerCase() === b.trim().toLowerCase();
+}
+
+function unique(values: string[]): string[] {
+  return [...new Set(values)];
+}
+
+function iso(ms: number): string {
+  return new Date(ms).toISOString();
+}

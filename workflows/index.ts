@@ -1,0 +1,1 @@
+export { stagingRehearsal } from './staging-rehearsal';

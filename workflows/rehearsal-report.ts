@@ -1,0 +1,45 @@
+import type { StagingRehearsalResult } from './definitions';
+
+const MARK = { passed: '✅ passed', failed: '❌ failed', skipped: '➖ skipped' } as const;
+
+/** The rehearsal report in Markdown: verdict, the guide's criteria, the steps with times. */
+export function rehearsalReportMarkdown(
+  workflowId: string,
+  initiator: string,
+  result: StagingRehearsalResult,
+): string {
+  const lines = [
+    `# Staging rehearsal ${result.finalState === 'passed' ? 'PASSED' : 'FAILED'}`,
+    '',
+    `- Workflow: \`${workflowId}\``,
+    `- Environment: ${result.environment}`,
+    `- Plan checksum: \`${result.planChecksum}\``,
+    `- Started by: ${initiator}`,
+    ...(result.failure ? [`- Failure: ${result.failure}`] : []),
+    ...(typeof result.compensation === 'string' ? [`- Compensation: ${result.compensation}`] : []),
+    ...(result.certificate
+      ? [`- Certificate: recorded at ${result.certificate.at} (a production deploy of this plan may rely on it)`]
+      : []),
+    '',
+    '## Staging validation criteria',
+    '',
+    '| Criterion | Result | Detail |',
+    '|---|---|---|',
+    ...result.criteria.map((c) => `| ${c.name} | ${MARK[c.status]} | ${escapeCell(c.detail)} |`),
+    '',
+    '## Steps',
+    '',
+    '| Step | Status | Started | Ended | Detail |',
+    '|---|---|---|---|---|',
+    ...result.steps.map(
+      (s) =>
+        `| ${s.name} | ${s.status} | ${s.startedAt ?? ''} | ${s.endedAt ?? ''} | ${escapeCell(s.detail ?? '')} |`,
+    ),
+    '',
+  ];
+  return lines.join('\n');
+}
+
+function escapeCell(text: string): string {
+  return text.replace(/\|/g, '\\|').replace(/\n/g, ' ');
+}

@@ -1,0 +1,423 @@
+import {
+  ApplicationFailure,
+  CancellationScope,
+  isCancellation,
+  log,
+  workflowInfo,
+} from '@temporalio/workflow';
+import {
+  stagingRehearsalInputSchema,
+  type Criterion,
+  type StagingRehearsalInput,
+  type StagingRehearsalResult,
+} from './definitions';
+import { backups, long, quick } from './activity-proxies';
+import { describeFailure, stepFailure } from './failures';
+import { ProgressTracker } from './progress-tracker';
+import { rehearsalReportMarkdown } from './rehearsal-report';
+import type { BackupSummary } from '../activities/backup';
+import type { MigrationPlan } from '../src/migrations/types';
+import type { CheckOutcome, VerificationReport } from '../activities/verify';
+
+const STEPS = [
+  'validate',
+  'backup',
+  'migrate',
+  'verify',
+  'rollback rehearsal',
+  'rollback tests',
+  'functional checks',
+  'report',
+];
+
+/** Versions the rehearsal rolls back to: newest first, below `top`, never negative. */
+export function rehearsalTargets(
+  top: number,
+  fromVersion: number,
+  depth: number,
+  explicit?: number[],
+): number[] {
+  const wanted = explicit ?? [
+    ...Array.from({ length: depth }, (_, i) => top - 1 - i),
+    fromVersion,
+  ];
+  return [...new Set(wanted.filter((t) => t >= 0 && t < top))].sort((a, b) => b - a);
+}
+
+/**
+ * The guide's "Enhanced Staging Rehearsal": validate → backup → migrate → verify →
+ * rollback rehearsal → rollback tests → functional checks → report. Any failure after the
+ * backup brings staging back to exactly the state it had before (rollback files, else the
+ * backup), then the run ends with a failed report.
+ */
+export async function stagingRehearsal(
+  rawInput: StagingRehearsalInput,
+): Promise<StagingRehearsalResult> {
+  const parsed = stagingRehearsalInputSchema.safeParse(rawInput);
+  if (!parsed.success)
+    throw ApplicationFailure.nonRetryable(
+      `invalid rehearsal input: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+      'InvalidInput',
+    );
+  const { environment, plan, initiator, options } = parsed.data;
+  const workflowId = workflowInfo().workflowId;
+  const tracker = new ProgressTracker('stagingRehearsal', environment, STEPS);
+  const top = Math.max(0, ...plan.migrations.map((m) => m.version));
+  const criteria = new Map<string, Criterion>();
+  const judge = (name: string, status: Criterion['status'], detail: string) =>
+    criteria.set(name, { name, status, detail });
+
+  let backup: BackupSummary | undefined;
+  let fromVersion = 0;
+  let failure: string | undefined;
+  let cancelled: unknown;
+  let compensation: string | undefined;
+  let securityOk = false;
+
+  try {
+    // ── validate ──
+    tracker.start('validate', `validating ${plan.migrations.length} migrations (structure, dependencies, safety)`);
+    const validation = await quick.validatePlan.executeWithOptions(
+      { summary: `validate ${plan.migrations.length} migrations, plan ${plan.checksum.slice(0, 12)}` },
+      [{ plan }],
+    );
+    if (validation.errors.length)
+      throw stepFailure(
+        'ValidationFailed',
+        `validation found ${validation.errors.length} error(s): ${validation.errors
+          .slice(0, 5)
+          .map((f) => `${f.file ?? ''}${f.line ? `:${f.line}` : ''} ${f.message}`)
+          .join('; ')}`,
+      );
+    securityOk = true;
+    const state = await quick.readMigrationState.executeWithOptions(
+      { summary: `read migration state of ${environment}` },
+      [{ environment, plan }],
+    );
+    if (state.drift.length)
+      throw stepFailure('DriftError', `${environment} has drifted: ${state.drift.join('; ')}`);
+    fromVersion = state.currentVersion;
+    tracker.complete(
+      'validate',
+      `${validation.migrations} migrations valid, ${validation.warningCount} warning(s); ${environment} at version ${fromVersion}, ${state.pending.length} pending`,
+    );
+
+    // ── backup ──
+    tracker.start('backup', `pg_dump of ${environment} before anything changes`);
+    backup = await backups.backupDatabase.executeWithOptions(
+      { summary: `pg_dump ${environment} (before rehearsal)` },
+      [{ environment, name: `${workflowId}-before` }],
+    );
+    const rowCounts = await quick.captureRowCounts.executeWithOptions(
+      { summary: `count rows of critical tables in ${environment}` },
+      [{ environment }],
+    );
+    await quick.captureSchema.executeWithOptions(
+      { summary: `snapshot schema of ${environment} at version ${fromVersion}` },
+      [{ environment, workflowId, label: `v${fromVersion}` }],
+    );
+    tracker.complete('backup', `backup ${backup.id} (${formatBytes(backup.sizeBytes)}, sha256 ${backup.sha256.slice(0, 12)})`);
+
+    // ── migrate, stopping at each rehearsal target to snapshot it ──
+    const targets = rehearsalTargets(
+      top,
+      fromVersion,
+      options.rollbackDepth ?? 2,
+      options.rollbackTargets,
+    );
+    tracker.start('migrate', `applying migrations ${fromVersion + 1}..${top} to ${environment}`);
+    const stops = [...targets.filter((t) => t > fromVersion).sort((a, b) => a - b), top];
+    let applied = 0;
+    for (const stop of stops) {
+      if (stop > fromVersion) {
+        const run = await long.applyMigrations.executeWithOptions(
+          { summary: `apply migrations up to ${pad(stop)} on ${environment}` },
+          [{ environment, plan, to: stop, appliedBy: `${initiator} (rehearsal ${workflowId})` }],
+        );
+        applied += run.applied.length;
+      }
+      await quick.captureSchema.executeWithOptions(
+        { summary: `snapshot schema of ${environment} at version ${stop}` },
+        [{ environment, workflowId, label: `v${stop}` }],
+      );
+    }
+    tracker.complete('migrate', `${applied} migration(s) applied; ${environment} at version ${top}`);
+    judge('All migrations applied successfully', 'passed', `${applied} applied, now at version ${top}`);
+
+    // ── verify ──
+    tracker.start('verify', `post-migration checks on ${environment}`);
+    const verification = await quick.verifyEnvironment.executeWithOptions(
+      { summary: `verify ${environment}: SELECT 1, row counts, SQL checks` },
+      [{ environment, baselineRowCounts: rowCounts, skipHttp: true }],
+    );
+    if (!verification.ok)
+      throw stepFailure('VerificationFailed', `verification failed: ${failedChecks(verification)}`);
+    tracker.complete('verify', summariseChecks(verification.checks));
+
+    // ── rollback rehearsal on staging itself ──
+    tracker.start('rollback rehearsal', `rolling back to ${targets.join(', ') || 'nothing'} and re-applying`);
+    const visited: string[] = [];
+    for (const target of targets) {
+      tracker.setPhase('rollback rehearsal', `rolling ${environment} back to version ${target}`);
+      await long.revertMigrations.executeWithOptions(
+        { summary: `roll back ${environment} to ${pad(target)}` },
+        [{ environment, plan, target, appliedBy: `${initiator} (rehearsal ${workflowId})` }],
+      );
+      const now = await quick.readMigrationState.executeWithOptions(
+        { summary: `check ${environment} is at version ${target}` },
+        [{ environment, plan }],
+      );
+      if (now.currentVersion !== target)
+        throw stepFailure('RollbackFailed', `after rolling back to ${target}, ${environment} is at ${now.currentVersion}`);
+      if (target >= fromVersion) {
+        const same = await quick.compareSchema.executeWithOptions(
+          { summary: `compare schema of ${environment} with version ${target}` },
+          [{ environment, workflowId, label: `v${target}` }],
+        );
+        if (!same.matches)
+          throw stepFailure(
+            'RollbackIntegrityError',
+            `rolling back to ${target} did not restore its schema: ${same.differences.slice(0, 5).join('; ')}`,
+          );
+        visited.push(`${target} (schema identical)`);
+      } else visited.push(`${target} (version verified)`);
+    }
+    await long.applyMigrations.executeWithOptions(
+      { summary: `re-apply migrations up to ${pad(top)} on ${environment}` },
+      [{ environment, plan, to: top, appliedBy: `${initiator} (rehearsal ${workflowId})` }],
+    );
+    const reapplied = await quick.compareSchema.executeWithOptions(
+      { summary: `compare schema of ${environment} with version ${top}` },
+      [{ environment, workflowId, label: `v${top}` }],
+    );
+    if (!reapplied.matches)
+      throw stepFailure(
+        'RollbackIntegrityError',
+        `re-applying after the rollback rehearsal did not give the same schema: ${reapplied.differences.slice(0, 5).join('; ')}`,
+      );
+    tracker.complete('rollback rehearsal', `rolled back to ${visited.join(', ') || 'no target'}, re-applied to ${top}`);
+
+    // ── rollback tests in scratch databases ──
+    tracker.start('rollback tests', `testing every rollback file in a scratch database`);
+    const tests = await long.runRollbackTests.executeWithOptions(
+      { summary: `test ${plan.migrations.length} rollbacks in a scratch database` },
+      [{ environment, plan }],
+    );
+    if (!tests.passed)
+      throw stepFailure('RollbackIntegrityError', `rollback tests failed: ${tests.failures.slice(0, 5).join('; ')}`);
+    tracker.complete('rollback tests', `${tests.tested} rollbacks restore the schema exactly (${tests.durationMs} ms)`);
+    judge(
+      'Rollback procedures tested and verified',
+      'passed',
+      `staging rolled back to ${visited.join(', ') || 'no target'} and re-applied; ${tests.tested} rollback files tested`,
+    );
+
+    // ── functional checks ──
+    if (options.skipFunctionalChecks) {
+      tracker.skip('functional checks', 'skipped on request (--skip-functional-checks)');
+    } else {
+      tracker.start('functional checks', `health checks and SQL checks against ${environment}`);
+      const functional = await quick.verifyEnvironment.executeWithOptions(
+        { summary: `functional checks on ${environment}` },
+        [{ environment, baselineRowCounts: rowCounts }],
+      );
+      judgeFunctional(functional, judge);
+      if (!functional.ok)
+        throw stepFailure('FunctionalChecksFailed', `functional checks failed: ${failedChecks(functional)}`);
+      tracker.complete('functional checks', summariseChecks(functional.checks));
+    }
+  } catch (error) {
+    if (isCancellation(error)) cancelled = error;
+    const described = describeFailure(error);
+    failure = `${described.type}: ${described.message}`;
+    const running = tracker.running();
+    if (running) tracker.fail(running.name, described.message);
+    log.warn('rehearsal failed', { workflowId, failure });
+    if (backup) {
+      const taken = backup;
+      compensation = await CancellationScope.nonCancellable(() =>
+        restoreStaging(tracker, environment, plan, workflowId, fromVersion, taken),
+      );
+    }
+  }
+
+  // ── certificate and report ──
+  const passed = failure === undefined;
+  judge(
+    'Security measures active',
+    securityOk ? 'passed' : 'failed',
+    securityOk
+      ? 'safety validation found no secrets and no unsafe statements'
+      : 'validation did not pass (see failure)',
+  );
+  for (const name of ALL_CRITERIA)
+    if (!criteria.has(name))
+      judge(name, passed ? 'skipped' : 'failed', passed ? 'nothing configured to check it' : `not reached: ${failure}`);
+  return CancellationScope.nonCancellable(async () => {
+    tracker.start('report', 'writing the rehearsal report');
+    const certificate = passed
+      ? await quick.recordRehearsalCertificate.executeWithOptions(
+          { summary: `record rehearsal certificate for plan ${plan.checksum.slice(0, 12)}` },
+          [{ environment, planChecksum: plan.checksum, workflowId, toVersion: top }],
+        )
+      : undefined;
+    const result: StagingRehearsalResult = {
+      finalState: passed ? 'passed' : 'failed',
+      environment,
+      planChecksum: plan.checksum,
+      criteria: ALL_CRITERIA.map((name) => criteria.get(name)!),
+      steps: tracker.progress.steps,
+      ...(certificate
+        ? {
+            certificate: {
+              environment,
+              planChecksum: plan.checksum,
+              workflowId,
+              at: certificate.passedAt,
+            },
+          }
+        : {}),
+      ...(failure ? { failure } : {}),
+      ...(compensation ? { compensation } : {}),
+      ...(backup ? { backupId: backup.id } : {}),
+      fromVersion,
+      toVersion: passed ? top : fromVersion,
+    };
+    const report = await quick.writeReport.executeWithOptions(
+      { summary: 'write rehearsal report' },
+      [{ workflowId, kind: 'rehearsal', markdown: rehearsalReportMarkdown(workflowId, initiator, result), data: result }],
+    );
+    tracker.complete('report', report.path);
+    result.reportPath = report.path;
+    result.steps = tracker.progress.steps;
+    tracker.finish(
+      result.finalState,
+      passed
+        ? `rehearsal passed: ${environment} at version ${top}, certificate recorded for plan ${plan.checksum.slice(0, 12)}`
+        : `rehearsal failed: ${failure}. ${compensation ?? `${environment} unchanged`}`,
+    );
+    if (cancelled) throw cancelled;
+    return result;
+  });
+}
+
+const ALL_CRITERIA = [
+  'All migrations applied successfully',
+  'Rollback procedures tested and verified',
+  'Application performance within thresholds',
+  'Error rates below acceptable limits',
+  'Security measures active',
+  'Core functionality working',
+  'Data accuracy verified',
+  'User workflows functional',
+  'Integration points operational',
+];
+
+/** The guide's Staging Validation Criteria that the functional checks decide. */
+function judgeFunctional(
+  report: VerificationReport,
+  judge: (name: string, status: Criterion['status'], detail: string) => void,
+): void {
+  const of = (kind: CheckOutcome['kind']) => report.checks.filter((c) => c.kind === kind);
+  const verdict = (name: string, checks: CheckOutcome[], none: string) =>
+    judge(
+      name,
+      checks.length === 0 ? 'skipped' : checks.every((c) => c.ok) ? 'passed' : 'failed',
+      checks.length === 0 ? none : summariseChecks(checks),
+    );
+  const http = of('http');
+  const slow = http.filter((c) => !c.ok && /limit/.test(c.detail));
+  judge(
+    'Application performance within thresholds',
+    http.length === 0 ? 'skipped' : slow.length ? 'failed' : 'passed',
+    http.length === 0
+      ? 'no health checks configured for this environment'
+      : http.map((c) => `${c.name} ${c.latencyMs ?? '?'} ms`).join(', '),
+  );
+  verdict('Error rates below acceptable limits', http, 'no health checks configured for this environment');
+  verdict('Core functionality working', [...of('database'), ...http], 'no checks');
+  verdict('Data accuracy verified', of('row-counts'), 'no critical tables configured (criticalTables)');
+  verdict('User workflows functional', of('sql'), 'no SQL checks configured (checks)');
+  verdict('Integration points operational', http, 'no health checks configured for this environment');
+}
+
+/**
+ * Compensation: bring staging back to `fromVersion` with the rollback files; if that
+ * fails, restore the backup. Then prove it: the version and the schema snapshot match.
+ */
+async function restoreStaging(
+  tracker: ProgressTracker,
+  environment: string,
+  plan: MigrationPlan,
+  workflowId: string,
+  fromVersion: number,
+  backup: BackupSummary,
+): Promise<string> {
+  tracker.setPhase('compensating', `bringing ${environment} back to version ${fromVersion}`);
+  let how: string;
+  try {
+    const now = await quick.readMigrationState.executeWithOptions(
+      { summary: `compensate: read the version of ${environment}` },
+      [{ environment, plan }],
+    );
+    if (now.currentVersion < fromVersion)
+      await long.applyMigrations.executeWithOptions(
+        { summary: `compensate: re-apply ${environment} up to ${pad(fromVersion)}` },
+        [{ environment, plan, to: fromVersion, appliedBy: `compensation of ${workflowId}` }],
+      );
+    else
+      await long.revertMigrations.executeWithOptions(
+        { summary: `compensate: roll ${environment} back to ${pad(fromVersion)}` },
+        [{ environment, plan, target: fromVersion, appliedBy: `compensation of ${workflowId}` }],
+      );
+    const same = await quick.compareSchema.executeWithOptions(
+      { summary: `compensate: compare schema with version ${fromVersion}` },
+      [{ environment, workflowId, label: `v${fromVersion}` }],
+    );
+    if (!same.matches)
+      throw stepFailure('RollbackIntegrityError', `schema differs after revert: ${same.differences.slice(0, 3).join('; ')}`);
+    how = `rolled back to version ${fromVersion} with the rollback files; schema identical to before`;
+  } catch (revertError) {
+    const reason = describeFailure(revertError).message;
+    tracker.setPhase('compensating', `rollback files failed (${reason}); restoring backup ${backup.id}`);
+    try {
+      await backups.restoreDatabase.executeWithOptions(
+        { summary: `compensate: pg_restore ${backup.id} into ${environment}` },
+        [{ environment, backupId: backup.id }],
+      );
+      const state = await quick.readMigrationState.executeWithOptions(
+        { summary: `compensate: check ${environment} version` },
+        [{ environment, plan }],
+      );
+      how = `rollback files failed (${reason}); restored backup ${backup.id}, ${environment} at version ${state.currentVersion}`;
+    } catch (restoreError) {
+      how = `NEEDS ATTENTION: rollback files failed (${reason}) and restoring backup ${backup.id} failed (${describeFailure(restoreError).message})`;
+    }
+  }
+  for (const step of tracker.progress.steps)
+    if (step.status === 'completed' && ['migrate', 'verify', 'rollback rehearsal', 'rollback tests'].includes(step.name))
+      tracker.compensated(step.name, how);
+  return how;
+}
+
+function failedChecks(report: VerificationReport): string {
+  return report.checks
+    .filter((c) => !c.ok)
+    .map((c) => `${c.name}: ${c.detail}`)
+    .join('; ');
+}
+
+function summariseChecks(checks: CheckOutcome[]): string {
+  return checks.map((c) => `${c.ok ? '✓' : '✗'} ${c.name} (${c.detail})`).join(', ');
+}
+
+function pad(version: number): string {
+  return String(version).padStart(3, '0');
+}
+
+function formatBytes(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`;
+  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KiB`;
+  if (bytes < 1024 ** 3) return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
+  return `${(bytes / 1024 ** 3).toFixed(2)} GiB`;
+}
