@@ -13,7 +13,10 @@ export interface AppHookOutcome {
 }
 
 /** The application's version from its version URL; undefined when none is configured or it fails. */
-async function currentVersion(deps: ActivityDeps, environment: string): Promise<string | undefined> {
+async function currentVersion(
+  deps: ActivityDeps,
+  environment: string,
+): Promise<string | undefined> {
   const url = settingsOf(deps, environment).app.versionUrl;
   if (!url) return undefined;
   return readAppVersion(url).catch(() => undefined);
@@ -54,11 +57,17 @@ export function createAppActivities(deps: ActivityDeps) {
   };
   return {
     /** Runs the environment's app.deploy hook with `{version}`. A failing hook is a result, not an exception. */
-    async deployApplication(input: { environment: string; version: string }): Promise<AppHookOutcome> {
+    async deployApplication(input: {
+      environment: string;
+      version: string;
+    }): Promise<AppHookOutcome> {
       return asActivity(() => run(input.environment, 'deploy', { version: input.version }));
     },
     /** Runs the app.rollback hook (back to `version` when given, else the previous version). */
-    async rollbackApplication(input: { environment: string; version?: string }): Promise<AppHookOutcome> {
+    async rollbackApplication(input: {
+      environment: string;
+      version?: string;
+    }): Promise<AppHookOutcome> {
       return asActivity(() => run(input.environment, 'rollback', { version: input.version ?? '' }));
     },
     async readApplicationVersion(input: { environment: string }): Promise<string | null> {

@@ -76,7 +76,9 @@ export function createBackupActivities(deps: ActivityDeps) {
     async listEnvironmentBackups(input: {
       environment: string;
       limit?: number;
-    }): Promise<{ id: string; createdAt: string; sizeBytes: number; currentVersion: number | null }[]> {
+    }): Promise<
+      { id: string; createdAt: string; sizeBytes: number; currentVersion: number | null }[]
+    > {
       return asActivity(async () => {
         const manifests = await listBackups(backupsDirOf(deps, input.environment)).catch(() => []);
         return manifests.slice(0, input.limit ?? 5).map((m) => ({

@@ -1,9 +1,11 @@
 import { createAppActivities } from './app';
 import { createBackupActivities } from './backup';
 import type { ActivityDeps } from './deps';
+import { createImpactActivities } from './impact';
 import { createMigrateActivities } from './migrate';
 import { createNotifyActivities } from './notify';
 import { createPlanActivities } from './plan';
+import { createPolicyActivities } from './policy';
 import { createRecordActivities } from './records';
 import { createReportActivities } from './reports';
 import { createVerifyActivities } from './verify';
@@ -21,6 +23,8 @@ export function createActivities(deps: ActivityDeps) {
     ...createNotifyActivities(deps),
     ...createRecordActivities(deps),
     ...createReportActivities(deps),
+    ...createPolicyActivities(deps),
+    ...createImpactActivities(deps),
   };
 }
 

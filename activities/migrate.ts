@@ -35,7 +35,9 @@ function summarise(environment: string, run: RunResult): RunSummary {
     applied: run.results
       .filter((r) => r.status === 'Success')
       .map((r) => ({ version: r.version, name: r.name, durationMs: r.durationMs })),
-    ...(failed ? { failed: { version: failed.version, name: failed.name, error: failed.error ?? '' } } : {}),
+    ...(failed
+      ? { failed: { version: failed.version, name: failed.name, error: failed.error ?? '' } }
+      : {}),
   };
 }
 
@@ -48,7 +50,10 @@ function progressHeartbeat() {
 
 export function createMigrateActivities(deps: ActivityDeps) {
   return {
-    async readMigrationState(input: { environment: string; plan: MigrationPlan }): Promise<MigrationState> {
+    async readMigrationState(input: {
+      environment: string;
+      plan: MigrationPlan;
+    }): Promise<MigrationState> {
       return asActivity(() =>
         withClient(databaseUrlOf(deps, input.environment), async (client) => {
           const status = await readStatus(client, input.plan);

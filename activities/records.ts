@@ -22,7 +22,9 @@ export function createRecordActivities(deps: ActivityDeps) {
       workflowId: string;
       toVersion: number;
     }): Promise<RehearsalCertificateRecord> {
-      return inEnvironment(input.environment, (client) => recordRehearsalCertificate(client, input));
+      return inEnvironment(input.environment, (client) =>
+        recordRehearsalCertificate(client, input),
+      );
     },
 
     async findRehearsalCertificate(input: {
@@ -35,7 +37,10 @@ export function createRecordActivities(deps: ActivityDeps) {
       );
     },
 
-    async recordDeployment(input: { environment: string; record: DeploymentRecord }): Promise<void> {
+    async recordDeployment(input: {
+      environment: string;
+      record: DeploymentRecord;
+    }): Promise<void> {
       return inEnvironment(input.environment, (client) => recordDeployment(client, input.record));
     },
 
@@ -48,7 +53,10 @@ export function createRecordActivities(deps: ActivityDeps) {
       );
     },
 
-    async listDeployments(input: { environment: string; limit?: number }): Promise<DeploymentRecord[]> {
+    async listDeployments(input: {
+      environment: string;
+      limit?: number;
+    }): Promise<DeploymentRecord[]> {
       return inEnvironment(input.environment, (client) => listDeployments(client, input.limit));
     },
   };

@@ -17,9 +17,14 @@ export function createReportActivities(deps: ActivityDeps) {
       return asActivity(async () => {
         const dir = resolve(deps.config.reportsDir);
         await mkdir(dir, { recursive: true });
-        const base = join(dir, `${input.kind}-${input.workflowId.replace(/[^A-Za-z0-9._-]+/g, '_')}`);
+        const base = join(
+          dir,
+          `${input.kind}-${input.workflowId.replace(/[^A-Za-z0-9._-]+/g, '_')}`,
+        );
         await writeFile(`${base}.md`, input.markdown, { mode: 0o640 });
-        await writeFile(`${base}.json`, JSON.stringify(input.data, null, 2) + '\n', { mode: 0o640 });
+        await writeFile(`${base}.json`, JSON.stringify(input.data, null, 2) + '\n', {
+          mode: 0o640,
+        });
         return { path: `${base}.md`, jsonPath: `${base}.json` };
       });
     },

@@ -45,7 +45,10 @@ export function createVerifyActivities(deps: ActivityDeps) {
     /** Row counts of the environment's critical tables (the "must not drop" reference). */
     async captureRowCounts(input: { environment: string }): Promise<RowCounts> {
       return asActivity(() =>
-        countRows(databaseUrlOf(deps, input.environment), settingsOf(deps, input.environment).criticalTables),
+        countRows(
+          databaseUrlOf(deps, input.environment),
+          settingsOf(deps, input.environment).criticalTables,
+        ),
       );
     },
 
@@ -67,7 +70,9 @@ export function createVerifyActivities(deps: ActivityDeps) {
           name: 'SELECT 1',
           kind: 'database',
           ok: db.ok,
-          detail: db.ok ? `database answered in ${Math.round(db.latencyMs)} ms` : (db.error ?? 'failed'),
+          detail: db.ok
+            ? `database answered in ${Math.round(db.latencyMs)} ms`
+            : (db.error ?? 'failed'),
           latencyMs: db.latencyMs,
         });
         let rowCounts: RowCounts = {};
@@ -80,7 +85,9 @@ export function createVerifyActivities(deps: ActivityDeps) {
               kind: 'row-counts',
               ok: comparison.ok,
               detail: comparison.ok
-                ? Object.entries(rowCounts).map(([t, n]) => `${t}: ${n}`).join(', ')
+                ? Object.entries(rowCounts)
+                    .map(([t, n]) => `${t}: ${n}`)
+                    .join(', ')
                 : comparison.drops.map((d) => `${d.table}: ${d.before} → ${d.after}`).join(', '),
             });
           }
@@ -170,7 +177,9 @@ export function createVerifyActivities(deps: ActivityDeps) {
         });
         const failures = report.migrations
           .filter((m) => m.status === 'failed')
-          .flatMap((m) => (m.differences.length ? m.differences : [`${m.version}: ${m.error ?? 'failed'}`]));
+          .flatMap((m) =>
+            m.differences.length ? m.differences : [`${m.version}: ${m.error ?? 'failed'}`],
+          );
         return {
           passed: report.passed,
           tested: report.migrations.length,

@@ -18,7 +18,12 @@ const NON_RETRYABLE = [
 /** Quick database reads, records, reports and notifications. */
 export const quick = proxyActivities<Activities>({
   startToCloseTimeout: '2m',
-  retry: { initialInterval: '1s', maximumInterval: '30s', maximumAttempts: 5, nonRetryableErrorTypes: NON_RETRYABLE },
+  retry: {
+    initialInterval: '1s',
+    maximumInterval: '30s',
+    maximumAttempts: 5,
+    nonRetryableErrorTypes: NON_RETRYABLE,
+  },
 });
 
 /**
@@ -28,12 +33,22 @@ export const quick = proxyActivities<Activities>({
 export const long = proxyActivities<Activities>({
   startToCloseTimeout: '2h',
   heartbeatTimeout: '20s',
-  retry: { initialInterval: '2s', maximumInterval: '1m', maximumAttempts: 10, nonRetryableErrorTypes: NON_RETRYABLE },
+  retry: {
+    initialInterval: '2s',
+    maximumInterval: '1m',
+    maximumAttempts: 10,
+    nonRetryableErrorTypes: NON_RETRYABLE,
+  },
 });
 
 /** pg_dump / pg_restore: hours for big databases, heartbeating progress. */
 export const backups = proxyActivities<Activities>({
   startToCloseTimeout: '12h',
   heartbeatTimeout: '30s',
-  retry: { initialInterval: '5s', maximumInterval: '2m', maximumAttempts: 5, nonRetryableErrorTypes: NON_RETRYABLE },
+  retry: {
+    initialInterval: '5s',
+    maximumInterval: '2m',
+    maximumAttempts: 5,
+    nonRetryableErrorTypes: NON_RETRYABLE,
+  },
 });

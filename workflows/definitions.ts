@@ -338,6 +338,17 @@ export const emergencyRollbackInputSchema = z.object({
   plan: migrationPlanSchema.optional(),
   /** Free text for the incident document. */
   description: z.string().max(5000).optional(),
+  /** Overrides of the environment's config, e.g. short windows for demos and tests. */
+  options: z
+    .object({
+      /** How long to watch the thresholds after the rollback (default: config rollbackWindow). */
+      watchWindow: z.string().optional(),
+      /** Time between two samples of that watch (default: config monitoringInterval). */
+      watchInterval: z.string().optional(),
+      /** How long a data-losing rollback waits for its approval (default 1h). */
+      approvalTimeout: z.string().optional(),
+    })
+    .default({}),
 });
 export type EmergencyRollbackInput = z.input<typeof emergencyRollbackInputSchema>;
 

@@ -18,7 +18,9 @@ export function rehearsalReportMarkdown(
     ...(result.failure ? [`- Failure: ${result.failure}`] : []),
     ...(typeof result.compensation === 'string' ? [`- Compensation: ${result.compensation}`] : []),
     ...(result.certificate
-      ? [`- Certificate: recorded at ${result.certificate.at} (a production deploy of this plan may rely on it)`]
+      ? [
+          `- Certificate: recorded at ${result.certificate.at} (a production deploy of this plan may rely on it)`,
+        ]
       : []),
     '',
     '## Staging validation criteria',

@@ -37,10 +37,7 @@ export function rehearsalTargets(
   depth: number,
   explicit?: number[],
 ): number[] {
-  const wanted = explicit ?? [
-    ...Array.from({ length: depth }, (_, i) => top - 1 - i),
-    fromVersion,
-  ];
+  const wanted = explicit ?? [...Array.from({ length: depth }, (_, i) => top - 1 - i), fromVersion];
   return [...new Set(wanted.filter((t) => t >= 0 && t < top))].sort((a, b) => b - a);
 }
 
@@ -76,9 +73,14 @@ export async function stagingRehearsal(
 
   try {
     // ── validate ──
-    tracker.start('validate', `validating ${plan.migrations.length} migrations (structure, dependencies, safety)`);
+    tracker.start(
+      'validate',
+      `validating ${plan.migrations.length} migrations (structure, dependencies, safety)`,
+    );
     const validation = await quick.validatePlan.executeWithOptions(
-      { summary: `validate ${plan.migrations.length} migrations, plan ${plan.checksum.slice(0, 12)}` },
+      {
+        summary: `validate ${plan.migrations.length} migrations, plan ${plan.checksum.slice(0, 12)}`,
+      },
       [{ plan }],
     );
     if (validation.errors.length)
@@ -116,7 +118,10 @@ export async function stagingRehearsal(
       { summary: `snapshot schema of ${environment} at version ${fromVersion}` },
       [{ environment, workflowId, label: `v${fromVersion}` }],
     );
-    tracker.complete('backup', `backup ${backup.id} (${formatBytes(backup.sizeBytes)}, sha256 ${backup.sha256.slice(0, 12)})`);
+    tracker.complete(
+      'backup',
+      `backup ${backup.id} (${formatBytes(backup.sizeBytes)}, sha256 ${backup.sha256.slice(0, 12)})`,
+    );
 
     // ── migrate, stopping at each rehearsal target to snapshot it ──
     const targets = rehearsalTargets(
@@ -141,8 +146,15 @@ export async function stagingRehearsal(
         [{ environment, workflowId, label: `v${stop}` }],
       );
     }
-    tracker.complete('migrate', `${applied} migration(s) applied; ${environment} at version ${top}`);
-    judge('All migrations applied successfully', 'passed', `${applied} applied, now at version ${top}`);
+    tracker.complete(
+      'migrate',
+      `${applied} migration(s) applied; ${environment} at version ${top}`,
+    );
+    judge(
+      'All migrations applied successfully',
+      'passed',
+      `${applied} applied, now at version ${top}`,
+    );
 
     // ── verify ──
     tracker.start('verify', `post-migration checks on ${environment}`);
@@ -155,7 +167,10 @@ export async function stagingRehearsal(
     tracker.complete('verify', summariseChecks(verification.checks));
 
     // ── rollback rehearsal on staging itself ──
-    tracker.start('rollback rehearsal', `rolling back to ${targets.join(', ') || 'nothing'} and re-applying`);
+    tracker.start(
+      'rollback rehearsal',
+      `rolling back to ${targets.join(', ') || 'nothing'} and re-applying`,
+    );
     const visited: string[] = [];
     for (const target of targets) {
       tracker.setPhase('rollback rehearsal', `rolling ${environment} back to version ${target}`);
@@ -168,7 +183,10 @@ export async function stagingRehearsal(
         [{ environment, plan }],
       );
       if (now.currentVersion !== target)
-        throw stepFailure('RollbackFailed', `after rolling back to ${target}, ${environment} is at ${now.currentVersion}`);
+        throw stepFailure(
+          'RollbackFailed',
+          `after rolling back to ${target}, ${environment} is at ${now.currentVersion}`,
+        );
       if (target >= fromVersion) {
         const same = await quick.compareSchema.executeWithOptions(
           { summary: `compare schema of ${environment} with version ${target}` },
@@ -195,7 +213,10 @@ export async function stagingRehearsal(
         'RollbackIntegrityError',
         `re-applying after the rollback rehearsal did not give the same schema: ${reapplied.differences.slice(0, 5).join('; ')}`,
       );
-    tracker.complete('rollback rehearsal', `rolled back to ${visited.join(', ') || 'no target'}, re-applied to ${top}`);
+    tracker.complete(
+      'rollback rehearsal',
+      `rolled back to ${visited.join(', ') || 'no target'}, re-applied to ${top}`,
+    );
 
     // ── rollback tests in scratch databases ──
     tracker.start('rollback tests', `testing every rollback file in a scratch database`);
@@ -204,8 +225,14 @@ export async function stagingRehearsal(
       [{ environment, plan }],
     );
     if (!tests.passed)
-      throw stepFailure('RollbackIntegrityError', `rollback tests failed: ${tests.failures.slice(0, 5).join('; ')}`);
-    tracker.complete('rollback tests', `${tests.tested} rollbacks restore the schema exactly (${tests.durationMs} ms)`);
+      throw stepFailure(
+        'RollbackIntegrityError',
+        `rollback tests failed: ${tests.failures.slice(0, 5).join('; ')}`,
+      );
+    tracker.complete(
+      'rollback tests',
+      `${tests.tested} rollbacks restore the schema exactly (${tests.durationMs} ms)`,
+    );
     judge(
       'Rollback procedures tested and verified',
       'passed',
@@ -223,7 +250,10 @@ export async function stagingRehearsal(
       );
       judgeFunctional(functional, judge);
       if (!functional.ok)
-        throw stepFailure('FunctionalChecksFailed', `functional checks failed: ${failedChecks(functional)}`);
+        throw stepFailure(
+          'FunctionalChecksFailed',
+          `functional checks failed: ${failedChecks(functional)}`,
+        );
       tracker.complete('functional checks', summariseChecks(functional.checks));
     }
   } catch (error) {
@@ -252,7 +282,11 @@ export async function stagingRehearsal(
   );
   for (const name of ALL_CRITERIA)
     if (!criteria.has(name))
-      judge(name, passed ? 'skipped' : 'failed', passed ? 'nothing configured to check it' : `not reached: ${failure}`);
+      judge(
+        name,
+        passed ? 'skipped' : 'failed',
+        passed ? 'nothing configured to check it' : `not reached: ${failure}`,
+      );
   return CancellationScope.nonCancellable(async () => {
     tracker.start('report', 'writing the rehearsal report');
     const certificate = passed
@@ -285,7 +319,14 @@ export async function stagingRehearsal(
     };
     const report = await quick.writeReport.executeWithOptions(
       { summary: 'write rehearsal report' },
-      [{ workflowId, kind: 'rehearsal', markdown: rehearsalReportMarkdown(workflowId, initiator, result), data: result }],
+      [
+        {
+          workflowId,
+          kind: 'rehearsal',
+          markdown: rehearsalReportMarkdown(workflowId, initiator, result),
+          data: result,
+        },
+      ],
     );
     tracker.complete('report', report.path);
     result.reportPath = report.path;
@@ -334,11 +375,23 @@ function judgeFunctional(
       ? 'no health checks configured for this environment'
       : http.map((c) => `${c.name} ${c.latencyMs ?? '?'} ms`).join(', '),
   );
-  verdict('Error rates below acceptable limits', http, 'no health checks configured for this environment');
+  verdict(
+    'Error rates below acceptable limits',
+    http,
+    'no health checks configured for this environment',
+  );
   verdict('Core functionality working', [...of('database'), ...http], 'no checks');
-  verdict('Data accuracy verified', of('row-counts'), 'no critical tables configured (criticalTables)');
+  verdict(
+    'Data accuracy verified',
+    of('row-counts'),
+    'no critical tables configured (criticalTables)',
+  );
   verdict('User workflows functional', of('sql'), 'no SQL checks configured (checks)');
-  verdict('Integration points operational', http, 'no health checks configured for this environment');
+  verdict(
+    'Integration points operational',
+    http,
+    'no health checks configured for this environment',
+  );
 }
 
 /**
@@ -375,11 +428,17 @@ async function restoreStaging(
       [{ environment, workflowId, label: `v${fromVersion}` }],
     );
     if (!same.matches)
-      throw stepFailure('RollbackIntegrityError', `schema differs after revert: ${same.differences.slice(0, 3).join('; ')}`);
+      throw stepFailure(
+        'RollbackIntegrityError',
+        `schema differs after revert: ${same.differences.slice(0, 3).join('; ')}`,
+      );
     how = `rolled back to version ${fromVersion} with the rollback files; schema identical to before`;
   } catch (revertError) {
     const reason = describeFailure(revertError).message;
-    tracker.setPhase('compensating', `rollback files failed (${reason}); restoring backup ${backup.id}`);
+    tracker.setPhase(
+      'compensating',
+      `rollback files failed (${reason}); restoring backup ${backup.id}`,
+    );
     try {
       await backups.restoreDatabase.executeWithOptions(
         { summary: `compensate: pg_restore ${backup.id} into ${environment}` },
@@ -395,7 +454,10 @@ async function restoreStaging(
     }
   }
   for (const step of tracker.progress.steps)
-    if (step.status === 'completed' && ['migrate', 'verify', 'rollback rehearsal', 'rollback tests'].includes(step.name))
+    if (
+      step.status === 'completed' &&
+      ['migrate', 'verify', 'rollback rehearsal', 'rollback tests'].includes(step.name)
+    )
       tracker.compensated(step.name, how);
   return how;
 }

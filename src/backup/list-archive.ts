@@ -17,7 +17,9 @@ export async function listArchive(
 ): Promise<ArchiveToc> {
   const run = await runTool(pgRestore, ['--list', dumpPath], { captureStdout: true, signal });
   const lines = run.stdout.split('\n').filter((line) => /^\d+;/.test(line));
-  if (run.exitCode !== 0 || lines.length === 0)
+  // An empty database has no TOC entries, but a readable archive always has its header.
+  const hasHeader = /^;\s+Archive created at/m.test(run.stdout);
+  if (run.exitCode !== 0 || (lines.length === 0 && !hasHeader))
     throw new BackupError(
       `pg_restore --list cannot read ${dumpPath} (${run.exitCode === 0 ? 'empty table of contents' : run.stderrTail || `exit ${run.exitCode}`}): the backup is invalid`,
       'invalid-archive',

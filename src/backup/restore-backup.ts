@@ -113,8 +113,15 @@ export async function restoreBackup(opts: RestoreBackupOptions): Promise<Restore
 
     const scratch = scratchName(target.database);
     opts.onProgress?.({ phase: 'creating-database' });
-    await dropDatabase(admin, scratch, versionNum);
-    await createScratch(admin, scratch, manifest, opts.noOwner ?? false);
+    try {
+      await dropDatabase(admin, scratch, versionNum);
+      await createScratch(admin, scratch, manifest, opts.noOwner ?? false);
+    } catch (error) {
+      throw new BackupError(
+        `cannot create the scratch database "${scratch}" on ${target.host}:${target.port} (${(error as Error).message}): the user needs CREATEDB; database "${target.database}" is untouched`,
+        'tool-failed',
+      );
+    }
 
     const jobs = Math.max(1, opts.jobs ?? defaultJobs());
     const conn = toolConnection(opts.databaseUrl, scratch);

@@ -16,7 +16,12 @@ import {
   PgshiftPlanChecksum,
   PgshiftWorkflowKind,
 } from '../temporal/search-attribute-keys';
-import { progressQuery, type Progress, type Step, type WorkflowKind } from '../../workflows/definitions';
+import {
+  progressQuery,
+  type Progress,
+  type Step,
+  type WorkflowKind,
+} from '../../workflows/definitions';
 
 export interface StartRequest {
   kind: WorkflowKind;
@@ -42,7 +47,8 @@ export async function startPgshiftWorkflow(
     { key: PgshiftPhase, value: 'starting' },
     { key: PgshiftInitiator, value: request.initiator },
   ];
-  if (request.planChecksum) attributes.push({ key: PgshiftPlanChecksum, value: request.planChecksum });
+  if (request.planChecksum)
+    attributes.push({ key: PgshiftPlanChecksum, value: request.planChecksum });
   try {
     const handle = await client.workflow.start(request.kind, {
       taskQueue: taskQueueFromEnv(),
@@ -103,7 +109,11 @@ export async function followProgress<T>(
         print(`  ${line}`);
       }
     }
-    if (progress.currentDetails && progress.currentDetails !== lastDetails && !progress.finalState) {
+    if (
+      progress.currentDetails &&
+      progress.currentDetails !== lastDetails &&
+      !progress.finalState
+    ) {
       lastDetails = progress.currentDetails;
     }
   };
@@ -113,7 +123,10 @@ export async function followProgress<T>(
     } catch {
       // not started by a worker yet, or finished between polls
     }
-    await Promise.race([result.catch(() => undefined), new Promise((r) => setTimeout(r, intervalMs))]);
+    await Promise.race([
+      result.catch(() => undefined),
+      new Promise((r) => setTimeout(r, intervalMs)),
+    ]);
   }
   try {
     report(await handle.query(progressQuery));

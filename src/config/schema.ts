@@ -60,7 +60,10 @@ export const sqlCheckSchema = z.strictObject({
   name: z.string().min(1),
   sql: z.string().min(1),
   expect: z
-    .union([z.enum(['non-empty', 'zero-rows']), z.strictObject({ equals: z.union([z.string(), z.number(), z.boolean(), z.null()]) })])
+    .union([
+      z.enum(['non-empty', 'zero-rows']),
+      z.strictObject({ equals: z.union([z.string(), z.number(), z.boolean(), z.null()]) }),
+    ])
     .default('non-empty'),
 });
 

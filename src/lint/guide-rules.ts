@@ -23,14 +23,24 @@ function relationKey(rv: AstNode): string {
   return `relation:${rv.schemaname ?? 'public'}.${rv.relname}`;
 }
 
+function objectNames(node: AstNode): string {
+  return (node.objects ?? [])
+    .map((o: AstNode) => {
+      const parts = o.List?.items ?? o.ObjectWithArgs?.objname ?? o.TypeName?.names ?? [o];
+      return parts
+        .map((i: AstNode) => i.String?.sval)
+        .filter(Boolean)
+        .join('.');
+    })
+    .join(', ');
+}
+
 /** A description of what a statement destroys, or undefined when it keeps all data. */
 function destruction(statement: ParsedStatement): string | undefined {
   const node = statement.node;
   switch (statement.type) {
     case 'DropStmt': {
-      const names = (node.objects ?? [])
-        .map((o: AstNode) => (o.List?.items ?? [o]).map((i: AstNode) => i.String?.sval).join('.'))
-        .join(', ');
+      const names = objectNames(node);
       if (node.removeType === 'OBJECT_TABLE') return `DROP TABLE ${names}`;
       if (node.removeType === 'OBJECT_SCHEMA' && node.behavior === 'DROP_CASCADE')
         return `DROP SCHEMA ${names} CASCADE`;
@@ -180,7 +190,12 @@ class GuideRules {
           warn(`ALTER TYPE … ADD VALUE '${node.newVal}'`, 'use ADD VALUE IF NOT EXISTS');
         break;
       case 'DropStmt':
-        if (!node.missing_ok) warn('DROP', 'use DROP … IF EXISTS');
+        if (!node.missing_ok) {
+          const kind = String(node.removeType ?? '')
+            .replace(/^OBJECT_/, '')
+            .replace(/_/g, ' ');
+          warn(`DROP ${kind} ${objectNames(node)}`.trim(), `use DROP ${kind} IF EXISTS`);
+        }
         break;
       case 'AlterTableStmt':
         for (const item of node.cmds ?? []) {

@@ -1,4 +1,4 @@
-import type { Client } from 'pg';
+import { escapeLiteral, type Client } from 'pg';
 import type { LedgerEntry, Migration } from './types';
 
 /** Schema and tables of the ledger. */
@@ -122,4 +122,27 @@ export async function insertLedgerEntry(
 /** Removes a rolled-back migration's row. */
 export async function deleteLedgerEntry(client: Client, version: number): Promise<void> {
   await client.query(`DELETE FROM pgshift.migrations WHERE version = $1`, [version]);
+}
+
+/**
+ * The ledger insert as one SQL statement with literal values (quoted with the driver's
+ * escapeLiteral), so the runner can send a whole migration and its bookkeeping in a single
+ * round trip. duration_ms is measured by the server: from the transaction's start to now.
+ */
+export function ledgerInsertSql(migration: Migration, appliedBy: string): string {
+  const values = [
+    String(Math.trunc(migration.version)),
+    escapeLiteral(migration.name),
+    escapeLiteral(migration.forward.checksum),
+    escapeLiteral(migration.rollback.checksum),
+    escapeLiteral(appliedBy),
+    `(extract(epoch FROM clock_timestamp() - now()) * 1000)::integer`,
+    `'migrate'`,
+  ];
+  return `INSERT INTO pgshift.migrations (version, name, forward_checksum, rollback_checksum, applied_by, duration_ms, source) VALUES (${values.join(', ')})`;
+}
+
+/** The ledger delete of a rolled-back migration as one SQL statement. */
+export function ledgerDeleteSql(version: number): string {
+  return `DELETE FROM pgshift.migrations WHERE version = ${Math.trunc(version)}`;
 }

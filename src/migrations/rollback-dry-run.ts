@@ -64,7 +64,7 @@ export async function testRollbacksDryRun(
         });
         break;
       }
-      snapshots.push(await snapshotSchema(client));
+      snapshots.push(await snapshotSchema(client, { reuse: snapshots[snapshots.length - 1] }));
       top++;
     }
     await client.query('BEGIN');
@@ -95,7 +95,10 @@ export async function testRollbacksDryRun(
     } finally {
       await client.query('ROLLBACK');
     }
-    const afterwards = diffSnapshots(snapshots[top], await snapshotSchema(client));
+    const afterwards = diffSnapshots(
+      snapshots[top],
+      await snapshotSchema(client, { reuse: snapshots[top] }),
+    );
     unchanged = afterwards.length === 0;
   });
   const ordered = migrations.map(
@@ -188,7 +191,10 @@ async function tryRollback(
   await client.query('RELEASE SAVEPOINT pgshift_rollback');
   const label = versionLabel(migration);
   const differences: string[] = [];
-  for (const difference of diffSnapshots(expected, await snapshotSchema(client))) {
+  for (const difference of diffSnapshots(
+    expected,
+    await snapshotSchema(client, { reuse: expected }),
+  )) {
     if (reported.has(difference.message)) continue;
     reported.add(difference.message);
     differences.push(`${label}: ${difference.message}`);

@@ -185,7 +185,7 @@ export async function testRollback(
       const before = await snapshotSchema(client);
       await step(client, migration, 'up', runner);
       await step(client, migration, 'down', runner);
-      const found = differences(migration, before, await snapshotSchema(client));
+      const found = differences(migration, before, await snapshotSchema(client, { reuse: before }));
       try {
         await step(client, migration, 'up', runner, 'applying it again after its rollback');
       } catch (error) {
@@ -194,9 +194,11 @@ export async function testRollback(
       }
       if (found.length > 0) return result(migration, stepStarted, found);
       await step(client, migration, 'down', runner, 'rolling it back a second time');
-      const again = differences(migration, before, await snapshotSchema(client)).map((d) =>
-        d.replace(': ', ': after a second rollback: '),
-      );
+      const again = differences(
+        migration,
+        before,
+        await snapshotSchema(client, { reuse: before }),
+      ).map((d) => d.replace(': ', ': after a second rollback: '));
       return result(migration, stepStarted, again);
     } catch (error) {
       if (error instanceof StepError) return result(migration, stepStarted, [], error.message);
@@ -256,13 +258,14 @@ export async function testAllRollbacks(
           );
         break;
       }
-      const afterApply = await snapshotSchema(client);
+      const afterApply = await snapshotSchema(client, { reuse: before });
       try {
         await step(client, migration, 'down', runner);
-        found = differences(migration, before, await snapshotSchema(client));
+        found = differences(migration, before, await snapshotSchema(client, { reuse: afterApply }));
         await step(client, migration, 'up', runner, 'applying it again after its rollback');
         tested = result(migration, stepStarted, found);
-        next = found.length === 0 ? afterApply : await snapshotSchema(client);
+        next =
+          found.length === 0 ? afterApply : await snapshotSchema(client, { reuse: afterApply });
       } catch (error) {
         if (!(error instanceof StepError)) throw error;
         tested = result(migration, stepStarted, found, error.message);

@@ -2,10 +2,17 @@ import { escapeLiteral, type Client } from 'pg';
 import { performance } from 'node:perf_hooks';
 import { assertNoDrift } from './drift';
 import { MigrationExecutionError, UsageError } from './errors';
-import { deleteLedgerEntry, ensureLedger, insertLedgerEntry, readLedger } from './ledger';
+import {
+  deleteLedgerEntry,
+  ensureLedger,
+  insertLedgerEntry,
+  ledgerDeleteSql,
+  ledgerInsertSql,
+  readLedger,
+} from './ledger';
 import { withAdvisoryLock } from './lock';
 import { highestVersion, pendingMigrations } from './plan';
-import { isServerError, toExecutionError } from './sql-error';
+import { isServerError, toExecutionError, type PgServerError } from './sql-error';
 import { ensureParser, executableStatements, parseSql, type SqlStatement } from './sql-statements';
 import { compareLedger } from './status';
 import type {
@@ -55,6 +62,78 @@ async function runStatements(
   }
 }
 
+const SEPARATOR = '\n;\n';
+
+/**
+ * Runs a transactional file in ONE round trip: `BEGIN; SET LOCAL …; <statements>; <ledger
+ * row>; COMMIT` as a single simple-query message (PostgreSQL 13+ applies statement_timeout
+ * to each statement of it). On failure the transaction is rolled back and the error is
+ * mapped to the statement it came from: by its position when PostgreSQL reports one,
+ * otherwise by re-running the statements one at a time in a transaction that is rolled back.
+ */
+async function runTransactional(
+  client: Client,
+  file: SqlFile,
+  statements: SqlStatement[],
+  prefix: string,
+  ledgerSql: string,
+): Promise<void> {
+  const parts: { statement: SqlStatement; offset: number }[] = [];
+  let text = prefix;
+  for (const statement of statements) {
+    text += SEPARATOR;
+    parts.push({ statement, offset: text.length });
+    text += statement.text;
+  }
+  text += `${SEPARATOR}${ledgerSql}${SEPARATOR}COMMIT`;
+  try {
+    await client.query(text);
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    if (!isServerError(error)) throw error;
+    const position = Number(error.position);
+    if (Number.isFinite(position) && position > 0) {
+      const part = parts.find(
+        (p) => position - 1 >= p.offset && position - 1 < p.offset + p.statement.text.length,
+      );
+      if (part)
+        throw toExecutionError(
+          file,
+          part.statement,
+          { ...error, message: error.message, position: String(position - part.offset) },
+          true,
+        );
+    }
+    const located =
+      error.code === '57014' ? undefined : await locateFailure(client, statements, prefix);
+    if (located && located.error.code === error.code)
+      throw toExecutionError(file, located.statement, located.error, true);
+    throw toExecutionError(file, undefined, error, true);
+  }
+}
+
+/** Re-runs statements one by one inside a transaction that is always rolled back. */
+async function locateFailure(
+  client: Client,
+  statements: SqlStatement[],
+  prefix: string,
+): Promise<{ statement: SqlStatement; error: PgServerError } | undefined> {
+  await client.query(prefix);
+  try {
+    for (const statement of statements) {
+      try {
+        await client.query(statement.text);
+      } catch (error) {
+        if (isServerError(error)) return { statement, error };
+        throw error;
+      }
+    }
+    return undefined;
+  } finally {
+    await client.query('ROLLBACK').catch(() => undefined);
+  }
+}
+
 /**
  * Applies one file (forward for 'up', rollback for 'down') and writes or deletes its
  * ledger row, atomically unless the file is marked `-- pgshift:no-transaction`. The caller
@@ -98,19 +177,12 @@ export async function applyMigration(
   };
   try {
     if (file.transactional) {
-      await client.query(
-        `BEGIN; SET LOCAL lock_timeout = ${lockTimeout}; SET LOCAL statement_timeout = ${statementTimeout}`,
-      );
-      try {
-        await runStatements(client, file, statements, true);
-        await bookkeeping();
-        await client.query('COMMIT');
-      } catch (error) {
-        await client.query('ROLLBACK').catch(() => undefined);
-        if (isServerError(error) && !(error instanceof MigrationExecutionError))
-          throw toExecutionError(file, undefined, error, true);
-        throw error;
-      }
+      const prefix = `BEGIN;\nSET LOCAL lock_timeout = ${lockTimeout};\nSET LOCAL statement_timeout = ${statementTimeout}`;
+      const ledgerSql =
+        direction === 'up'
+          ? ledgerInsertSql(migration, options.appliedBy)
+          : ledgerDeleteSql(migration.version);
+      await runTransactional(client, file, statements, prefix, ledgerSql);
     } else {
       await client.query(
         `SET lock_timeout = ${lockTimeout}; SET statement_timeout = ${statementTimeout}`,

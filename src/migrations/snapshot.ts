@@ -83,19 +83,25 @@ export const KIND_ORDER: ObjectKind[] = [
 
 /**
  * One round trip: a UNION of one SELECT per object family, each row
- * (kind, schema, local name, parent kind, parent local name, properties as jsonb).
- * $1 = excluded schemas, $2 = included schemas or NULL for all.
+ * (kind, schema, local name, parent kind, parent local name, stamp, props, position).
+ * $1 = excluded schemas, $2 = included schemas or NULL for all, $3 = known stamps.
+ *
+ * `stamp` names the catalog row versions (oid and xmin) an object's properties are derived
+ * from. When the caller already knows the properties for a stamp (from an earlier snapshot
+ * of the same database), `props` is left NULL and nothing is deparsed: the cost of a
+ * snapshot then grows with what changed, not with the size of the schema.
  */
 const SNAPSHOT_SQL = `
 WITH ns AS (
-  SELECT n.oid, n.nspname FROM pg_namespace n
+  SELECT n.oid, n.nspname, n.nspowner, n.nspacl, n.xmin FROM pg_namespace n
   WHERE n.nspname <> ALL($1::text[])
     AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp\\_%'
     AND ($2::text[] IS NULL OR n.nspname = ANY($2::text[]))
     AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_namespace'::regclass
                     AND d.objid = n.oid AND d.deptype = 'e')
 ),
-rel AS (
+known AS MATERIALIZED (SELECT DISTINCT unnest($3::text[]) AS stamp),
+rel AS MATERIALIZED (
   SELECT c.oid, c.relname, c.relkind, ns.nspname,
          CASE c.relkind WHEN 'r' THEN 'table' WHEN 'p' THEN 'partitioned table'
            WHEN 'f' THEN 'foreign table' WHEN 'v' THEN 'view' WHEN 'm' THEN 'materialized view'
@@ -106,30 +112,34 @@ rel AS (
                     AND d.objid = c.oid AND d.deptype = 'e')
 )
 SELECT 'schema' AS kind, ns.nspname AS schema, NULL::text AS local, NULL::text AS parent_kind,
-       NULL::text AS parent_local,
-       jsonb_build_object(
-         'owner', pg_get_userbyid(n.nspowner),
+       NULL::text AS parent_local, st.stamp,
+       CASE WHEN st.stamp IN (SELECT stamp FROM known) THEN NULL ELSE jsonb_build_object(
+         'owner', pg_get_userbyid(ns.nspowner),
          'acl', (SELECT array_agg(a::text ORDER BY a::text)
-                 FROM unnest(coalesce(n.nspacl, acldefault('n'::"char", n.nspowner))) a),
-         'comment', obj_description(n.oid, 'pg_namespace')) AS props
-FROM ns JOIN pg_namespace n ON n.oid = ns.oid
+                 FROM unnest(coalesce(ns.nspacl, acldefault('n'::"char", ns.nspowner))) a),
+         'comment', d.description) END AS props,
+       NULL::bigint AS position
+FROM ns
+LEFT JOIN LATERAL (SELECT description, xmin FROM pg_description
+                   WHERE objoid = ns.oid AND classoid = 'pg_namespace'::regclass AND objsubid = 0) d ON true
+CROSS JOIN LATERAL (SELECT 'n' || ns.oid || ':' || ns.xmin || ',' || coalesce(d.xmin::text, '') AS stamp) st
 UNION ALL
-SELECT 'extension', NULL, e.extname, NULL, NULL,
+SELECT 'extension', NULL, e.extname, NULL, NULL, NULL,
        jsonb_build_object('version', e.extversion,
          'schema', e.extnamespace::regnamespace::text,
-         'comment', obj_description(e.oid, 'pg_extension'))
+         'comment', obj_description(e.oid, 'pg_extension')),
+       NULL
 FROM pg_extension e WHERE $2::text[] IS NULL OR e.extnamespace IN (SELECT oid FROM ns)
 UNION ALL
-SELECT rel.kind, rel.nspname, rel.relname, owner_col.parent_kind, owner_col.parent_local,
-       jsonb_build_object(
+SELECT rel.kind, rel.nspname, rel.relname, owner_col.parent_kind, owner_col.parent_local, st.stamp,
+       CASE WHEN st.stamp IN (SELECT stamp FROM known) THEN NULL ELSE jsonb_build_object(
          'owner', pg_get_userbyid(c.relowner),
          'persistence', CASE WHEN c.relkind <> 'v' THEN
                           CASE c.relpersistence WHEN 'u' THEN 'unlogged' WHEN 't' THEN 'temporary'
                           ELSE 'permanent' END END,
-         'acl', CASE WHEN c.relkind = 'c' THEN NULL ELSE
-                (SELECT array_agg(a::text ORDER BY a::text)
+         'acl', (SELECT array_agg(a::text ORDER BY a::text)
                  FROM unnest(coalesce(c.relacl,
-                   acldefault(CASE c.relkind WHEN 'S' THEN 's' ELSE 'r' END::"char", c.relowner))) a) END,
+                   acldefault(CASE c.relkind WHEN 'S' THEN 's' ELSE 'r' END::"char", c.relowner))) a),
          'comment', d.description,
          'options', (SELECT array_agg(o ORDER BY o) FROM unnest(c.reloptions) o),
          'rowSecurity', CASE WHEN c.relkind IN ('r','p') THEN c.relrowsecurity END,
@@ -153,11 +163,14 @@ SELECT rel.kind, rel.nspname, rel.relname, owner_col.parent_kind, owner_col.pare
          'max', s.seqmax::text,
          'cache', s.seqcache::text,
          'cycle', s.seqcycle,
-         'ownedBy', owner_col.qualified)
+         'ownedBy', owner_col.qualified) END,
+       NULL
 FROM rel JOIN pg_class c ON c.oid = rel.oid
 LEFT JOIN pg_sequence s ON s.seqrelid = c.oid
+LEFT JOIN LATERAL (SELECT description, xmin FROM pg_description
+                   WHERE objoid = c.oid AND classoid = 'pg_class'::regclass AND objsubid = 0) d ON true
 LEFT JOIN LATERAL (
-  SELECT oc.relname || '.' || oa.attname AS qualified,
+  SELECT oc.relname || '.' || oa.attname AS qualified, dep.xmin,
          CASE WHEN oc.relnamespace = c.relnamespace THEN
            CASE oc.relkind WHEN 'p' THEN 'partitioned table' WHEN 'f' THEN 'foreign table'
              ELSE 'table' END END AS parent_kind,
@@ -169,12 +182,18 @@ LEFT JOIN LATERAL (
     AND dep.refclassid = 'pg_class'::regclass AND dep.refobjsubid > 0
     AND dep.deptype IN ('a','i')
   LIMIT 1) owner_col ON true
-LEFT JOIN pg_description d ON d.objoid = c.oid AND d.classoid = 'pg_class'::regclass AND d.objsubid = 0
+CROSS JOIN LATERAL (SELECT 'c' || c.oid || ':' || c.xmin || ',' || coalesce(d.xmin::text, '')
+    || ',' || coalesce(s.xmin::text, '') || ',' || coalesce(owner_col.xmin::text, '')
+    || CASE WHEN c.relkind IN ('v','m') THEN ',' || coalesce((SELECT string_agg(r.xmin::text, ',')
+         FROM pg_rewrite r WHERE r.ev_class = c.oid AND r.rulename = '_RETURN'), '') ELSE '' END
+    || CASE WHEN c.relispartition OR c.relhassubclass OR c.relkind = 'r' THEN ',' ||
+         coalesce((SELECT string_agg(i.xmin::text, ',') FROM pg_inherits i WHERE i.inhrelid = c.oid), '')
+       ELSE '' END AS stamp) st
 WHERE rel.relkind <> 'c'
 UNION ALL
 SELECT CASE WHEN rel.relkind = 'c' THEN 'attribute' ELSE 'column' END,
-       rel.nspname, rel.relname || '.' || a.attname, rel.kind, rel.relname,
-       jsonb_build_object(
+       rel.nspname, rel.relname || '.' || a.attname, rel.kind, rel.relname, st.stamp,
+       CASE WHEN st.stamp IN (SELECT stamp FROM known) THEN NULL ELSE jsonb_build_object(
          'type', format_type(a.atttypid, a.atttypmod),
          'notNull', a.attnotnull,
          'default', pg_get_expr(ad.adbin, ad.adrelid),
@@ -182,63 +201,79 @@ SELECT CASE WHEN rel.relkind = 'c' THEN 'attribute' ELSE 'column' END,
          'generated', CASE a.attgenerated WHEN 's' THEN 'stored' END,
          'collation', CASE WHEN a.attcollation <> t.typcollation
                         THEN (SELECT co.collname FROM pg_collation co WHERE co.oid = a.attcollation) END,
-         'position', rank() OVER (PARTITION BY a.attrelid ORDER BY a.attnum),
          'storage', CASE WHEN a.attstorage <> t.typstorage THEN a.attstorage::text END,
          'comment', d.description,
-         'acl', (SELECT array_agg(x::text ORDER BY x::text) FROM unnest(a.attacl) x))
+         'acl', (SELECT array_agg(x::text ORDER BY x::text) FROM unnest(a.attacl) x)) END,
+       rank() OVER (PARTITION BY a.attrelid ORDER BY a.attnum)
 FROM rel JOIN pg_attribute a ON a.attrelid = rel.oid
 JOIN pg_type t ON t.oid = a.atttypid
 LEFT JOIN pg_attrdef ad ON ad.adrelid = a.attrelid AND ad.adnum = a.attnum
-LEFT JOIN pg_description d ON d.objoid = a.attrelid AND d.classoid = 'pg_class'::regclass
-                          AND d.objsubid = a.attnum
+LEFT JOIN LATERAL (SELECT description, xmin FROM pg_description
+                   WHERE objoid = a.attrelid AND classoid = 'pg_class'::regclass
+                     AND objsubid = a.attnum) d ON true
+CROSS JOIN LATERAL (SELECT 'a' || a.attrelid || '.' || a.attnum || ':' || a.xmin || ','
+    || coalesce(ad.xmin::text, '') || ',' || coalesce(d.xmin::text, '') AS stamp) st
 WHERE a.attnum > 0 AND NOT a.attisdropped AND rel.relkind <> 'S'
 UNION ALL
 SELECT 'constraint', ns.nspname,
        coalesce(rel.relname, t.typname) || '.' || con.conname,
        coalesce(rel.kind, CASE WHEN t.oid IS NOT NULL THEN 'domain' END),
-       coalesce(rel.relname, t.typname),
-       jsonb_build_object(
+       coalesce(rel.relname, t.typname), st.stamp,
+       CASE WHEN st.stamp IN (SELECT stamp FROM known) THEN NULL ELSE jsonb_build_object(
          'type', CASE con.contype WHEN 'p' THEN 'primary key' WHEN 'u' THEN 'unique'
                    WHEN 'f' THEN 'foreign key' WHEN 'c' THEN 'check' WHEN 'x' THEN 'exclusion'
                    WHEN 't' THEN 'trigger' ELSE con.contype::text END,
          'definition', pg_get_constraintdef(con.oid),
-         'comment', d.description)
+         'comment', d.description) END,
+       NULL
 FROM pg_constraint con JOIN ns ON ns.oid = con.connamespace
 LEFT JOIN rel ON rel.oid = con.conrelid
 LEFT JOIN pg_type t ON t.oid = con.contypid AND con.contypid <> 0
-LEFT JOIN pg_description d ON d.objoid = con.oid AND d.classoid = 'pg_constraint'::regclass
+LEFT JOIN LATERAL (SELECT description, xmin FROM pg_description
+                   WHERE objoid = con.oid AND classoid = 'pg_constraint'::regclass) d ON true
+CROSS JOIN LATERAL (SELECT 'k' || con.oid || ':' || con.xmin || ',' || coalesce(d.xmin::text, '') AS stamp) st
 WHERE (rel.oid IS NOT NULL OR t.oid IS NOT NULL) AND con.conparentid = 0
 UNION ALL
-SELECT 'index', rel.nspname, ic.relname, rel.kind, rel.relname,
-       jsonb_build_object(
+SELECT 'index', rel.nspname, ic.relname, rel.kind, rel.relname, st.stamp,
+       CASE WHEN st.stamp IN (SELECT stamp FROM known) THEN NULL ELSE jsonb_build_object(
          'definition', pg_get_indexdef(i.indexrelid),
          'valid', i.indisvalid,
          'clustered', i.indisclustered,
-         'comment', d.description)
+         'comment', d.description) END,
+       NULL
 FROM rel JOIN pg_index i ON i.indrelid = rel.oid
 JOIN pg_class ic ON ic.oid = i.indexrelid
-LEFT JOIN pg_description d ON d.objoid = ic.oid AND d.classoid = 'pg_class'::regclass AND d.objsubid = 0
+LEFT JOIN LATERAL (SELECT description, xmin FROM pg_description
+                   WHERE objoid = ic.oid AND classoid = 'pg_class'::regclass AND objsubid = 0) d ON true
+CROSS JOIN LATERAL (SELECT 'i' || ic.oid || ':' || ic.xmin || ',' || i.xmin || ','
+    || coalesce(d.xmin::text, '') AS stamp) st
 UNION ALL
-SELECT 'trigger', rel.nspname, rel.relname || '.' || tg.tgname, rel.kind, rel.relname,
-       jsonb_build_object(
+SELECT 'trigger', rel.nspname, rel.relname || '.' || tg.tgname, rel.kind, rel.relname, st.stamp,
+       CASE WHEN st.stamp IN (SELECT stamp FROM known) THEN NULL ELSE jsonb_build_object(
          'definition', pg_get_triggerdef(tg.oid),
          'enabled', tg.tgenabled::text,
-         'comment', d.description)
+         'comment', d.description) END,
+       NULL
 FROM rel JOIN pg_trigger tg ON tg.tgrelid = rel.oid
-LEFT JOIN pg_description d ON d.objoid = tg.oid AND d.classoid = 'pg_trigger'::regclass
+LEFT JOIN LATERAL (SELECT description, xmin FROM pg_description
+                   WHERE objoid = tg.oid AND classoid = 'pg_trigger'::regclass) d ON true
+CROSS JOIN LATERAL (SELECT 't' || tg.oid || ':' || tg.xmin || ',' || coalesce(d.xmin::text, '') AS stamp) st
 WHERE NOT tg.tgisinternal AND tg.tgparentid = 0
 UNION ALL
-SELECT 'rule', rel.nspname, rel.relname || '.' || r.rulename, rel.kind, rel.relname,
-       jsonb_build_object(
+SELECT 'rule', rel.nspname, rel.relname || '.' || r.rulename, rel.kind, rel.relname, st.stamp,
+       CASE WHEN st.stamp IN (SELECT stamp FROM known) THEN NULL ELSE jsonb_build_object(
          'definition', pg_get_ruledef(r.oid),
          'enabled', r.ev_enabled::text,
-         'comment', d.description)
+         'comment', d.description) END,
+       NULL
 FROM rel JOIN pg_rewrite r ON r.ev_class = rel.oid
-LEFT JOIN pg_description d ON d.objoid = r.oid AND d.classoid = 'pg_rewrite'::regclass
+LEFT JOIN LATERAL (SELECT description, xmin FROM pg_description
+                   WHERE objoid = r.oid AND classoid = 'pg_rewrite'::regclass) d ON true
+CROSS JOIN LATERAL (SELECT 'r' || r.oid || ':' || r.xmin || ',' || coalesce(d.xmin::text, '') AS stamp) st
 WHERE r.rulename <> '_RETURN'
 UNION ALL
-SELECT 'policy', rel.nspname, rel.relname || '.' || p.polname, rel.kind, rel.relname,
-       jsonb_build_object(
+SELECT 'policy', rel.nspname, rel.relname || '.' || p.polname, rel.kind, rel.relname, st.stamp,
+       CASE WHEN st.stamp IN (SELECT stamp FROM known) THEN NULL ELSE jsonb_build_object(
          'permissive', p.polpermissive,
          'command', CASE p.polcmd WHEN 'r' THEN 'SELECT' WHEN 'a' THEN 'INSERT' WHEN 'w' THEN 'UPDATE'
                       WHEN 'd' THEN 'DELETE' ELSE 'ALL' END,
@@ -246,28 +281,35 @@ SELECT 'policy', rel.nspname, rel.relname || '.' || p.polname, rel.kind, rel.rel
                                     ORDER BY 1) FROM unnest(p.polroles) r),
          'using', pg_get_expr(p.polqual, p.polrelid),
          'withCheck', pg_get_expr(p.polwithcheck, p.polrelid),
-         'comment', d.description)
+         'comment', d.description) END,
+       NULL
 FROM rel JOIN pg_policy p ON p.polrelid = rel.oid
-LEFT JOIN pg_description d ON d.objoid = p.oid AND d.classoid = 'pg_policy'::regclass
+LEFT JOIN LATERAL (SELECT description, xmin FROM pg_description
+                   WHERE objoid = p.oid AND classoid = 'pg_policy'::regclass) d ON true
+CROSS JOIN LATERAL (SELECT 'p' || p.oid || ':' || p.xmin || ',' || coalesce(d.xmin::text, '') AS stamp) st
 UNION ALL
 SELECT CASE p.prokind WHEN 'p' THEN 'procedure' WHEN 'a' THEN 'aggregate' ELSE 'function' END,
        ns.nspname, p.proname || '(' || pg_get_function_identity_arguments(p.oid) || ')', NULL, NULL,
-       jsonb_build_object(
+       st.stamp,
+       CASE WHEN st.stamp IN (SELECT stamp FROM known) THEN NULL ELSE jsonb_build_object(
          'definition', CASE WHEN p.prokind <> 'a' THEN pg_get_functiondef(p.oid) END,
          'returns', pg_get_function_result(p.oid),
          'owner', pg_get_userbyid(p.proowner),
          'acl', (SELECT array_agg(a::text ORDER BY a::text)
                  FROM unnest(coalesce(p.proacl, acldefault('f'::"char", p.proowner))) a),
-         'comment', d.description)
+         'comment', d.description) END,
+       NULL
 FROM pg_proc p JOIN ns ON ns.oid = p.pronamespace
-LEFT JOIN pg_description d ON d.objoid = p.oid AND d.classoid = 'pg_proc'::regclass
+LEFT JOIN LATERAL (SELECT description, xmin FROM pg_description
+                   WHERE objoid = p.oid AND classoid = 'pg_proc'::regclass) d ON true
+CROSS JOIN LATERAL (SELECT 'f' || p.oid || ':' || p.xmin || ',' || coalesce(d.xmin::text, '') AS stamp) st
 WHERE NOT EXISTS (SELECT 1 FROM pg_depend dep WHERE dep.classid = 'pg_proc'::regclass
                   AND dep.objid = p.oid AND dep.deptype = 'e')
 UNION ALL
 SELECT CASE t.typtype WHEN 'e' THEN 'enum' WHEN 'd' THEN 'domain' WHEN 'r' THEN 'range type'
          ELSE 'composite type' END,
-       ns.nspname, t.typname, NULL, NULL,
-       jsonb_build_object(
+       ns.nspname, t.typname, NULL, NULL, st.stamp,
+       CASE WHEN st.stamp IN (SELECT stamp FROM known) THEN NULL ELSE jsonb_build_object(
          'owner', pg_get_userbyid(t.typowner),
          'acl', (SELECT array_agg(a::text ORDER BY a::text)
                  FROM unnest(coalesce(t.typacl, acldefault('T'::"char", t.typowner))) a),
@@ -280,10 +322,15 @@ SELECT CASE t.typtype WHEN 'e' THEN 'enum' WHEN 'd' THEN 'domain' WHEN 'r' THEN 
          'default', t.typdefault,
          'collation', CASE WHEN t.typtype = 'd' AND t.typcollation <> 0 THEN
                         (SELECT co.collname FROM pg_collation co WHERE co.oid = t.typcollation) END,
-         'subtype', (SELECT format_type(r.rngsubtype, NULL) FROM pg_range r WHERE r.rngtypid = t.oid))
+         'subtype', (SELECT format_type(r.rngsubtype, NULL) FROM pg_range r WHERE r.rngtypid = t.oid)) END,
+       NULL
 FROM pg_type t JOIN ns ON ns.oid = t.typnamespace
 LEFT JOIN pg_class tc ON tc.oid = t.typrelid
-LEFT JOIN pg_description d ON d.objoid = t.oid AND d.classoid = 'pg_type'::regclass
+LEFT JOIN LATERAL (SELECT description, xmin FROM pg_description
+                   WHERE objoid = t.oid AND classoid = 'pg_type'::regclass) d ON true
+CROSS JOIN LATERAL (SELECT 'y' || t.oid || ':' || t.xmin || ',' || coalesce(d.xmin::text, '')
+    || CASE WHEN t.typtype = 'e' THEN ',' || coalesce((SELECT string_agg(e.xmin::text, ',' ORDER BY e.oid)
+         FROM pg_enum e WHERE e.enumtypid = t.oid), '') ELSE '' END AS stamp) st
 WHERE (t.typtype IN ('e','d','r') OR (t.typtype = 'c' AND tc.relkind = 'c'))
   AND NOT EXISTS (SELECT 1 FROM pg_depend dep WHERE dep.classid = 'pg_type'::regclass
                   AND dep.objid = t.oid AND dep.deptype = 'e')
@@ -295,8 +342,16 @@ interface SnapshotRow {
   local: string | null;
   parent_kind: string | null;
   parent_local: string | null;
-  props: Record<string, PropertyValue>;
+  stamp: string | null;
+  props: Record<string, PropertyValue> | null;
+  position: string | null;
 }
+
+/**
+ * Per snapshot, invisible in its JSON: the properties of each object by stamp, so that a
+ * later snapshot of the same database (`reuse`) deparses only what changed.
+ */
+const stampsOf = new WeakMap<CatalogSnapshot, Map<string, Record<string, PropertyValue>>>();
 
 const kindRank = new Map(KIND_ORDER.map((kind, index) => [kind, index]));
 
@@ -315,7 +370,7 @@ function sortProperties(props: Record<string, PropertyValue>): Record<string, Pr
   return sorted;
 }
 
-function toObject(row: SnapshotRow): CatalogObject {
+function toObject(row: SnapshotRow, props: Record<string, PropertyValue>): CatalogObject {
   const { key, name } = qualify(row.schema, row.local);
   const parent =
     row.parent_kind && row.parent_local
@@ -326,7 +381,9 @@ function toObject(row: SnapshotRow): CatalogObject {
     key,
     name,
     parent,
-    properties: sortProperties(row.props),
+    properties: sortProperties(
+      row.position === null ? props : { ...props, position: Number(row.position) },
+    ),
   };
 }
 
@@ -342,12 +399,21 @@ export function compareObjects(a: CatalogObject, b: CatalogObject): number {
  * (all but pg_catalog, information_schema, pg_toast*, pg_temp* and the `pgshift` ledger
  * schema), or only of `options.schemas`. One catalog query (plus pinning search_path, so
  * that definitions are printed schema-qualified whatever the session's search_path).
+ *
+ * `reuse`: an earlier snapshot of the SAME database (same connection target). Objects
+ * whose catalog rows did not change since (same oid and xmin) take their properties from
+ * it instead of being deparsed again, which makes repeated snapshots of a large schema
+ * cheap (rollback testing takes two per migration). Names, parents and column positions
+ * are always read afresh. Pass it only for the same database: row versions are per database.
  */
 export async function snapshotSchema(
   client: Client,
-  options: { schemas?: string[] } = {},
+  options: { schemas?: string[]; reuse?: CatalogSnapshot } = {},
 ): Promise<CatalogSnapshot> {
   const included = options.schemas && options.schemas.length > 0 ? options.schemas : null;
+  const known =
+    (options.reuse && stampsOf.get(options.reuse)) ??
+    new Map<string, Record<string, PropertyValue>>();
   // pg_get_*def and format_type print names relative to search_path: pin it so that a
   // migration's SET search_path cannot change the snapshot (works inside a transaction too).
   const saved = await client.query<{ path: string }>(
@@ -355,12 +421,23 @@ export async function snapshotSchema(
   );
   let rows: SnapshotRow[];
   try {
-    rows = (await client.query<SnapshotRow>(SNAPSHOT_SQL, [EXCLUDED_SCHEMAS, included])).rows;
+    rows = (
+      await client.query<SnapshotRow>(SNAPSHOT_SQL, [EXCLUDED_SCHEMAS, included, [...known.keys()]])
+    ).rows;
   } finally {
     await client.query(`SELECT set_config('search_path', $1, false)`, [saved.rows[0]?.path ?? '']);
   }
-  const objects = rows.map(toObject).sort(compareObjects);
-  return { schemas: included ? [...included].sort() : null, objects };
+  const stamps = new Map<string, Record<string, PropertyValue>>();
+  const objects = rows
+    .map((row) => {
+      const props = row.props ?? (row.stamp !== null ? known.get(row.stamp) : undefined) ?? {};
+      if (row.stamp !== null) stamps.set(row.stamp, props);
+      return toObject(row, props);
+    })
+    .sort(compareObjects);
+  const snapshot: CatalogSnapshot = { schemas: included ? [...included].sort() : null, objects };
+  stampsOf.set(snapshot, stamps);
+  return snapshot;
 }
 
 /** Identity of an object across snapshots: `kind key` (e.g. `index public.idx_x`). */

@@ -2,7 +2,7 @@ import { MigrationExecutionError } from './errors';
 import { lineAndColumn, type SqlStatement } from './sql-statements';
 import type { SqlFile } from './types';
 
-interface PgError {
+export interface PgServerError {
   code?: string;
   message?: string;
   position?: string;
@@ -19,8 +19,8 @@ const HINTS: Record<string, string> = {
 };
 
 /** Whether an error came from the PostgreSQL server (it carries a SQLSTATE). */
-export function isServerError(error: unknown): error is PgError {
-  const code = (error as PgError)?.code;
+export function isServerError(error: unknown): error is PgServerError {
+  const code = (error as PgServerError)?.code;
   return typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code);
 }
 
@@ -38,7 +38,7 @@ function caret(text: string, line: number, column: number): string {
 export function toExecutionError(
   file: SqlFile,
   statement: SqlStatement | undefined,
-  error: PgError,
+  error: PgServerError,
   transactional: boolean,
 ): MigrationExecutionError {
   const position = Number(error.position);

@@ -53,7 +53,13 @@ export async function compareWithSchemaSnapshot(
     [workflowId, label],
   );
   if (!rows[0])
-    return { matches: false, differences: [`no schema snapshot "${label}" recorded for ${workflowId}`] };
-  const differences = diffSnapshots(rows[0].snapshot as CatalogSnapshot, await snapshotSchema(client));
+    return {
+      matches: false,
+      differences: [`no schema snapshot "${label}" recorded for ${workflowId}`],
+    };
+  const differences = diffSnapshots(
+    rows[0].snapshot as CatalogSnapshot,
+    await snapshotSchema(client),
+  );
   return { matches: differences.length === 0, differences: differences.map((d) => d.message) };
 }

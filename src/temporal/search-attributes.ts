@@ -47,14 +47,21 @@ export function devServerSearchAttributeArgs(
   return keys.flatMap((key) => ['--search-attribute', `${key.name}=${cliTypeName(key.type)}`]);
 }
 
-/** The exact command an operator runs to create `keys` on a cluster. */
+/**
+ * The exact command an operator runs to create `keys` on a cluster: one `create` per
+ * attribute (the CLI's `--type` is a single value), joined with `&&`; creating an existing
+ * attribute of the same type is a no-op.
+ */
 export function searchAttributeCreateCommand(
   keys: readonly SearchAttributeKey<SearchAttributeType>[],
   namespace: string,
 ): string {
-  const names = keys.map((key) => `--name ${key.name}`).join(' ');
-  const types = keys.map((key) => `--type ${cliTypeName(key.type)}`).join(' ');
-  return `temporal operator search-attribute create --namespace ${namespace} ${names} ${types}`;
+  return keys
+    .map(
+      (key) =>
+        `temporal operator search-attribute create --namespace ${namespace} --name ${key.name} --type ${cliTypeName(key.type)}`,
+    )
+    .join(' && ');
 }
 
 /** Both the client `Connection` and the worker's `NativeConnection` have these services. */

@@ -9,7 +9,7 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   BackupCancelledError,
   BackupIntegrityError,
@@ -86,6 +86,7 @@ describe('createBackup', () => {
     await seed(url);
     dir = mkdtempSync(join(tmpdir(), 'pgshift-backups-'));
   });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it('dumps in directory format with a manifest describing the database and its ledger', async () => {
     const manifest = await createBackup({
@@ -210,9 +211,10 @@ describe('createBackup', () => {
     expect(existsSync(join(dir, 'wf-5-no-tool'))).toBe(false);
   });
 
-  it('kills pg_dump when the abort signal fires and removes the partial files', async () => {
+  it('kills pg_dump (whose command line holds no password) when the abort signal fires, removing partial files', async () => {
     const controller = new AbortController();
     let pid: number | undefined;
+    let commandLine: string[] = [];
     const error = await createBackup({
       databaseUrl: url,
       dir,
@@ -221,6 +223,7 @@ describe('createBackup', () => {
       onProgress: (p) => {
         if (p.phase === 'dumping' && p.pid && !pid) {
           pid = p.pid;
+          commandLine = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
           controller.abort();
         }
       },
@@ -228,6 +231,9 @@ describe('createBackup', () => {
     expect(error).toBeInstanceOf(BackupCancelledError);
     expect(pid).toBeGreaterThan(0);
     expect(() => process.kill(pid!, 0)).toThrow(/ESRCH/);
+    expect(commandLine[0]).toMatch(/pg_dump$/);
+    expect(commandLine).toContain('-U');
+    expect(commandLine.join(' ')).not.toContain(passwordOf(url));
     expect(existsSync(join(dir, 'wf-6-aborted'))).toBe(false);
   });
 });
@@ -253,6 +259,7 @@ describe('createBackup on a full disk', () => {
       expect(readdirSync(mountPoint)).toEqual([]);
     } finally {
       execFileSync('umount', [mountPoint]);
+      rmSync(mountPoint, { recursive: true, force: true });
     }
   });
 });
@@ -268,6 +275,7 @@ describe('restoreBackup', () => {
     original = await stateOf(url);
     await createBackup({ databaseUrl: url, dir, name: 'before-deploy' });
   });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it('brings back the exact schema, data and ledger after destructive changes', async () => {
     await query(

@@ -13,14 +13,23 @@ interface CliRun {
 }
 
 /** Runs the pgshift CLI in this process, capturing its output and exit code. */
-async function pgshift(args: string[], env: Record<string, string | undefined> = {}): Promise<CliRun> {
+async function pgshift(
+  args: string[],
+  env: Record<string, string | undefined> = {},
+): Promise<CliRun> {
   const saved = { ...process.env };
   const out: string[] = [];
   const err: string[] = [];
   const writeOut = process.stdout.write.bind(process.stdout);
   const writeErr = process.stderr.write.bind(process.stderr);
-  process.stdout.write = ((chunk: string) => (out.push(String(chunk)), true)) as typeof process.stdout.write;
-  process.stderr.write = ((chunk: string) => (err.push(String(chunk)), true)) as typeof process.stderr.write;
+  process.stdout.write = ((chunk: string) => (
+    out.push(String(chunk)),
+    true
+  )) as typeof process.stdout.write;
+  process.stderr.write = ((chunk: string) => (
+    err.push(String(chunk)),
+    true
+  )) as typeof process.stderr.write;
   for (const [key, value] of Object.entries(env))
     if (value === undefined) delete process.env[key];
     else process.env[key] = value;
@@ -129,7 +138,9 @@ describe('pgshift migrate', () => {
     expect(run.stdout).toContain('ok    001_create_t1.sql');
     expect(run.stdout).toContain('ERROR 002_bad.sql');
     expect(run.stdout).toContain('-     003_create_t3.sql');
-    expect(run.stderr).toContain('002_bad.sql:6: relation "nowhere" does not exist (SQLSTATE 42P01)');
+    expect(run.stderr).toContain(
+      '002_bad.sql:6: relation "nowhere" does not exist (SQLSTATE 42P01)',
+    );
     const json = await pgshift(['--json', 'migrate', 'up', '--dir', dir], env);
     expect(json.code).toBe(1);
     expect(JSON.parse(json.stdout).error).toMatchObject({
@@ -137,7 +148,12 @@ describe('pgshift migrate', () => {
       file: '002_bad.sql',
       line: 6,
       sqlState: '42P01',
-      runResult: { results: [{ version: 2, status: 'Error' }, { version: 3, status: 'NotExecuted' }] },
+      runResult: {
+        results: [
+          { version: 2, status: 'Error' },
+          { version: 3, status: 'NotExecuted' },
+        ],
+      },
     });
   });
 

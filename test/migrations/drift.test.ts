@@ -50,7 +50,9 @@ describe('migrate validate (drift)', () => {
     const error = await validateApplied(client, plan).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(DriftError);
     expect((error as DriftError).versions).toEqual([2]);
-    expect((error as Error).message).toContain('002_create_t2.sql (version 2) changed after it was applied');
+    expect((error as Error).message).toContain(
+      '002_create_t2.sql (version 2) changed after it was applied',
+    );
     expect((await readStatus(client, plan)).drifted).toEqual([
       expect.objectContaining({ version: 2, file: '002_create_t2.sql' }),
     ]);

@@ -4,7 +4,13 @@ import { describe, expect, it } from 'vitest';
 import { MigrationFileError } from '../../src/migrations/errors';
 import { loadMigrations, loadPlan, planChecksum } from '../../src/migrations/files';
 import type { Finding } from '../../src/migrations/types';
-import { forwardText, rollbackText, shippedMigrations, tablePair, writeMigrations } from './fixtures';
+import {
+  forwardText,
+  rollbackText,
+  shippedMigrations,
+  tablePair,
+  writeMigrations,
+} from './fixtures';
 
 const rules = (findings: Finding[]) => findings.map((f) => `${f.file}:${f.line} ${f.rule}`);
 
@@ -74,7 +80,10 @@ describe('loadMigrations', () => {
       'notes.txt': 'ignored',
     });
     const { findings } = await loadMigrations(dir);
-    expect(rules(findings)).toEqual(['003-dash.sql:1 bad-file-name', '2_short.sql:1 bad-file-name']);
+    expect(rules(findings)).toEqual([
+      '003-dash.sql:1 bad-file-name',
+      '2_short.sql:1 bad-file-name',
+    ]);
   });
 
   it('reports malformed, empty and missing headers with their lines', async () => {

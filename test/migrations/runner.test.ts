@@ -125,6 +125,21 @@ describe('migrate up', () => {
     expect(await ledgerVersions(client)).toEqual([]);
   });
 
+  it('names the failing statement of an error that has no position', async () => {
+    const pair = {
+      version: 1,
+      name: 'duplicate_rows',
+      up: 'CREATE TABLE IF NOT EXISTS t1 (id bigint PRIMARY KEY);\nINSERT INTO t1 VALUES (1);\n\nINSERT INTO t1 VALUES (1);',
+      down: 'DROP TABLE IF EXISTS t1;',
+    };
+    const plan = await loadPlan(writeMigrations([pair]));
+    const error = await failure(migrateUp(client, plan, options()));
+    expect(error.sqlState).toBe('23505');
+    expect(error.line).toBe(9);
+    expect(error.message).toContain('9 | INSERT INTO t1 VALUES (1);');
+    expect(await tableExists(client, 't1')).toBe(false);
+  });
+
   it('collects the notices of the guide trailing DO block', async () => {
     const plan = await loadPlan(writeMigrations([tablePair(1)]));
     await migrateUp(client, plan, options());
@@ -176,6 +191,7 @@ describe('migrate up', () => {
       expect(error.sqlState).toBe('55P03');
       expect(error.message).toContain('lock_timeout');
       expect(error.file).toBe('002_alter_t1.sql');
+      expect(error.line).toBe(6);
     } finally {
       await blocker.end();
     }

@@ -15,11 +15,15 @@ const BASE_SCHEMA = `
   COMMENT ON TABLE cases IS 'recovery cases';
 `;
 
-/** The messages of the differences `change` makes to the base schema. */
+/**
+ * The messages of the differences `change` makes to the base schema. Also checks that an
+ * incremental snapshot (reusing the unchanged objects of `before`) equals a full one.
+ */
 async function differencesAfter(change: string): Promise<string[]> {
   const before = await snapshotSchema(client);
   await client.query(change);
   const after = await snapshotSchema(client);
+  expect(await snapshotSchema(client, { reuse: before })).toEqual(after);
   return diffSnapshots(before, after).map((d) => d.message);
 }
 

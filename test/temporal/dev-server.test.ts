@@ -77,7 +77,18 @@ describe('ensureSearchAttributes', () => {
     const refusal = ensureSearchAttributes(env.connection, namespace, { register: false });
     await expect(refusal).rejects.toBeInstanceOf(UsageError);
     await expect(refusal).rejects.toThrow(
-      `temporal operator search-attribute create --namespace ${namespace} --name PgshiftEnvironment --name PgshiftPhase --name PgshiftWorkflowKind --name PgshiftPlanChecksum --name PgshiftInitiator --type Keyword --type Keyword --type Keyword --type Keyword --type Keyword`,
+      [
+        'PgshiftEnvironment',
+        'PgshiftPhase',
+        'PgshiftWorkflowKind',
+        'PgshiftPlanChecksum',
+        'PgshiftInitiator',
+      ]
+        .map(
+          (name) =>
+            `temporal operator search-attribute create --namespace ${namespace} --name ${name} --type Keyword`,
+        )
+        .join(' && '),
     );
 
     const result = await ensureSearchAttributes(env.connection, namespace);

@@ -151,14 +151,14 @@ describe('HTTP health and metrics', () => {
 
   it('fails a 500', async () => {
     const result = await checkHttpHealth({ name: 'api', url: `${base}/error`, maxLatencyMs: 1000 });
-    expect(result).toMatchObject({ ok: false, status: 500, error: 'status 500, expected 2xx' });
+    expect(result).toMatchObject({ ok: false, status: 500, error: 'HTTP 500, expected 200' });
   });
 
   it('fails an answer slower than maxLatencyMs', async () => {
     const result = await checkHttpHealth({ name: 'api', url: `${base}/slow`, maxLatencyMs: 100 });
     expect(result).toMatchObject({ ok: false, status: 200 });
     expect(result.latencyMs).toBeGreaterThanOrEqual(250);
-    expect(result.error).toMatch(/took \d+ ms, limit 100 ms/);
+    expect(result.error).toMatch(/took \d+ ms, over the 100 ms limit/);
   });
 
   it('gives up on a server that never answers', async () => {
@@ -168,12 +168,12 @@ describe('HTTP health and metrics', () => {
       maxLatencyMs: 50,
       timeoutMs: 200,
     });
-    expect(result).toMatchObject({ ok: false, status: null, error: 'no response within 200 ms' });
+    expect(result).toMatchObject({ ok: false, status: null, error: 'no answer within 200 ms' });
   });
 
   it('requires the expected status when one is given', async () => {
     const result = await checkHttpHealth({ name: 'api', url: `${base}/ok`, expectStatus: 204 });
-    expect(result).toMatchObject({ ok: false, error: 'status 200, expected 204' });
+    expect(result).toMatchObject({ ok: false, error: 'HTTP 200, expected 204' });
   });
 
   it('reports an unreachable URL', async () => {
@@ -182,7 +182,7 @@ describe('HTTP health and metrics', () => {
     expect(result).toMatchObject({
       ok: false,
       status: null,
-      error: 'request failed: ECONNREFUSED',
+      error: `cannot reach http://127.0.0.1:${port}/health: ECONNREFUSED`,
     });
   });
 

@@ -149,7 +149,8 @@ describe('evaluateThresholds', () => {
 
   it('has no imports, so workflows can call it in the sandbox', async () => {
     const { readFileSync } = await import('node:fs');
-    const source = readFileSync(new URL('../../src/verify/thresholds.ts', import.meta.url), 'utf8');
+    const { join } = await import('node:path');
+    const source = readFileSync(join(__dirname, '../../src/verify/thresholds.ts'), 'utf8');
     expect(source).not.toMatch(/^\s*import\s/m);
     expect(source).not.toMatch(/require\(/);
   });

@@ -134,7 +134,10 @@ export function formatRunResult(result: RunResult): string {
   else if (result.dryRun) lines.push(`dry run: would ${verb} (nothing was executed):`);
   const mark = { Success: 'ok   ', Error: 'ERROR', NotExecuted: '-    ', Skipped: 'skip ' };
   for (const r of result.results) {
-    const file = result.direction === 'up' ? `${pad(r.version)}_${r.name}.sql` : `${pad(r.version)}_rollback.sql`;
+    const file =
+      result.direction === 'up'
+        ? `${pad(r.version)}_${r.name}.sql`
+        : `${pad(r.version)}_rollback.sql`;
     const status = result.dryRun ? 'would' : mark[r.status];
     lines.push(`  ${status} ${file}${r.status === 'Success' ? ` (${r.durationMs} ms)` : ''}`);
     for (const notice of r.notices ?? []) lines.push(`        NOTICE: ${notice}`);
@@ -265,7 +268,9 @@ export function register(program: Command): void {
     );
 
   withCommonOptions(migrate.command('repair'))
-    .description('accept reviewed edits of applied files: update their checksums, recording who and why')
+    .description(
+      'accept reviewed edits of applied files: update their checksums, recording who and why',
+    )
     .requiredOption('--reason <text>', 'why the applied file was edited (kept in pgshift.repairs)')
     .option('--as <name>', 'recorded as repaired_by (default: $PGSHIFT_USER or OS user)')
     .option('--only <version...>', 'only these versions')

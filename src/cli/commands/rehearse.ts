@@ -34,7 +34,10 @@ export function register(program: Command): void {
     .option('--dir <dir>', 'migrations folder', 'migrations')
     .option('--wait', 'follow the steps and exit 0 only if the rehearsal passed')
     .option('--as <name>', 'who starts it (default: PGSHIFT_USER or the OS user)')
-    .option('--rollback-depth <n>', 'how many of the newest migrations to roll back and re-apply (default 2)')
+    .option(
+      '--rollback-depth <n>',
+      'how many of the newest migrations to roll back and re-apply (default 2)',
+    )
     .option('--rollback-target <version...>', 'versions to roll back to instead of the defaults')
     .option('--skip-functional-checks', 'skip the health and SQL checks step')
     .action(async (_opts: unknown, command: Command) => {
@@ -46,7 +49,8 @@ export function register(program: Command): void {
 
 function parseVersion(value: string, flag: string): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 0) throw new UsageError(`${flag} ${value} is not a migration number`);
+  if (!Number.isInteger(n) || n < 0)
+    throw new UsageError(`${flag} ${value} is not a migration number`);
   return n;
 }
 
@@ -84,10 +88,16 @@ export async function rehearse(opts: RehearseOptions): Promise<number> {
     const log = (line: string) => {
       if (!opts.json) process.stdout.write(line + '\n');
     };
-    log(`Started staging rehearsal ${workflowId} (plan ${plan.checksum.slice(0, 12)}, ${plan.migrations.length} migrations)`);
+    log(
+      `Started staging rehearsal ${workflowId} (plan ${plan.checksum.slice(0, 12)}, ${plan.migrations.length} migrations)`,
+    );
     log(`Web UI: ${link}`);
     if (!opts.wait) {
-      emit(opts, { workflowId, runId: handle.firstExecutionRunId, link, planChecksum: plan.checksum }, () => '');
+      emit(
+        opts,
+        { workflowId, runId: handle.firstExecutionRunId, link, planChecksum: plan.checksum },
+        () => '',
+      );
       return 0;
     }
     const result = await followProgress<StagingRehearsalResult>(handle, log);

@@ -1,0 +1,72 @@
+import { parseDuration } from '../src/config/duration';
+import { withClient } from '../src/migrations/database';
+import type { MigrationPlan } from '../src/migrations/types';
+import { assessRollbackImpact, type RollbackImpact } from '../src/rollback/impact';
+import { DEFAULT_THRESHOLDS, type Thresholds } from '../src/verify/thresholds';
+import { everyoneOnRoster } from '../workflows/approval-policy';
+import { asActivity, databaseUrlOf, settingsOf, type ActivityDeps } from './deps';
+
+export type { RollbackImpact } from '../src/rollback/impact';
+
+/** The emergency settings of an environment, as the rollback workflow needs them (no secrets). */
+export interface EmergencyPolicy {
+  environment: string;
+  /** `production`, or an environment that requires a rehearsal before deploying. */
+  production: boolean;
+  requireApprovalForDataLoss: boolean;
+  /** Who may approve a data-losing rollback. */
+  approvers: string[];
+  approversFrom: 'emergency.approvers' | 'approvals.roster';
+  postMortemDueIn: string;
+  postMortemDueInMs: number;
+  rollbackWindow: string;
+  rollbackWindowMs: number;
+  monitoringInterval: string;
+  monitoringIntervalMs: number;
+  thresholds: Thresholds;
+  app: { rollbackHook: boolean; deployHook: boolean; versionUrl: boolean };
+}
+
+export function createImpactActivities(deps: ActivityDeps) {
+  return {
+    /** Which migrations a rollback to `target` reverts and which tables and columns lose data. */
+    async assessRollbackImpact(input: {
+      environment: string;
+      plan: MigrationPlan;
+      target: number;
+    }): Promise<RollbackImpact> {
+      return asActivity(() =>
+        withClient(databaseUrlOf(deps, input.environment), (client) =>
+          assessRollbackImpact(client, input.plan, input.target),
+        ),
+      );
+    },
+
+    /** The environment's `emergency` settings, rollback window and thresholds from the worker's config. */
+    async loadEmergencyPolicy(input: { environment: string }): Promise<EmergencyPolicy> {
+      return asActivity(async () => {
+        const settings = settingsOf(deps, input.environment);
+        const explicit = settings.emergency.approvers;
+        return {
+          environment: input.environment,
+          production: settings.name === 'production' || settings.requireRehearsalFrom !== null,
+          requireApprovalForDataLoss: settings.emergency.requireApprovalForDataLoss,
+          approvers: explicit ?? everyoneOnRoster(settings.approvals.roster),
+          approversFrom: explicit ? 'emergency.approvers' : 'approvals.roster',
+          postMortemDueIn: settings.emergency.postMortemDueIn,
+          postMortemDueInMs: parseDuration(settings.emergency.postMortemDueIn),
+          rollbackWindow: settings.rollbackWindow,
+          rollbackWindowMs: parseDuration(settings.rollbackWindow),
+          monitoringInterval: settings.monitoringInterval,
+          monitoringIntervalMs: parseDuration(settings.monitoringInterval),
+          thresholds: { ...DEFAULT_THRESHOLDS, ...settings.thresholds },
+          app: {
+            rollbackHook: !!settings.app.rollback,
+            deployHook: !!settings.app.deploy,
+            versionUrl: !!settings.app.versionUrl,
+          },
+        };
+      });
+    },
+  };
+}

@@ -1,2 +1,0 @@
-import { main } from './main';
-void main(process.argv);

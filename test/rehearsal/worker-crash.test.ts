@@ -1,0 +1,137 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadPlan } from '../../src/migrations/files';
+import {
+  progressQuery,
+  type StagingRehearsalInput,
+  type StagingRehearsalResult,
+} from '../../workflows/definitions';
+import { createTestDatabase, query } from '../support/databases';
+import { closeTestEnv, pgshiftProcessArgs, testEnv, uniqueTaskQueue } from '../support/temporal';
+
+const SLOW = resolve(__dirname, '../fixtures/rehearsal-slow');
+
+/** A real `pgshift worker` process; resolves once it polls the task queue. */
+async function startWorkerProcess(env: NodeJS.ProcessEnv): Promise<ChildProcess> {
+  const [command, args] = pgshiftProcessArgs(['worker']);
+  const child = spawn(command, args, {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  await new Promise<void>((resolvePolling, reject) => {
+    let output = '';
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString();
+      if (output.includes('polling task queue')) resolvePolling();
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
+    child.once('exit', (code) =>
+      reject(new Error(`worker exited with ${code} before polling:\n${output}`)),
+    );
+  });
+  return child;
+}
+
+async function waitFor<T>(
+  probe: () => Promise<T | undefined>,
+  what: string,
+  timeoutMs = 60_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe().catch(() => undefined);
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+describe('staging rehearsal when the worker dies', () => {
+  const workers: ChildProcess[] = [];
+  let workerEnv: NodeJS.ProcessEnv;
+  let stagingUrl: string;
+
+  beforeAll(async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pgshift-crash-'));
+    stagingUrl = await createTestDatabase('staging_crash');
+    const configPath = join(dir, 'pgshift.config.json');
+    writeFileSync(
+      configPath,
+      JSON.stringify({ backupsDir: join(dir, 'backups'), reportsDir: join(dir, 'reports') }),
+    );
+    workerEnv = {
+      PGSHIFT_CONFIG: configPath,
+      STAGING_DATABASE_URL: stagingUrl,
+      PGSHIFT_TASK_QUEUE: uniqueTaskQueue('crash'),
+      PGSHIFT_LOG_LEVEL: 'WARN',
+    };
+  });
+
+  afterAll(async () => {
+    for (const worker of workers) if (worker.exitCode === null) worker.kill('SIGKILL');
+    await closeTestEnv();
+  });
+
+  it('resumes on a new worker after the first is killed mid-migration, applying nothing twice', async () => {
+    const first = await startWorkerProcess(workerEnv);
+    workers.push(first);
+    const plan = await loadPlan(SLOW);
+    const env = await testEnv();
+    const handle = await env.client.workflow.start('stagingRehearsal', {
+      taskQueue: workerEnv.PGSHIFT_TASK_QUEUE!,
+      workflowId: `rehearsal-crash-${Date.now()}`,
+      args: [
+        {
+          environment: 'staging',
+          plan,
+          initiator: 'test',
+          options: { rollbackDepth: 0 },
+        } satisfies StagingRehearsalInput,
+      ],
+    });
+
+    // The slow migration 002 is running on the first worker: kill it there and then.
+    await waitFor(async () => {
+      const progress = await handle.query(progressQuery);
+      return progress.steps.find((s) => s.name === 'migrate')?.status === 'running'
+        ? true
+        : undefined;
+    }, 'the migrate step');
+    await waitFor(async () => {
+      const rows = await query(
+        stagingUrl,
+        "SELECT pid FROM pg_stat_activity WHERE query LIKE '%pg_sleep(3)%' AND pid <> pg_backend_pid()",
+      );
+      return rows.length ? true : undefined;
+    }, 'migration 002 to run');
+    first.kill('SIGKILL');
+    await new Promise((r) => first.once('exit', r));
+
+    const second = await startWorkerProcess(workerEnv);
+    workers.push(second);
+    const result = (await handle.result()) as StagingRehearsalResult;
+    expect(result.failure).toBeUndefined();
+    expect(result.finalState).toBe('passed');
+
+    const ledger = await query<{ version: number }>(
+      stagingUrl,
+      'SELECT version FROM pgshift.migrations ORDER BY version',
+    );
+    expect(ledger.map((r) => r.version)).toEqual([1, 2, 3]);
+    const history = await handle.fetchHistory();
+    const retried = (history.events ?? []).some(
+      (e) =>
+        e.activityTaskStartedEventAttributes &&
+        (e.activityTaskStartedEventAttributes.attempt ?? 1) > 1,
+    );
+    expect(retried).toBe(true);
+
+    second.kill('SIGTERM');
+    const code = await new Promise((r) => second.once('exit', r));
+    expect(code).toBe(0);
+  });
+});
