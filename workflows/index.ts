@@ -1,1 +1,3 @@
 export { stagingRehearsal } from './staging-rehearsal';
+export { productionDeploy } from './production-deploy';
+export { emergencyRollback } from './emergency-rollback';

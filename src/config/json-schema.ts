@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { describeSchema } from './reference';
 import { configSchema } from './schema';
 
 /**
@@ -11,7 +12,7 @@ export function configJsonSchema(): Record<string, unknown> {
     unknown
   >;
   return {
-    ...schema,
+    ...describeSchema(schema),
     $id: 'https://pgshift.dev/pgshift.config.schema.json',
     title: 'pgshift configuration',
     description:

@@ -1,6 +1,6 @@
 import type { Client } from 'pg';
 import { performance } from 'node:perf_hooks';
-import { UsageError } from './errors';
+import { RollbackIntegrityError, UsageError } from './errors';
 import { ensureLedger } from './ledger';
 import { applyMigration } from './runner';
 import { createScratchDatabase, withScratchDatabase } from './scratch-database';
@@ -296,4 +296,21 @@ export async function testAllRollbacks(
     await scratch.drop();
   }
   return report('all', results, started);
+}
+
+/**
+ * Throws RollbackIntegrityError (non-retryable, exit 1) listing every difference and error
+ * when the report did not pass; for callers that branch on errors (Temporal activities).
+ */
+export function assertRollbacksPassed(report: RollbackTestReport): void {
+  if (report.passed) return;
+  const failed = report.migrations.filter((m) => m.status !== 'passed');
+  const details = failed.flatMap((m) => [
+    ...m.differences,
+    ...(m.error ? [`${String(m.version).padStart(3, '0')}: ${m.error.split('\n')[0]}`] : []),
+  ]);
+  throw new RollbackIntegrityError(
+    `rollback test (${report.mode}) failed for ${failed.map((m) => String(m.version).padStart(3, '0')).join(', ')}:\n${details.map((d) => `  ${d}`).join('\n')}`,
+    details,
+  );
 }

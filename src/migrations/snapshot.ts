@@ -87,7 +87,9 @@ export const KIND_ORDER: ObjectKind[] = [
  * $1 = excluded schemas, $2 = included schemas or NULL for all, $3 = known stamps.
  *
  * `stamp` names the catalog row versions (oid and xmin) an object's properties are derived
- * from. When the caller already knows the properties for a stamp (from an earlier snapshot
+ * from, including those whose names its definition prints: the columns of its own table
+ * (`shape`: a column rename changes an index or CHECK definition), the referenced table of
+ * a foreign key, the tables a view reads, a trigger's function. When the caller already knows the properties for a stamp (from an earlier snapshot
  * of the same database), `props` is left NULL and nothing is deparsed: the cost of a
  * snapshot then grows with what changed, not with the size of the schema.
  */
@@ -105,7 +107,9 @@ rel AS MATERIALIZED (
   SELECT c.oid, c.relname, c.relkind, ns.nspname,
          CASE c.relkind WHEN 'r' THEN 'table' WHEN 'p' THEN 'partitioned table'
            WHEN 'f' THEN 'foreign table' WHEN 'v' THEN 'view' WHEN 'm' THEN 'materialized view'
-           WHEN 'S' THEN 'sequence' WHEN 'c' THEN 'composite type' END AS kind
+           WHEN 'S' THEN 'sequence' WHEN 'c' THEN 'composite type' END AS kind,
+         c.xmin || '/' || coalesce((SELECT string_agg(a.xmin::text, ',' ORDER BY a.attnum)
+           FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0), '') AS shape
   FROM pg_class c JOIN ns ON ns.oid = c.relnamespace
   WHERE c.relkind IN ('r','p','f','v','m','S','c')
     AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass
@@ -170,7 +174,8 @@ LEFT JOIN pg_sequence s ON s.seqrelid = c.oid
 LEFT JOIN LATERAL (SELECT description, xmin FROM pg_description
                    WHERE objoid = c.oid AND classoid = 'pg_class'::regclass AND objsubid = 0) d ON true
 LEFT JOIN LATERAL (
-  SELECT oc.relname || '.' || oa.attname AS qualified, dep.xmin,
+  SELECT oc.relname || '.' || oa.attname AS qualified,
+         dep.xmin || '/' || oc.xmin || '/' || oa.xmin AS xmin,
          CASE WHEN oc.relnamespace = c.relnamespace THEN
            CASE oc.relkind WHEN 'p' THEN 'partitioned table' WHEN 'f' THEN 'foreign table'
              ELSE 'table' END END AS parent_kind,
@@ -185,7 +190,13 @@ LEFT JOIN LATERAL (
 CROSS JOIN LATERAL (SELECT 'c' || c.oid || ':' || c.xmin || ',' || coalesce(d.xmin::text, '')
     || ',' || coalesce(s.xmin::text, '') || ',' || coalesce(owner_col.xmin::text, '')
     || CASE WHEN c.relkind IN ('v','m') THEN ',' || coalesce((SELECT string_agg(r.xmin::text, ',')
-         FROM pg_rewrite r WHERE r.ev_class = c.oid AND r.rulename = '_RETURN'), '') ELSE '' END
+         FROM pg_rewrite r WHERE r.ev_class = c.oid AND r.rulename = '_RETURN'), '')
+         || ',' || coalesce((SELECT string_agg(DISTINCT dr.oid || '=' || dr.shape, ',')
+           FROM pg_rewrite r
+           JOIN pg_depend dep ON dep.classid = 'pg_rewrite'::regclass AND dep.objid = r.oid
+                             AND dep.refclassid = 'pg_class'::regclass AND dep.refobjid <> c.oid
+           JOIN rel dr ON dr.oid = dep.refobjid
+           WHERE r.ev_class = c.oid AND r.rulename = '_RETURN'), '') ELSE '' END
     || CASE WHEN c.relispartition OR c.relhassubclass OR c.relkind = 'r' THEN ',' ||
          coalesce((SELECT string_agg(i.xmin::text, ',') FROM pg_inherits i WHERE i.inhrelid = c.oid), '')
        ELSE '' END AS stamp) st
@@ -231,7 +242,9 @@ LEFT JOIN rel ON rel.oid = con.conrelid
 LEFT JOIN pg_type t ON t.oid = con.contypid AND con.contypid <> 0
 LEFT JOIN LATERAL (SELECT description, xmin FROM pg_description
                    WHERE objoid = con.oid AND classoid = 'pg_constraint'::regclass) d ON true
-CROSS JOIN LATERAL (SELECT 'k' || con.oid || ':' || con.xmin || ',' || coalesce(d.xmin::text, '') AS stamp) st
+LEFT JOIN rel fr ON fr.oid = con.confrelid AND con.confrelid <> 0
+CROSS JOIN LATERAL (SELECT 'k' || con.oid || ':' || con.xmin || ',' || coalesce(d.xmin::text, '')
+    || ',' || coalesce(rel.shape, t.xmin::text, '') || ',' || coalesce(fr.shape, '') AS stamp) st
 WHERE (rel.oid IS NOT NULL OR t.oid IS NOT NULL) AND con.conparentid = 0
 UNION ALL
 SELECT 'index', rel.nspname, ic.relname, rel.kind, rel.relname, st.stamp,
@@ -246,7 +259,7 @@ JOIN pg_class ic ON ic.oid = i.indexrelid
 LEFT JOIN LATERAL (SELECT description, xmin FROM pg_description
                    WHERE objoid = ic.oid AND classoid = 'pg_class'::regclass AND objsubid = 0) d ON true
 CROSS JOIN LATERAL (SELECT 'i' || ic.oid || ':' || ic.xmin || ',' || i.xmin || ','
-    || coalesce(d.xmin::text, '') AS stamp) st
+    || coalesce(d.xmin::text, '') || ',' || rel.shape AS stamp) st
 UNION ALL
 SELECT 'trigger', rel.nspname, rel.relname || '.' || tg.tgname, rel.kind, rel.relname, st.stamp,
        CASE WHEN st.stamp IN (SELECT stamp FROM known) THEN NULL ELSE jsonb_build_object(
@@ -257,7 +270,9 @@ SELECT 'trigger', rel.nspname, rel.relname || '.' || tg.tgname, rel.kind, rel.re
 FROM rel JOIN pg_trigger tg ON tg.tgrelid = rel.oid
 LEFT JOIN LATERAL (SELECT description, xmin FROM pg_description
                    WHERE objoid = tg.oid AND classoid = 'pg_trigger'::regclass) d ON true
-CROSS JOIN LATERAL (SELECT 't' || tg.oid || ':' || tg.xmin || ',' || coalesce(d.xmin::text, '') AS stamp) st
+CROSS JOIN LATERAL (SELECT 't' || tg.oid || ':' || tg.xmin || ',' || coalesce(d.xmin::text, '')
+    || ',' || rel.shape || ',' || coalesce((SELECT f.xmin::text FROM pg_proc f WHERE f.oid = tg.tgfoid), '')
+    AS stamp) st
 WHERE NOT tg.tgisinternal AND tg.tgparentid = 0
 UNION ALL
 SELECT 'rule', rel.nspname, rel.relname || '.' || r.rulename, rel.kind, rel.relname, st.stamp,
@@ -269,7 +284,8 @@ SELECT 'rule', rel.nspname, rel.relname || '.' || r.rulename, rel.kind, rel.reln
 FROM rel JOIN pg_rewrite r ON r.ev_class = rel.oid
 LEFT JOIN LATERAL (SELECT description, xmin FROM pg_description
                    WHERE objoid = r.oid AND classoid = 'pg_rewrite'::regclass) d ON true
-CROSS JOIN LATERAL (SELECT 'r' || r.oid || ':' || r.xmin || ',' || coalesce(d.xmin::text, '') AS stamp) st
+CROSS JOIN LATERAL (SELECT 'r' || r.oid || ':' || r.xmin || ',' || coalesce(d.xmin::text, '')
+    || ',' || rel.shape AS stamp) st
 WHERE r.rulename <> '_RETURN'
 UNION ALL
 SELECT 'policy', rel.nspname, rel.relname || '.' || p.polname, rel.kind, rel.relname, st.stamp,
@@ -286,7 +302,8 @@ SELECT 'policy', rel.nspname, rel.relname || '.' || p.polname, rel.kind, rel.rel
 FROM rel JOIN pg_policy p ON p.polrelid = rel.oid
 LEFT JOIN LATERAL (SELECT description, xmin FROM pg_description
                    WHERE objoid = p.oid AND classoid = 'pg_policy'::regclass) d ON true
-CROSS JOIN LATERAL (SELECT 'p' || p.oid || ':' || p.xmin || ',' || coalesce(d.xmin::text, '') AS stamp) st
+CROSS JOIN LATERAL (SELECT 'p' || p.oid || ':' || p.xmin || ',' || coalesce(d.xmin::text, '')
+    || ',' || rel.shape AS stamp) st
 UNION ALL
 SELECT CASE p.prokind WHEN 'p' THEN 'procedure' WHEN 'a' THEN 'aggregate' ELSE 'function' END,
        ns.nspname, p.proname || '(' || pg_get_function_identity_arguments(p.oid) || ')', NULL, NULL,

@@ -56,7 +56,13 @@ export async function findDataLosingStatements(
         for (const item of node.cmds ?? []) {
           const cmd = item.AlterTableCmd;
           if (cmd?.subtype === 'AT_DropColumn' && cmd.name)
-            found.push({ kind: 'drop-column', ...relation(node.relation), column: cmd.name, file, line });
+            found.push({
+              kind: 'drop-column',
+              ...relation(node.relation),
+              column: cmd.name,
+              file,
+              line,
+            });
         }
         break;
       case 'TruncateStmt':

@@ -2,6 +2,9 @@ import { escapeIdentifier, type Client } from 'pg';
 import { readLedger } from '../migrations/ledger';
 import type { MigrationPlan } from '../migrations/types';
 import { findDataLosingStatements, type DataLosingStatement } from './data-loss';
+import { losesData } from './describe-loss';
+
+export { describeLoss } from './describe-loss';
 
 export interface RevertedMigration {
   version: number;
@@ -43,24 +46,10 @@ function qualified(item: { schema?: string; table: string }): string {
     : escapeIdentifier(item.table);
 }
 
-/** `customers.segment`, `public.audit_log`: how the impact names what it loses. */
-export function describeLoss(item: DataLossItem): string {
-  const where = `${item.schema ? `${item.schema}.` : ''}${item.table}${item.column ? `.${item.column}` : ''}`;
-  const what = {
-    'drop-table': 'table dropped',
-    'drop-column': 'column dropped',
-    truncate: 'table truncated',
-    delete: 'rows deleted',
-  }[item.kind];
-  const amount = !item.exists
-    ? 'absent, nothing lost'
-    : item.rows === null
-      ? 'row count unknown'
-      : `${item.estimated ? '~' : ''}${item.rows} ${item.column ? 'non-null value' : 'row'}${item.rows === 1 ? '' : 's'}`;
-  return `${where} (${what} by ${item.file}:${item.line}; ${amount})`;
-}
-
-async function countLoss(client: Client, item: DataLosingStatement): Promise<Pick<DataLossItem, 'exists' | 'rows' | 'estimated'>> {
+async function countLoss(
+  client: Client,
+  item: DataLosingStatement,
+): Promise<Pick<DataLossItem, 'exists' | 'rows' | 'estimated'>> {
   const name = qualified(item);
   const { rows: found } = await client.query<{ oid: string | null; has_column: boolean }>(
     `SELECT to_regclass($1)::oid::text AS oid,
@@ -81,9 +70,14 @@ async function countLoss(client: Client, item: DataLosingStatement): Promise<Pic
   } catch {
     await client.query('ROLLBACK').catch(() => undefined);
     const { rows } = await client
-      .query<{ n: string }>(`SELECT greatest(reltuples, 0)::bigint AS n FROM pg_class WHERE oid = $1::oid`, [found[0].oid])
+      .query<{ n: string }>(
+        `SELECT greatest(reltuples, 0)::bigint AS n FROM pg_class WHERE oid = $1::oid`,
+        [found[0].oid],
+      )
       .catch(() => ({ rows: [] as { n: string }[] }));
-    return rows[0] ? { exists: true, rows: Number(rows[0].n), estimated: true } : { exists: true, rows: null };
+    return rows[0]
+      ? { exists: true, rows: Number(rows[0].n), estimated: true }
+      : { exists: true, rows: null };
   }
 }
 
@@ -100,7 +94,9 @@ export async function assessRollbackImpact(
   const ledger = await readLedger(client);
   const currentVersion = Math.max(0, ...ledger.map((entry) => entry.version));
   const byVersion = new Map(plan.migrations.map((m) => [m.version, m]));
-  const above = ledger.filter((entry) => entry.version > target).sort((a, b) => b.version - a.version);
+  const above = ledger
+    .filter((entry) => entry.version > target)
+    .sort((a, b) => b.version - a.version);
   const reverted: RevertedMigration[] = [];
   const missingRollbackFiles: number[] = [];
   const dataLoss: DataLossItem[] = [];
@@ -111,9 +107,20 @@ export async function assessRollbackImpact(
       reverted.push({ version: entry.version, name: entry.name });
       continue;
     }
-    reverted.push({ version: entry.version, name: migration.name, rollbackFile: migration.rollback.file });
-    for (const statement of await findDataLosingStatements(migration.rollback.file, migration.rollback.sql))
-      dataLoss.push({ ...statement, version: entry.version, ...(await countLoss(client, statement)) });
+    reverted.push({
+      version: entry.version,
+      name: migration.name,
+      rollbackFile: migration.rollback.file,
+    });
+    for (const statement of await findDataLosingStatements(
+      migration.rollback.file,
+      migration.rollback.sql,
+    ))
+      dataLoss.push({
+        ...statement,
+        version: entry.version,
+        ...(await countLoss(client, statement)),
+      });
   }
   return {
     currentVersion,
@@ -121,6 +128,6 @@ export async function assessRollbackImpact(
     reverted,
     missingRollbackFiles,
     dataLoss,
-    losesData: dataLoss.some((item) => item.exists && (item.rows === null || item.rows > 0)),
+    losesData: dataLoss.some(losesData),
   };
 }

@@ -11,7 +11,9 @@ import {
   type WorkflowBundleOption,
 } from '@temporalio/worker';
 import { UsageError } from '../migrations/errors';
+import { activityMetricsInterceptor } from './activity-metrics';
 import { connectWorker } from './connection';
+import { serveMetrics, type MetricsServer } from './metrics';
 import { ensureSearchAttributes } from './search-attributes';
 import { resolveModulePath } from './module-path';
 import { taskQueueFromEnv } from './task-queue';
@@ -68,6 +70,8 @@ export async function createPgshiftWorker(options: PgshiftWorkerOptions): Promis
     identity: options.identity ?? `pgshift-worker@${hostname()}:${process.pid}`,
     workflowFailureErrorTypes: WORKFLOW_FAILURE_ERROR_TYPES,
     shutdownGraceTime: options.shutdownGraceTime ?? '10s',
+    // Step start/end logs and pgshift's own metrics (served by `startAppMetrics`).
+    interceptors: { activity: [activityMetricsInterceptor()] },
   });
 }
 
@@ -121,14 +125,44 @@ export function installRuntime(env: NodeJS.ProcessEnv = process.env): { metricsU
   if (metricsPort && !/^\d+$/.test(metricsPort))
     throw new UsageError(`PGSHIFT_METRICS_PORT=${metricsPort} is not a port number`);
   const bindHost = env.PGSHIFT_METRICS_HOST?.trim() || '0.0.0.0';
-  Runtime.install({
-    logger: createLogger(env),
-    shutdownSignals: ['SIGINT', 'SIGTERM'],
-    telemetryOptions: metricsPort
-      ? { metrics: { prometheus: { bindAddress: `${bindHost}:${metricsPort}` } } }
-      : undefined,
-  });
+  try {
+    Runtime.install({
+      logger: createLogger(env),
+      shutdownSignals: ['SIGINT', 'SIGTERM'],
+      telemetryOptions: metricsPort
+        ? { metrics: { prometheus: { bindAddress: `${bindHost}:${metricsPort}` } } }
+        : undefined,
+    });
+  } catch (error) {
+    // Already installed in this process (e.g. by the demo): keep that runtime's settings.
+    if (!/already been instantiated/i.test(String(error))) throw error;
+    return {};
+  }
   return metricsPort ? { metricsUrl: `http://${bindHost}:${metricsPort}/metrics` } : {};
+}
+
+/**
+ * pgshift's own metrics (migration and rollback success rates, step durations) on
+ * `PGSHIFT_APP_METRICS_PORT`, or on PGSHIFT_METRICS_PORT + 1 when only that is set;
+ * nothing when neither is set.
+ */
+export async function startAppMetrics(
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<MetricsServer | undefined> {
+  const explicit = env.PGSHIFT_APP_METRICS_PORT?.trim();
+  const sdkPort = env.PGSHIFT_METRICS_PORT?.trim();
+  const value = explicit || (sdkPort && /^\d+$/.test(sdkPort) ? String(Number(sdkPort) + 1) : '');
+  if (!value) return undefined;
+  if (!/^\d+$/.test(value) || Number(value) > 65535)
+    throw new UsageError(`PGSHIFT_APP_METRICS_PORT=${value} is not a port number`);
+  const host = env.PGSHIFT_METRICS_HOST?.trim() || '0.0.0.0';
+  try {
+    return await serveMetrics(Number(value), host);
+  } catch (error) {
+    throw new UsageError(
+      `cannot serve pgshift metrics on ${host}:${value} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}): set PGSHIFT_APP_METRICS_PORT to a free port`,
+    );
+  }
 }
 
 export interface RunWorkerOptions {
@@ -188,13 +222,18 @@ export async function runWorker(options: RunWorkerOptions = {}): Promise<void> {
       workflowsPath: options.workflowsPath,
       activities,
     });
+    const appMetrics = await startAppMetrics();
     print(
       `pgshift worker polling task queue "${taskQueue}" on ${address} (namespace ${namespace})${
         metricsUrl ? `; metrics at ${metricsUrl}` : ''
-      }; Ctrl-C to stop`,
+      }${appMetrics ? `; pgshift metrics at ${appMetrics.url}` : ''}; Ctrl-C to stop`,
     );
     options.onRunning?.({ address, namespace, taskQueue });
-    await worker.run();
+    try {
+      await worker.run();
+    } finally {
+      await appMetrics?.close();
+    }
     print('pgshift worker stopped');
   } finally {
     await connection.close();

@@ -55,7 +55,7 @@ describe('pgshift test rollback', () => {
     expect(result.stdout).toMatch(
       /^✗ 002_index_case_status \(\d+ ms\)\n    002: index idx_cases_status still exists\n/,
     );
-    expect(result.stdout).toContain('FAILED: 1 rollbacks tested: 0 passed, 1 failed');
+    expect(result.stdout).toContain('FAILED: 1 rollback tested: 0 passed, 1 failed');
   });
 
   it('prints the report as JSON with --json', async () => {

@@ -135,4 +135,44 @@ describe('snapshot diff', () => {
       { kind: 'extra', object: 'index public.idx_x', message: 'index idx_x still exists' },
     ]);
   });
+
+  describe('incremental snapshots (reusing an earlier snapshot of the same database)', () => {
+    /** Applies each change in turn; after each, the incremental snapshot must equal a full one. */
+    async function expectIncrementalEqualsFull(changes: string[]): Promise<void> {
+      let previous = await snapshotSchema(client);
+      for (const change of changes) {
+        await client.query(change);
+        const incremental = await snapshotSchema(client, { reuse: previous });
+        expect(incremental, change).toEqual(await snapshotSchema(client));
+        previous = incremental;
+      }
+    }
+
+    it('sees definitions that print a renamed column or table', async () => {
+      await expectIncrementalEqualsFull([
+        `CREATE INDEX idx_status ON cases (status);
+         ALTER TABLE cases ADD CONSTRAINT status_set CHECK (status <> '');
+         CREATE VIEW open_cases AS SELECT id, status FROM cases;
+         CREATE TRIGGER cases_touch BEFORE UPDATE ON cases FOR EACH ROW EXECUTE FUNCTION touch();
+         CREATE TABLE audit (id serial PRIMARY KEY)`,
+        'ALTER TABLE cases RENAME COLUMN status TO state',
+        'ALTER TABLE cases RENAME TO recovery_cases',
+        'ALTER FUNCTION touch() RENAME TO touch_row',
+        'ALTER TABLE audit RENAME COLUMN id TO audit_id',
+        'ALTER TABLE audit RENAME TO audit_log',
+        'ALTER TABLE recovery_cases RENAME COLUMN state TO status',
+      ]);
+    });
+
+    it('sees enum labels, owned sequences and replaced views', async () => {
+      await expectIncrementalEqualsFull([
+        `ALTER TYPE case_status ADD VALUE 'archived'`,
+        'CREATE SEQUENCE case_numbers; ALTER SEQUENCE case_numbers OWNED BY cases.id',
+        'CREATE VIEW v AS SELECT id FROM cases',
+        'CREATE OR REPLACE VIEW v AS SELECT id, status FROM cases',
+        `ALTER TABLE cases ALTER status SET DEFAULT 'x'; COMMENT ON COLUMN cases.status IS 'y'`,
+        'ALTER TABLE customers DROP COLUMN region',
+      ]);
+    });
+  });
 });

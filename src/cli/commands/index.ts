@@ -4,6 +4,12 @@ import * as migrate from './migrate';
 import * as testRollback from './test-rollback';
 import * as temporal from './temporal';
 import * as rehearse from './rehearse';
+import * as runs from './runs';
+import * as verify from './verify';
+import * as config from './config';
+import * as deploy from './deploy';
+import * as approve from './approve';
+import * as rollback from './rollback';
 
 /** Every command module exports `register(program)`; the order here is the order in --help. */
 const modules: { register(program: Command): void }[] = [
@@ -12,6 +18,12 @@ const modules: { register(program: Command): void }[] = [
   testRollback,
   temporal,
   rehearse,
+  deploy,
+  approve,
+  runs,
+  verify,
+  config,
+  rollback,
 ];
 
 export function registerCommands(program: Command): void {

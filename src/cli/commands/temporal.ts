@@ -83,7 +83,7 @@ export function register(program: Command): void {
   program
     .command('worker')
     .description(
-      'run the pgshift worker (workflows and activities) until SIGINT/SIGTERM; reads TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, PGSHIFT_TASK_QUEUE, TLS/API key variables and PGSHIFT_METRICS_PORT',
+      'run the pgshift worker (workflows and activities) until SIGINT/SIGTERM; reads TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, PGSHIFT_TASK_QUEUE, TLS/API key variables, PGSHIFT_METRICS_PORT (SDK metrics) and PGSHIFT_APP_METRICS_PORT (pgshift metrics; default SDK port + 1)',
     )
     .option(
       '--config <path>',

@@ -85,14 +85,22 @@ export function formatRollbackReport(report: RollbackTestReport, plan: Migration
     lines.push(`${mark} ${label}_${result.name} (${result.durationMs} ms)${status}`);
     for (const difference of result.differences) lines.push(`    ${difference}`);
     if (result.error) lines.push(indent(result.error, '    '));
+    for (const note of result.notes ?? []) lines.push(`    note: ${note}`);
   }
+  if (report.unchanged === false)
+    lines.push(
+      'the scratch database changed although every rollback ran in a transaction that was rolled back',
+    );
   const failed = report.migrations.filter((m) => m.status === 'failed').length;
   const skipped = report.migrations.filter((m) => m.status === 'skipped').length;
   const passed = report.migrations.length - failed - skipped;
+  const total = report.migrations.length;
   const what =
-    report.mode === 'dry-run' ? 'rollbacks tried in a rolled-back transaction' : 'rollbacks tested';
+    report.mode === 'dry-run'
+      ? `rollback${total === 1 ? '' : 's'} tried in a rolled-back transaction`
+      : `rollback${total === 1 ? '' : 's'} tested`;
   lines.push(
-    `${report.passed ? 'ok' : 'FAILED'}: ${report.migrations.length} ${what}: ${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''} (${report.durationMs} ms)`,
+    `${report.passed ? 'ok' : 'FAILED'}: ${total} ${what}: ${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''} (${report.durationMs} ms)`,
   );
   return lines.join('\n');
 }

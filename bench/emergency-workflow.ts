@@ -1,0 +1,143 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { createActivities } from '../activities';
+import { parseConfig } from '../src/config';
+import { withClient } from '../src/migrations/database';
+import { migrateUp } from '../src/migrations/runner';
+import { DEFAULT_RUNNER_OPTIONS, type MigrationPlan } from '../src/migrations/types';
+import { recordDeployment } from '../src/records/deployments';
+import { defaultWorkflowsPath } from '../src/temporal/worker';
+import type { BenchInfra } from './infra';
+import { median, timeIt } from './measure';
+import type { BenchContext } from './report';
+import { startBenchWorker } from './temporal-harness';
+
+export interface EmergencyWorkflowTiming {
+  medianMs: number;
+  times: number[];
+  /** Median time of the workflow's own "restore backup" and "emergency backup" steps. */
+  restoreStepMs?: number;
+  emergencyBackupStepMs?: number;
+  notes: string[];
+}
+
+/** Is `emergencyRollback` exported by the workflows module (another helper writes it)? */
+function emergencyWorkflowExists(): boolean {
+  const index = defaultWorkflowsPath();
+  const dir = index.replace(/[/\\]index(\.[jt]s)?$/, '');
+  if (
+    !existsSync(join(dir, 'emergency-rollback.ts')) &&
+    !existsSync(join(dir, 'emergency-rollback.js'))
+  )
+    return false;
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return typeof (require(index) as Record<string, unknown>).emergencyRollback === 'function';
+}
+
+function stepMs(steps: { name: string; startedAt?: string; endedAt?: string }[], name: string) {
+  const step = steps.find((s) => s.name === name);
+  return step?.startedAt && step.endedAt
+    ? new Date(step.endedAt).getTime() - new Date(step.startedAt).getTime()
+    : undefined;
+}
+
+/**
+ * The whole `emergencyRollback` workflow, `--full-emergency` with break-glass, on the
+ * production database: a deploy (versions `backupVersion`+1..top) is recorded as the last
+ * successful one with the backup taken before it; the workflow restores that backup (no
+ * rollback files given), after taking its own emergency backup, verifies, watches (0 s).
+ * Returns undefined when the workflow does not exist yet.
+ */
+export async function benchEmergencyWorkflow(
+  infra: BenchInfra,
+  ctx: BenchContext,
+  input: {
+    productionUrl: string;
+    backupsRoot: string;
+    backupId: string;
+    backupVersion: number;
+    plan: MigrationPlan;
+    runs: number;
+  },
+): Promise<EmergencyWorkflowTiming | undefined> {
+  if (!emergencyWorkflowExists()) return undefined;
+  const config = parseConfig(
+    {
+      backupsDir: input.backupsRoot,
+      reportsDir: join(infra.workDir, 'emergency-reports'),
+      environments: { production: { criticalTables: [] } },
+    },
+    null,
+  );
+  const activities = createActivities({
+    config,
+    env: { PRODUCTION_DATABASE_URL: input.productionUrl },
+    scratchServerUrl: infra.serverUrl,
+  });
+  const worker = await startBenchWorker(infra, activities);
+  const top = Math.max(...input.plan.migrations.map((m) => m.version));
+  const times: number[] = [];
+  const restoreSteps: number[] = [];
+  const backupSteps: number[] = [];
+  try {
+    for (let run = 0; run < input.runs; run++) {
+      // The deploy that went wrong: backupVersion → top, recorded as the last good deploy.
+      await withClient(input.productionUrl, async (client) => {
+        await migrateUp(client, input.plan, { ...DEFAULT_RUNNER_OPTIONS, appliedBy: 'bench' });
+        await recordDeployment(client, {
+          workflowId: `deploy-production-bench-${run}`,
+          kind: 'deploy',
+          fromVersion: input.backupVersion,
+          toVersion: top,
+          backupId: input.backupId,
+          status: 'completed',
+        });
+      });
+      const workflowId = `rollback-production-bench-${run}-${Date.now()}`;
+      const { ms, value } = await timeIt(
+        () =>
+          worker.client.workflow.execute('emergencyRollback', {
+            taskQueue: worker.taskQueue,
+            workflowId,
+            args: [
+              {
+                environment: 'production',
+                initiator: 'bench',
+                mode: 'full-emergency',
+                breakGlass: { reason: 'benchmark of the full emergency rollback' },
+                options: { watchWindow: '0s', watchInterval: '100ms' },
+              },
+            ],
+          }) as Promise<{
+            finalState: string;
+            reason?: string;
+            toVersion?: number;
+            steps: { name: string; startedAt?: string; endedAt?: string }[];
+          }>,
+      );
+      if (value.finalState !== 'completed' || value.toVersion !== input.backupVersion)
+        throw new Error(
+          `emergencyRollback ended ${value.finalState} at version ${value.toVersion ?? '?'}: ${value.reason ?? ''}`,
+        );
+      times.push(ms);
+      const restore = stepMs(value.steps, 'restore backup');
+      const backup = stepMs(value.steps, 'emergency backup');
+      if (restore !== undefined) restoreSteps.push(restore);
+      if (backup !== undefined) backupSteps.push(backup);
+      ctx.log(
+        `emergencyRollback run ${run + 1}/${input.runs}: ${Math.round(ms)} ms (emergency backup ${backup ?? '?'} ms, restore ${restore ?? '?'} ms)`,
+      );
+    }
+  } finally {
+    await worker.stop();
+  }
+  return {
+    medianMs: median(times),
+    times,
+    ...(restoreSteps.length ? { restoreStepMs: median(restoreSteps) } : {}),
+    ...(backupSteps.length ? { emergencyBackupStepMs: median(backupSteps) } : {}),
+    notes: [
+      `emergencyRollback --full-emergency with --break-glass, no rollback files: decide → assess (last successful deploy ${input.backupVersion} → ${top}) → emergency backup (pg_dump of the current database, as the guide requires) → notify → restore the deploy's backup → verify version → verify system → watch (0 s window) → incident document; timed from start to result`,
+    ],
+  };
+}

@@ -1,0 +1,82 @@
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+
+export interface ProcessRun {
+  wallMs: number;
+  /** Peak resident set size of the process in MB (from /usr/bin/time -v), when available. */
+  maxRssMb?: number;
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+}
+
+const GNU_TIME = '/usr/bin/time';
+
+/**
+ * Runs a command to completion and measures its wall time in this process (spawn to exit)
+ * and its peak RSS with GNU time (`-v -o file`, so the command's own stderr is untouched).
+ * Throws when it exits non-zero, with the tail of its output.
+ */
+export async function runProcess(
+  command: string,
+  args: string[],
+  options: { env?: NodeJS.ProcessEnv; cwd?: string; allowFailure?: boolean } = {},
+): Promise<ProcessRun> {
+  const useTime = existsSync(GNU_TIME);
+  const timeFile = join(tmpdir(), `pgshift-bench-time-${randomBytes(4).toString('hex')}`);
+  const [cmd, cmdArgs] = useTime
+    ? [GNU_TIME, ['-v', '-o', timeFile, command, ...args]]
+    : [command, args];
+  const started = performance.now();
+  const child = spawn(cmd, cmdArgs, {
+    env: options.env ?? process.env,
+    cwd: options.cwd,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const out: Buffer[] = [];
+  const err: Buffer[] = [];
+  child.stdout.on('data', (b: Buffer) => out.push(b));
+  child.stderr.on('data', (b: Buffer) => err.push(b));
+  const exitCode = await new Promise<number>((resolve, reject) => {
+    child.once('error', reject);
+    child.once('close', (code) => resolve(code ?? 1));
+  });
+  const wallMs = performance.now() - started;
+  let maxRssMb: number | undefined;
+  if (useTime && existsSync(timeFile)) {
+    const match = /Maximum resident set size \(kbytes\): (\d+)/.exec(
+      readFileSync(timeFile, 'utf8'),
+    );
+    if (match) maxRssMb = Number(match[1]) / 1024;
+    rmSync(timeFile, { force: true });
+  }
+  const run = {
+    wallMs,
+    maxRssMb,
+    exitCode,
+    stdout: Buffer.concat(out).toString(),
+    stderr: Buffer.concat(err).toString(),
+  };
+  if (exitCode !== 0 && !options.allowFailure)
+    throw new Error(
+      `${command} ${args.join(' ')} exited ${exitCode}: ${(run.stderr || run.stdout).trim().split('\n').slice(-8).join('\n')}`,
+    );
+  return run;
+}
+
+/** Times an async function in this process. */
+export async function timeIt<T>(fn: () => Promise<T>): Promise<{ ms: number; value: T }> {
+  const started = performance.now();
+  const value = await fn();
+  return { ms: performance.now() - started, value };
+}
+
+export function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}

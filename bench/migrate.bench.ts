@@ -1,0 +1,117 @@
+import { join } from 'node:path';
+import {
+  generateMigrations,
+  writeGuideFormat,
+  writeNodePgMigrateFormat,
+} from './generate-migrations';
+import type { BenchInfra } from './infra';
+import { median, runProcess, type ProcessRun } from './measure';
+import { NODE_PG_MIGRATE_BIN, PGSHIFT_BIN } from './paths';
+import { metric, type BenchContext, type BenchResult } from './report';
+
+/**
+ * 1. `pgshift migrate up` (the real CLI) vs `node-pg-migrate up` applying the same 200
+ * generated migrations to a fresh empty database each run, alternating which goes first.
+ * node-pg-migrate runs by default all pending migrations in ONE transaction; it is also
+ * timed with `--no-single-transaction` (one transaction per migration, like pgshift).
+ */
+export async function benchMigrate(infra: BenchInfra, ctx: BenchContext): Promise<BenchResult> {
+  const count = 200;
+  const runs = ctx.quick ? 2 : 5;
+  const migrations = generateMigrations(count);
+  const guideDir = writeGuideFormat(join(infra.workDir, `migrate-${count}`), migrations);
+  const npmDir = writeNodePgMigrateFormat(join(infra.workDir, `npm-migrate-${count}`), migrations);
+
+  const pgshift = (url: string) =>
+    runProcess(process.execPath, [PGSHIFT_BIN, 'migrate', 'up', '--dir', guideDir], {
+      env: { ...process.env, DATABASE_URL: url, PGSHIFT_USER: 'bench' },
+    });
+  const nodePgMigrate = (url: string, extra: string[] = []) =>
+    runProcess(
+      process.execPath,
+      [NODE_PG_MIGRATE_BIN, 'up', '-m', npmDir, '--no-verbose', ...extra],
+      { env: { ...process.env, DATABASE_URL: url } },
+    );
+  const tools: Record<string, (url: string) => Promise<ProcessRun>> = {
+    pgshift,
+    'node-pg-migrate': (url) => nodePgMigrate(url),
+    'node-pg-migrate --no-single-transaction': (url) =>
+      nodePgMigrate(url, ['--no-single-transaction']),
+  };
+  const times: Record<string, number[]> = {};
+  const rss: Record<string, number[]> = {};
+  const names = Object.keys(tools);
+  for (let run = 0; run < runs; run++) {
+    // Rotate the order so that no tool always runs on a warm or a cold cache.
+    const order = names.map((_, i) => names[(i + run) % names.length]);
+    for (const name of order) {
+      const url = await infra.createDatabase('migrate');
+      try {
+        const result = await tools[name](url);
+        (times[name] ??= []).push(result.wallMs);
+        if (result.maxRssMb !== undefined) (rss[name] ??= []).push(result.maxRssMb);
+      } finally {
+        await infra.dropDatabase(url);
+      }
+    }
+    ctx.log(
+      `migrate run ${run + 1}/${runs}: ${names.map((n) => `${n} ${Math.round(times[n][run])} ms`).join(', ')}`,
+    );
+  }
+  // What each CLI costs before it does anything: process start and module loading.
+  const startup: Record<string, number[]> = { pgshift: [], 'node-pg-migrate': [] };
+  for (let run = 0; run < 5; run++) {
+    startup.pgshift.push((await runProcess(process.execPath, [PGSHIFT_BIN, '--help'])).wallMs);
+    startup['node-pg-migrate'].push(
+      (await runProcess(process.execPath, [NODE_PG_MIGRATE_BIN, '--help'])).wallMs,
+    );
+  }
+  const med = (name: string) => median(times[name]);
+  const ratio = med('pgshift') / med('node-pg-migrate');
+  const ratioPerTx = med('pgshift') / med('node-pg-migrate --no-single-transaction');
+  const peak = Math.max(...(rss.pgshift ?? [NaN]));
+  return {
+    id: 'migrate',
+    title: `migrate up: ${count} generated migrations on an empty database (real CLIs, median of ${runs})`,
+    metrics: [
+      metric('pgshift migrate up', med('pgshift'), 'ms', undefined, times.pgshift),
+      metric(
+        'node-pg-migrate up',
+        med('node-pg-migrate'),
+        'ms',
+        undefined,
+        times['node-pg-migrate'],
+      ),
+      metric(
+        'node-pg-migrate up --no-single-transaction',
+        med('node-pg-migrate --no-single-transaction'),
+        'ms',
+        undefined,
+        times['node-pg-migrate --no-single-transaction'],
+      ),
+      metric('ratio pgshift / node-pg-migrate', ratio, 'x', { max: 1.0, text: '≤ 1.0x' }),
+      metric('ratio pgshift / node-pg-migrate (per-migration tx)', ratioPerTx, 'x'),
+      metric(
+        'pgshift --help (startup only)',
+        median(startup.pgshift),
+        'ms',
+        undefined,
+        startup.pgshift,
+      ),
+      metric(
+        'node-pg-migrate --help (startup only)',
+        median(startup['node-pg-migrate']),
+        'ms',
+        undefined,
+        startup['node-pg-migrate'],
+      ),
+      metric('pgshift peak RSS', peak, 'MB', { max: 200, text: '< 200 MB' }, rss.pgshift),
+      metric('node-pg-migrate peak RSS', Math.max(...(rss['node-pg-migrate'] ?? [NaN])), 'MB'),
+    ],
+    notes: [
+      'times are wall clock from spawn to exit of `node bin/pgshift.js migrate up` and `node node_modules/node-pg-migrate/bin/node-pg-migrate.js up` (process start, loading, connecting, applying, ledger)',
+      'pgshift runs each migration in its own transaction together with its ledger row (the rollback-capable unit the guide wants) and parses every file with the PostgreSQL parser first; node-pg-migrate by default wraps all pending migrations in one transaction',
+      'peak RSS from /usr/bin/time -v (maximum resident set size of the process)',
+    ],
+  };
+}

@@ -1,0 +1,9 @@
+/**
+ * Prints the README's configuration reference: a Markdown table of every key of
+ * pgshift.config.json (path, type, default, description), generated from the zod schema
+ * through its JSON Schema. Usage: `npx tsx scripts/config-reference.ts > reference.md`.
+ */
+import { configJsonSchema } from '../src/config';
+import { configReference, formatConfigReference } from '../src/config/reference';
+
+process.stdout.write(formatConfigReference(configReference(configJsonSchema())) + '\n');

@@ -1,0 +1,91 @@
+/**
+ * Regenerates test/histories/emergency-rollback-*.json: runs representative emergency
+ * rollbacks (a full emergency approved by signal, an application rollback, a P3 no-action)
+ * against a real PostgreSQL and a real Temporal dev server (started here unless
+ * TEST_DATABASE_URL / TEMPORAL_ADDRESS are set) and writes each run's event history.
+ * test/rollback-workflow/replay.test.ts replays them against the current workflow code.
+ *
+ *   npx tsx scripts/record-rollback-histories.ts
+ *
+ * Re-record only for an intended, patched() change; keep old files for rollbacks still running.
+ */
+import { join } from 'node:path';
+import type { WorkflowHandle } from '@temporalio/client';
+import { writeHistoryFile } from '../test/deploy/history-files';
+import {
+  createRollbackStack,
+  loadPlan,
+  progressOf,
+  SHIPPED_MIGRATIONS,
+  type RollbackStack,
+} from '../test/rollback-workflow/rollback-stack';
+import { query } from '../test/support/databases';
+import { setup, teardown } from '../test/support/global-setup';
+import { closeTestEnv } from '../test/support/temporal';
+import { approveRollbackSignal, type EmergencyRollbackResult } from '../workflows/definitions';
+
+const HISTORIES = join(__dirname, '..', 'test', 'histories');
+
+async function record(name: string, handle: WorkflowHandle): Promise<void> {
+  const result = (await handle.result()) as EmergencyRollbackResult;
+  const history = await handle.fetchHistory();
+  const file = join(HISTORIES, `emergency-rollback-${name}.json`);
+  writeHistoryFile(
+    file,
+    {
+      workflowId: handle.workflowId,
+      workflowType: 'emergencyRollback',
+      finalState: result.finalState,
+    },
+    history,
+  );
+  process.stdout.write(
+    `recorded ${file} (${history.events?.length ?? 0} events, ${result.finalState})\n`,
+  );
+}
+
+async function main(): Promise<void> {
+  await setup();
+  const plan = await loadPlan(SHIPPED_MIGRATIONS);
+  const stacks: RollbackStack[] = [];
+  const fresh = async () => {
+    const stack = await createRollbackStack();
+    stacks.push(stack);
+    await stack.deploy({ plan, from: 8, to: 12, appVersion: '2.0.0' });
+    return stack;
+  };
+  try {
+    const approved = await fresh();
+    await query(
+      approved.databaseUrl,
+      `INSERT INTO customers (external_id, email, segment) VALUES ('c1', 'c@x', 'smb')`,
+    );
+    const full = await approved.start({ mode: 'full-emergency', plan, initiator: 'erin' });
+    for (;;) {
+      const step = (await progressOf(full))?.steps.find((s) => s.name === 'approval');
+      if (step?.status === 'running') break;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    await full.signal(approveRollbackSignal, { approver: 'mallory' });
+    await full.signal(approveRollbackSignal, { approver: 'alice', comment: 'go' });
+    await record('full-emergency-approved', full);
+
+    const app = await fresh();
+    await record('application', await app.start({ mode: 'application' }));
+
+    const none = await fresh();
+    await record('no-action', await none.start({ issue: 'minor', severity: 'P3' }));
+  } finally {
+    for (const stack of stacks) await stack.stop();
+    await closeTestEnv();
+    await teardown();
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (error: Error) => {
+    process.stderr.write(`record-rollback-histories: ${error.stack ?? error.message}\n`);
+    process.exit(1);
+  },
+);

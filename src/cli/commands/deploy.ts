@@ -1,0 +1,194 @@
+import type { Command } from 'commander';
+import { WorkflowFailedError } from '@temporalio/client';
+import { tryParseDuration } from '../../config/duration';
+import { UsageError } from '../../migrations/errors';
+import { connectClient } from '../../temporal/connection';
+import {
+  deployWorkflowId,
+  type ApprovalState,
+  type ProductionDeployInput,
+  type ProductionDeployResult,
+} from '../../../workflows/definitions';
+import { waitForRequiredApprovals } from '../deploy-handles';
+import { resolveInitiator } from '../initiator';
+import { emit } from '../output';
+import { readPlanForWorkflow } from '../plan-input';
+import { followProgress, formatStep, startPgshiftWorkflow } from '../workflow-runs';
+
+interface DeployOptions {
+  env: string;
+  dir: string;
+  appVersion?: string;
+  waiveRehearsal?: string;
+  highRisk?: boolean;
+  wait?: boolean;
+  monitoringWindow?: string;
+  monitoringInterval?: string;
+  approvalExpiry?: string;
+  as?: string;
+  json?: boolean;
+}
+
+export function register(program: Command): void {
+  program
+    .command('deploy')
+    .description(
+      "start the guide's production deployment as a durable workflow: validation, approvals, backup, migrations, verification, monitoring window; rolls itself back on the guide's triggers",
+    )
+    .option('--env <name>', 'environment to deploy to', 'production')
+    .option('--dir <dir>', 'migrations folder', 'migrations')
+    .option(
+      '--app-version <version>',
+      'also deploy this application version with the configured hook',
+    )
+    .option(
+      '--waive-rehearsal <reason>',
+      'deploy without a passing staging rehearsal (recorded and notified)',
+    )
+    .option('--high-risk', 'require the high-risk approvals (executive) whatever validation finds')
+    .option('--wait', 'follow the steps and exit 0 only if the deploy completed')
+    .option(
+      '--monitoring-window <duration>',
+      "how long to watch after deploying (default: the environment's monitoringWindow)",
+    )
+    .option('--monitoring-interval <duration>', 'time between monitoring samples')
+    .option(
+      '--approval-expiry <duration>',
+      'how long approvals may take (default: approvals.expiry, 24h)',
+    )
+    .option('--as <name>', 'who starts it (default: PGSHIFT_USER or the OS user)')
+    .action(async (_opts: unknown, command: Command) => {
+      process.exitCode = await deploy(command.optsWithGlobals<DeployOptions>());
+    });
+}
+
+function durationFlag(value: string | undefined, flag: string): string | undefined {
+  if (value === undefined) return undefined;
+  if (tryParseDuration(value) === undefined)
+    throw new UsageError(
+      `${flag} ${JSON.stringify(value)} is not a duration: write e.g. '2m', '30s', '24h'`,
+    );
+  return value;
+}
+
+export async function deploy(opts: DeployOptions): Promise<number> {
+  const options: ProductionDeployInput['options'] = {
+    ...(opts.appVersion ? { appVersion: opts.appVersion } : {}),
+    ...(opts.waiveRehearsal !== undefined
+      ? { waiveRehearsal: { reason: requireText(opts.waiveRehearsal, '--waive-rehearsal') } }
+      : {}),
+    ...(opts.highRisk ? { highRisk: true } : {}),
+    ...(opts.monitoringWindow
+      ? { monitoringWindow: durationFlag(opts.monitoringWindow, '--monitoring-window') }
+      : {}),
+    ...(opts.monitoringInterval
+      ? { monitoringInterval: durationFlag(opts.monitoringInterval, '--monitoring-interval') }
+      : {}),
+    ...(opts.approvalExpiry
+      ? { approvalExpiry: durationFlag(opts.approvalExpiry, '--approval-expiry') }
+      : {}),
+  };
+  const plan = await readPlanForWorkflow(opts.dir);
+  const initiator = resolveInitiator(opts.as);
+  const input: ProductionDeployInput = { environment: opts.env, plan, initiator, options };
+  const client = await connectClient();
+  try {
+    const workflowId = deployWorkflowId(opts.env, plan.checksum);
+    const top = Math.max(...plan.migrations.map((m) => m.version));
+    const { handle, link } = await startPgshiftWorkflow(client, {
+      kind: 'productionDeploy',
+      workflowId,
+      input,
+      environment: opts.env,
+      initiator,
+      planChecksum: plan.checksum,
+      summary: `Production deploy to ${opts.env}: ${plan.migrations.length} migrations up to ${top}${opts.appVersion ? `, app ${opts.appVersion}` : ''}, plan ${plan.checksum.slice(0, 12)}`,
+      details: [
+        `Started by **${initiator}**. Plan checksum \`${plan.checksum}\`.`,
+        'Validate → approvals → backup → baseline → deploy application → migrate → verify → monitor.',
+        'Rolls itself back (rollback files, else the backup; application rollback) on a migration failure, an application deployment failure, failed verification or a threshold crossed while monitoring.',
+        ...(opts.waiveRehearsal ? [`**Rehearsal waived**: ${opts.waiveRehearsal}`] : []),
+      ].join('\n\n'),
+    });
+    const say = (line: string) => {
+      if (!opts.json) process.stdout.write(line + '\n');
+    };
+    say(`Started production deploy ${workflowId}`);
+    say(`Plan checksum: ${plan.checksum} (${plan.migrations.length} migrations up to ${top})`);
+    say(`Web UI: ${link}`);
+    const approvals = await waitForRequiredApprovals(handle, 20_000);
+    for (const line of approvalLines(workflowId, plan.checksum, approvals)) say(line);
+    if (!opts.wait) {
+      emit(
+        opts,
+        {
+          workflowId,
+          runId: handle.firstExecutionRunId,
+          link,
+          planChecksum: plan.checksum,
+          requiredApprovals: approvals?.required ?? null,
+        },
+        () => '',
+      );
+      return 0;
+    }
+    let result: ProductionDeployResult;
+    try {
+      result = await followProgress<ProductionDeployResult>(handle, say);
+    } catch (error) {
+      if (error instanceof WorkflowFailedError) {
+        const message = error.cause?.message ?? error.message;
+        emit(
+          opts,
+          { workflowId, finalState: 'refused', reason: message },
+          () => `\nDeploy REFUSED: ${message}`,
+        );
+        return 1;
+      }
+      throw error;
+    }
+    emit(opts, result, (r) =>
+      [
+        '',
+        `Deploy ${r.finalState.toUpperCase()}${r.reason ? `: ${r.reason}` : ''}`,
+        ...(typeof r.compensation === 'string' ? [`Compensation: ${r.compensation}`] : []),
+        ...(r.rehearsalWaiver
+          ? [`Rehearsal waived by ${r.rehearsalWaiver.by}: ${r.rehearsalWaiver.reason}`]
+          : []),
+        ...r.steps.map((s) => `  ${formatStep(s)}`),
+        ...(r.reportPath ? [`Report: ${r.reportPath}`] : []),
+      ].join('\n'),
+    );
+    return result.finalState === 'completed' ? 0 : 1;
+  } finally {
+    await client.connection.close();
+  }
+}
+
+function requireText(value: string, flag: string): string {
+  if (!value.trim())
+    throw new UsageError(`${flag} needs a reason, e.g. ${flag} "hotfix for incident 42"`);
+  return value.trim();
+}
+
+/** What the approvers must do, with the exact commands. */
+export function approvalLines(
+  workflowId: string,
+  planChecksum: string,
+  approvals: ApprovalState | undefined,
+): string[] {
+  if (!approvals?.required.length)
+    return [
+      'Required approvals: not known yet (no worker has picked the deploy up): see them with',
+      `  pgshift approvals ${workflowId}`,
+    ];
+  return [
+    `Required approvals (until ${approvals.expiresAt}): ${approvals.required.join(', ')}`,
+    'Each approver runs:',
+    ...approvals.missing.map(
+      (role) =>
+        `  pgshift approve ${workflowId} --role ${role} --as <name> --plan ${planChecksum.slice(0, 12)}`,
+    ),
+    `Reject with: pgshift reject ${workflowId} --as <name> --reason "<why>"`,
+  ];
+}

@@ -1,0 +1,371 @@
+import { existsSync } from 'node:fs';
+import type { Client } from '@temporalio/client';
+import type { Command } from 'commander';
+import { UsageError } from '../../migrations/errors';
+import type { MigrationPlan } from '../../migrations/types';
+import { connectClient } from '../../temporal/connection';
+import {
+  environmentLockId,
+  ISSUE_TYPES,
+  rollbackWorkflowId,
+  SEVERITIES,
+  submitRollbackApprovalUpdate,
+  type ApprovalUpdateResult,
+  type EmergencyRollbackInput,
+  type EmergencyRollbackResult,
+  type IssueType,
+  type Severity,
+} from '../../../workflows/definitions';
+import {
+  describeActive,
+  listActiveWorkflows,
+  startWithEnvironmentLock,
+  type ActiveWorkflow,
+} from '../environment-lock';
+import { resolveInitiator } from '../initiator';
+import { emit } from '../output';
+import { readPlanForWorkflow } from '../plan-input';
+import { followProgress, startPgshiftWorkflow } from '../workflow-runs';
+
+export interface RollbackOptions {
+  env: string;
+  migrationTarget?: string;
+  appRollback?: boolean;
+  fullEmergency?: boolean;
+  statusOnly?: boolean;
+  issue?: string;
+  severity?: string;
+  breakGlass?: boolean;
+  reason?: string;
+  description?: string;
+  dir: string;
+  wait?: boolean;
+  as?: string;
+  watchWindow?: string;
+  watchInterval?: string;
+  approvalTimeout?: string;
+  json?: boolean;
+}
+
+export function register(program: Command): void {
+  const rollback = program
+    .command('rollback')
+    .description(
+      "the guide's emergency rollback as a durable workflow: --migration-target=N, --app-rollback, --full-emergency or --status-only (or --issue and --severity for the decision matrix)",
+    )
+    .option('--env <name>', 'environment to roll back', 'production')
+    .option(
+      '--migration-target <n>',
+      'roll the database back to migration N (application untouched)',
+    )
+    .option(
+      '--app-rollback',
+      'roll the application back to its previous version (database untouched)',
+    )
+    .option(
+      '--full-emergency',
+      'application and database back to the state before the last successful deploy',
+    )
+    .option(
+      '--status-only',
+      'report migration state, application version, backups, deploys and running workflows; change nothing',
+    )
+    .option('--issue <type>', `what broke, for the decision matrix: ${ISSUE_TYPES.join(', ')}`)
+    .option('--severity <level>', `how bad, for the decision matrix: ${SEVERITIES.join(', ')}`)
+    .option('--break-glass', 'skip the data-loss approval (needs --reason; recorded and notified)')
+    .option('--reason <text>', 'why break-glass is needed')
+    .option('--description <text>', 'what happened, for the incident document')
+    .option('--dir <dir>', 'migrations folder with the rollback files', 'migrations')
+    .option('--wait', 'follow the steps until the rollback ends; exit 0 only if it completed')
+    .option('--as <name>', 'who starts it (default: PGSHIFT_USER or the OS user)')
+    .option(
+      '--watch-window <duration>',
+      'how long to watch the thresholds afterwards (default: config rollbackWindow)',
+    )
+    .option(
+      '--watch-interval <duration>',
+      'time between threshold samples (default: config monitoringInterval)',
+    )
+    .option(
+      '--approval-timeout <duration>',
+      'how long a data-losing rollback waits for its approval (default 1h)',
+    )
+    .action(async (_opts: unknown, command: Command) => {
+      process.exitCode = await rollbackCommand(command.optsWithGlobals<RollbackOptions>());
+    });
+  rollback
+    .command('approve')
+    .description('approve the running data-losing emergency rollback of an environment')
+    .option('--env <name>', 'environment whose rollback to approve', 'production')
+    .option('--as <name>', 'who approves (default: PGSHIFT_USER or the OS user)')
+    .option('--comment <text>', 'a comment kept with the approval')
+    .action(async (_opts: unknown, command: Command) => {
+      const opts = command.optsWithGlobals<{
+        env: string;
+        as?: string;
+        comment?: string;
+        json?: boolean;
+      }>();
+      process.exitCode = await approveCommand(opts);
+    });
+}
+
+function parseTarget(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value.trim()) || !Number.isInteger(n))
+    throw new UsageError(
+      `--migration-target=${value} is not a migration number (e.g. --migration-target=8)`,
+    );
+  return n;
+}
+
+/** Turns the flags into the workflow input; every usage problem is reported at once. */
+export function buildRollbackInput(
+  opts: RollbackOptions,
+  initiator: string,
+  plan?: MigrationPlan,
+): EmergencyRollbackInput {
+  const problems: string[] = [];
+  const modes = [
+    opts.migrationTarget !== undefined && '--migration-target',
+    opts.appRollback && '--app-rollback',
+    opts.fullEmergency && '--full-emergency',
+    opts.statusOnly && '--status-only',
+  ].filter(Boolean);
+  if (modes.length > 1) problems.push(`choose one of ${modes.join(', ')}`);
+  if (opts.issue && !ISSUE_TYPES.includes(opts.issue as IssueType))
+    problems.push(`--issue ${opts.issue} is unknown: use ${ISSUE_TYPES.join(', ')}`);
+  if (opts.severity && !SEVERITIES.includes(opts.severity as Severity))
+    problems.push(`--severity ${opts.severity} is unknown: use ${SEVERITIES.join(', ')}`);
+  if (modes.length === 0 && !(opts.issue && opts.severity))
+    problems.push(
+      'say what to do: --migration-target=N, --app-rollback, --full-emergency or --status-only, or --issue and --severity for the decision matrix',
+    );
+  if (opts.breakGlass && !opts.reason?.trim())
+    problems.push('--break-glass needs --reason "<why the approval cannot wait>"');
+  if (opts.reason && !opts.breakGlass) problems.push('--reason goes with --break-glass');
+  let migrationTarget: number | undefined;
+  try {
+    if (opts.migrationTarget !== undefined) migrationTarget = parseTarget(opts.migrationTarget);
+  } catch (error) {
+    problems.push((error as Error).message);
+  }
+  if (problems.length) throw new UsageError(problems.join('; '));
+  const mode = opts.statusOnly
+    ? 'status-only'
+    : opts.fullEmergency
+      ? 'full-emergency'
+      : opts.appRollback
+        ? 'application'
+        : migrationTarget !== undefined
+          ? 'migration'
+          : undefined;
+  const options = {
+    ...(opts.watchWindow ? { watchWindow: opts.watchWindow } : {}),
+    ...(opts.watchInterval ? { watchInterval: opts.watchInterval } : {}),
+    ...(opts.approvalTimeout ? { approvalTimeout: opts.approvalTimeout } : {}),
+  };
+  return {
+    environment: opts.env,
+    initiator,
+    ...(mode ? { mode } : {}),
+    ...(migrationTarget !== undefined ? { migrationTarget } : {}),
+    ...(opts.issue ? { issue: opts.issue as IssueType } : {}),
+    ...(opts.severity ? { severity: opts.severity as Severity } : {}),
+    ...(opts.breakGlass ? { breakGlass: { reason: opts.reason!.trim() } } : {}),
+    ...(opts.description ? { description: opts.description } : {}),
+    ...(plan ? { plan } : {}),
+    options,
+  };
+}
+
+/**
+ * The rollback files, when the database may be rolled back. A migration rollback needs them;
+ * a full emergency rollback can restore the deploy's backup instead, so a missing or broken
+ * folder is a warning there.
+ */
+async function readPlanFor(
+  opts: RollbackOptions,
+  warn: (line: string) => void,
+): Promise<MigrationPlan | undefined> {
+  const required = opts.migrationTarget !== undefined;
+  if (opts.appRollback) return undefined;
+  if (!existsSync(opts.dir)) {
+    if (required)
+      throw new UsageError(
+        `no migrations folder ${opts.dir}: a migration rollback needs its rollback files (pass --dir)`,
+      );
+    warn(`no migrations folder ${opts.dir}: rolling back without rollback files`);
+    return undefined;
+  }
+  try {
+    return await readPlanForWorkflow(opts.dir);
+  } catch (error) {
+    if (required) throw error;
+    warn(
+      `cannot use the rollback files in ${opts.dir} (${(error as Error).message.split('\n')[0]}): a full emergency rollback restores the deploy's backup instead`,
+    );
+    return undefined;
+  }
+}
+
+/**
+ * Starts the emergency rollback. A rollback holds the environment lock (one deploy or
+ * rollback at a time); `--status-only` changes nothing and runs beside anything.
+ */
+export async function startRollback(
+  client: Client,
+  input: EmergencyRollbackInput,
+): Promise<{
+  workflowId: string;
+  handle: Awaited<ReturnType<typeof startPgshiftWorkflow>>['handle'];
+  link: string;
+}> {
+  const what =
+    input.mode === 'status-only'
+      ? 'status'
+      : input.mode
+        ? `${input.mode} rollback${input.migrationTarget !== undefined ? ` to ${input.migrationTarget}` : ''}`
+        : `rollback chosen by the decision matrix (${input.issue} ${input.severity})`;
+  const request = {
+    kind: 'emergencyRollback' as const,
+    input,
+    environment: input.environment,
+    initiator: input.initiator,
+    ...(input.plan ? { planChecksum: (input.plan as MigrationPlan).checksum } : {}),
+    summary: `Emergency ${what} on ${input.environment}`,
+    details: `Started by **${input.initiator}**${input.breakGlass ? ` with **break-glass**: ${input.breakGlass.reason}` : ''}. Assess impact → approval (data loss in production) → emergency backup → notify → execute and verify each step → verify system → watch thresholds → incident document → post-mortem.`,
+  };
+  if (input.mode === 'status-only') {
+    const workflowId = `${rollbackWorkflowId(input.environment, Date.now())}-status`;
+    const started = await startPgshiftWorkflow(client, { ...request, workflowId });
+    return { workflowId, ...started };
+  }
+  const started = await startWithEnvironmentLock(client, request);
+  return { workflowId: environmentLockId(input.environment), ...started };
+}
+
+export async function rollbackCommand(opts: RollbackOptions): Promise<number> {
+  const log = (line: string) => {
+    if (!opts.json) process.stdout.write(line + '\n');
+  };
+  const warn = (line: string) => process.stderr.write(`pgshift: warning: ${line}\n`);
+  const initiator = resolveInitiator(opts.as);
+  buildRollbackInput(opts, initiator); // usage errors before reading files or connecting
+  const plan = await readPlanFor(opts, warn);
+  const input = buildRollbackInput(opts, initiator, plan);
+  const client = await connectClient();
+  try {
+    const { workflowId, handle, link } = await startRollback(client, input);
+    if (input.mode === 'status-only') {
+      const result = await handle.result();
+      const running = (await listActiveWorkflows(client, input.environment)).filter(
+        (w) => w.workflowId !== workflowId,
+      );
+      emit(opts, { ...result, running }, (r) => formatStatus(r, running));
+      return 0;
+    }
+    log(`Started emergency rollback ${workflowId} on ${input.environment}`);
+    log(`Web UI: ${link}`);
+    log(
+      `If it needs an approval: \`pgshift rollback approve --env ${input.environment} --as <name>\` or \`temporal workflow signal --workflow-id ${workflowId} --name approveRollback --input '{"approver":"<name>"}'\``,
+    );
+    if (!opts.wait) {
+      emit(opts, { workflowId, runId: handle.firstExecutionRunId, link }, () => '');
+      return 0;
+    }
+    const result = await followProgress<EmergencyRollbackResult>(handle, log);
+    emit(opts, result, formatResult);
+    return result.finalState === 'completed' || result.finalState === 'no-action' ? 0 : 1;
+  } finally {
+    await client.connection.close();
+  }
+}
+
+export async function approveCommand(opts: {
+  env: string;
+  as?: string;
+  comment?: string;
+  json?: boolean;
+}): Promise<number> {
+  const approver = resolveInitiator(opts.as);
+  const client = await connectClient();
+  try {
+    const handle = client.workflow.getHandle(environmentLockId(opts.env));
+    const result: ApprovalUpdateResult = await handle.executeUpdate(submitRollbackApprovalUpdate, {
+      args: [{ approver, ...(opts.comment ? { comment: opts.comment } : {}) }],
+    });
+    emit(opts, result, (r) =>
+      r.accepted
+        ? `Approved the emergency rollback of ${opts.env} as ${approver}`
+        : `Refused: ${r.reason ?? 'unknown reason'}`,
+    );
+    return result.accepted ? 0 : 1;
+  } finally {
+    await client.connection.close();
+  }
+}
+
+/** The human rendering of a finished rollback. */
+export function formatResult(r: EmergencyRollbackResult): string {
+  const lines = [
+    '',
+    `Emergency rollback ${r.finalState.toUpperCase()} on ${r.environment} (${r.type})${r.reason ? `: ${r.reason}` : ''}`,
+  ];
+  if (r.decision) lines.push(`Decision: ${r.decision.reason}`);
+  if (r.fromVersion !== undefined || r.toVersion !== undefined)
+    lines.push(
+      `Database: version ${r.fromVersion ?? '?'} → ${r.toVersion ?? '?'}${typeof r.method === 'string' ? ` (${r.method})` : ''}`,
+    );
+  const app = r.app as { before?: string | null; after?: string | null } | undefined;
+  if (app) lines.push(`Application: ${app.before ?? 'unknown'} → ${app.after ?? 'unknown'}`);
+  if (r.breakGlass) lines.push(`Break-glass by ${r.breakGlass.by}: ${r.breakGlass.reason}`);
+  if (typeof r.timing === 'string') lines.push(`Time: ${r.timing}`);
+  if (r.incidentPath) lines.push(`Incident document: ${r.incidentPath}`);
+  if (typeof r.postMortemDue === 'string') lines.push(`Post-mortem due: ${r.postMortemDue}`);
+  return lines.join('\n');
+}
+
+interface StatusData {
+  migration: { currentVersion: number; appliedCount: number; pending?: number[]; drift?: string[] };
+  appVersion: string | null;
+  backups: { id: string; createdAt: string; sizeBytes: number; currentVersion: number | null }[];
+  deployments: {
+    workflowId: string;
+    kind: string;
+    status: string;
+    fromVersion?: number;
+    toVersion?: number;
+    appVersionBefore?: string;
+    appVersionAfter?: string;
+    startedAt?: string;
+  }[];
+}
+
+/** `--status-only`: what an on-call engineer needs to see first. */
+export function formatStatus(r: EmergencyRollbackResult, running: ActiveWorkflow[]): string {
+  const s = r.status as StatusData;
+  const lines = [
+    `Status of ${r.environment}`,
+    `  Migration version: ${s.migration.currentVersion} (${s.migration.appliedCount} applied${s.migration.pending ? `, ${s.migration.pending.length} pending` : ''})`,
+    ...(s.migration.drift?.length ? [`  Drift: ${s.migration.drift.join('; ')}`] : []),
+    `  Application version: ${s.appVersion ?? 'unknown (no app.versionUrl configured)'}`,
+    '  Latest backups:',
+    ...(s.backups.length
+      ? s.backups.map(
+          (b) =>
+            `    ${b.id}  ${b.createdAt}  version ${b.currentVersion ?? '?'}  ${b.sizeBytes} bytes`,
+        )
+      : ['    none']),
+    '  Recent deploys and rollbacks:',
+    ...(s.deployments.length
+      ? s.deployments.map(
+          (d) =>
+            `    ${d.startedAt ?? ''}  ${d.kind} ${d.workflowId}: ${d.status}, database ${d.fromVersion ?? '?'} → ${d.toVersion ?? '?'}, application ${d.appVersionBefore ?? '-'} → ${d.appVersionAfter ?? '-'}`,
+        )
+      : ['    none recorded']),
+    '  Running pgshift workflows:',
+    ...(running.length ? running.map((w) => `    ${describeActive(w)}`) : ['    none']),
+  ];
+  return lines.join('\n');
+}

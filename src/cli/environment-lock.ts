@@ -1,0 +1,141 @@
+import type { Client } from '@temporalio/client';
+import { PgshiftError, UsageError } from '../migrations/errors';
+import { ENVIRONMENT_NAME } from '../config/schema';
+import { webUiLink } from '../temporal/connection';
+import {
+  PgshiftEnvironment,
+  PgshiftInitiator,
+  PgshiftPhase,
+  PgshiftWorkflowKind,
+} from '../temporal/search-attribute-keys';
+import { environmentLockId } from '../../workflows/definitions';
+import { startPgshiftWorkflow, type StartRequest } from './workflow-runs';
+
+/**
+ * Only one deploy or rollback may act on an environment at a time. Two guards:
+ * - a rollback runs under the environment's lock id (`pgshift-lock-<env>`): Temporal refuses a
+ *   second start of a running workflow id, whatever the race;
+ * - before starting, the visibility API is asked for running pgshift workflows of the
+ *   environment (search attributes PgshiftEnvironment + ExecutionStatus), so a running deploy
+ *   refuses a rollback (and the deploy CLI can refuse a deploy during a rollback) with a message
+ *   naming what runs.
+ */
+
+/** A running pgshift workflow of an environment, as the visibility API lists it. */
+export interface ActiveWorkflow {
+  workflowId: string;
+  runId: string;
+  kind: string;
+  phase?: string;
+  initiator?: string;
+  startTime: string;
+}
+
+/** Refused because another deploy or rollback acts on the environment. Exit code 1. */
+export class EnvironmentBusyError extends PgshiftError {
+  readonly code = 'EnvironmentBusy';
+  readonly exitCode = 1;
+  constructor(
+    message: string,
+    readonly environment: string,
+    readonly running: ActiveWorkflow[],
+  ) {
+    super(message);
+  }
+}
+
+function assertEnvironmentName(environment: string): void {
+  if (!ENVIRONMENT_NAME.test(environment))
+    throw new UsageError(
+      `invalid environment name ${JSON.stringify(environment)}: use letters, digits, - and _ (e.g. "production")`,
+    );
+}
+
+/** Running pgshift workflows (rehearsals, deploys, rollbacks) of `environment`, newest first. */
+export async function listActiveWorkflows(
+  client: Client,
+  environment: string,
+): Promise<ActiveWorkflow[]> {
+  assertEnvironmentName(environment);
+  const found: ActiveWorkflow[] = [];
+  const query = `${PgshiftEnvironment.name} = "${environment}" AND ExecutionStatus = "Running"`;
+  for await (const info of client.workflow.list({ query })) {
+    const attributes = info.typedSearchAttributes;
+    found.push({
+      workflowId: info.workflowId,
+      runId: info.runId,
+      kind: attributes.get(PgshiftWorkflowKind) ?? info.type,
+      phase: attributes.get(PgshiftPhase),
+      initiator: attributes.get(PgshiftInitiator),
+      startTime: info.startTime.toISOString(),
+    });
+  }
+  return found.sort((a, b) => b.startTime.localeCompare(a.startTime));
+}
+
+/**
+ * True when the workflow may change the environment now. A deploy still waiting for its
+ * approvals (phase naming approvals) has touched nothing, so an emergency rollback may go
+ * ahead of it.
+ */
+export function actsOnEnvironment(workflow: ActiveWorkflow): boolean {
+  return !(workflow.kind === 'productionDeploy' && /approv/i.test(workflow.phase ?? ''));
+}
+
+/** `emergencyRollback pgshift-lock-production (phase approval, started by carol at …)`. */
+export function describeActive(workflow: ActiveWorkflow): string {
+  return `${workflow.kind} ${workflow.workflowId} (phase ${workflow.phase ?? 'unknown'}, started by ${workflow.initiator ?? 'unknown'} at ${workflow.startTime}; Web UI: ${webUiLink(workflow.workflowId, workflow.runId)})`;
+}
+
+function busyError(environment: string, running: ActiveWorkflow[]): EnvironmentBusyError {
+  return new EnvironmentBusyError(
+    `${environment} is busy: ${running.map(describeActive).join('; ')} is running. Only one rollback or deploy may act on an environment at a time: follow it with \`pgshift watch ${running[0].workflowId}\`, wait for it to end, or cancel it first`,
+    environment,
+    running,
+  );
+}
+
+/** Throws EnvironmentBusyError when a deploy or rollback (other than `except`) acts on `environment`. */
+export async function assertEnvironmentFree(
+  client: Client,
+  environment: string,
+  options: { except?: string[] } = {},
+): Promise<void> {
+  const running = (await listActiveWorkflows(client, environment)).filter(
+    (w) => actsOnEnvironment(w) && !(options.except ?? []).includes(w.workflowId),
+  );
+  if (running.length) throw busyError(environment, running);
+}
+
+/**
+ * Starts a workflow that acts on an environment under the environment's lock id, after
+ * checking that no deploy or rollback runs there. A concurrent second start is refused by
+ * Temporal itself (same running workflow id) and reported as EnvironmentBusyError.
+ */
+export async function startWithEnvironmentLock(
+  client: Client,
+  request: Omit<StartRequest, 'workflowId'>,
+): ReturnType<typeof startPgshiftWorkflow> {
+  const workflowId = environmentLockId(request.environment);
+  await assertEnvironmentFree(client, request.environment);
+  try {
+    return await startPgshiftWorkflow(client, { ...request, workflowId });
+  } catch (error) {
+    const holder = await client.workflow
+      .getHandle(workflowId)
+      .describe()
+      .catch(() => undefined);
+    if (holder?.status.name === 'RUNNING')
+      throw busyError(request.environment, [
+        {
+          workflowId,
+          runId: holder.runId,
+          kind: holder.typedSearchAttributes.get(PgshiftWorkflowKind) ?? holder.type,
+          phase: holder.typedSearchAttributes.get(PgshiftPhase),
+          initiator: holder.typedSearchAttributes.get(PgshiftInitiator),
+          startTime: holder.startTime.toISOString(),
+        },
+      ]);
+    throw error;
+  }
+}

@@ -1,0 +1,67 @@
+import { describe, expect, it } from 'vitest';
+import { buildListQuery, describeHeartbeat } from '../../src/cli/run-inspect';
+import { formatDuration } from '../../src/cli/run-view';
+
+describe('progress of a long activity from its heartbeat details', () => {
+  it('shows a migration run as the file and its position', () => {
+    expect(
+      describeHeartbeat({
+        phase: 'start',
+        direction: 'up',
+        version: 7,
+        name: '007_add_region',
+        index: 6,
+        total: 200,
+      }),
+    ).toBe('apply 007_add_region (7/200)');
+    expect(
+      describeHeartbeat({
+        phase: 'done',
+        direction: 'down',
+        version: 7,
+        name: '007_add_region',
+        index: 0,
+        total: 2,
+      }),
+    ).toBe('revert 007_add_region (1/2, done)');
+  });
+
+  it('shows a backup as its phase, bytes written and tables dumped', () => {
+    expect(describeHeartbeat({ phase: 'dumping', bytes: 13_107_200, tables: 5 })).toBe(
+      'dumping, 12.5 MB, 5 tables',
+    );
+  });
+
+  it('shows nothing for details it does not understand', () => {
+    expect(describeHeartbeat(undefined)).toBeUndefined();
+    expect(describeHeartbeat({ foo: 1 })).toBeUndefined();
+  });
+});
+
+describe('pgshift list query', () => {
+  it('selects pgshift runs by kind, narrowed by environment and status', () => {
+    expect(buildListQuery({})).toBe(
+      'PgshiftWorkflowKind IN ("stagingRehearsal", "productionDeploy", "emergencyRollback")',
+    );
+    expect(
+      buildListQuery({ environment: 'production', kind: 'productionDeploy', status: 'running' }),
+    ).toBe(
+      'PgshiftWorkflowKind = "productionDeploy" AND PgshiftEnvironment = "production" AND ExecutionStatus = "Running"',
+    );
+  });
+
+  it('quotes values so a name cannot change the query', () => {
+    expect(buildListQuery({ environment: 'x" OR "1"="1' })).toContain(
+      'PgshiftEnvironment = "x\\" OR \\"1\\"=\\"1"',
+    );
+  });
+});
+
+describe('durations', () => {
+  it('reads as a person would say them', () => {
+    expect(formatDuration(4200)).toBe('4.2s');
+    expect(formatDuration(192_000)).toBe('3m 12s');
+    expect(formatDuration(2 * 3600_000 + 5 * 60_000)).toBe('2h 05m');
+    expect(formatDuration(27 * 3600_000)).toBe('1d 3h');
+  });
+});

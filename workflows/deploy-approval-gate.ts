@@ -1,0 +1,169 @@
+import { condition, log, setHandler } from '@temporalio/workflow';
+import {
+  evaluateApproval,
+  evaluateRejection,
+  isFullyApproved,
+  initialApprovalState,
+  MAX_RECORDED_REFUSALS,
+  missingRoles,
+  type ApprovalContext,
+} from './approval-policy';
+import {
+  approvalsQuery,
+  approveSignal,
+  rejectSignal,
+  submitApprovalUpdate,
+  submitRejectionUpdate,
+  type ApprovalState,
+  type ApprovalUpdateResult,
+} from './definitions';
+
+export type GateOutcome = 'approved' | 'rejected' | 'expired' | 'cancelled';
+
+/** The policy of one deploy's approval window (everything but the current time). */
+export type GateContext = Omit<ApprovalContext, 'now'>;
+
+type Kind = 'approval' | 'rejection';
+
+/**
+ * The approvals gate of a production deploy. Signals (`approve`, `reject`: what the
+ * `temporal` CLI and the Web UI send) and updates (`submitApproval`, `submitRejection`: what
+ * `pgshift approve` uses for an immediate answer) go through the SAME pure policy functions.
+ * Refused attempts are recorded in the state (the `approvals` query) and logged, never counted.
+ *
+ * Handlers are registered at once (before the workflow's first await), so nothing sent early
+ * is lost: an approval that arrives while the deploy is still validating waits for the gate to
+ * open; one that arrives after the gate closed is refused and recorded.
+ */
+export class ApprovalGate {
+  state: ApprovalState = { required: [], missing: [], granted: [], refused: [], expiresAt: '' };
+  private context: GateContext | undefined;
+  private closedBecause: string | undefined;
+
+  constructor(private readonly onChange: (state: ApprovalState) => void) {
+    setHandler(approveSignal, async (payload) => {
+      await this.decide('approval', payload);
+    });
+    setHandler(rejectSignal, async (payload) => {
+      await this.decide('rejection', payload);
+    });
+    setHandler(submitApprovalUpdate, (payload) => this.decide('approval', payload));
+    setHandler(submitRejectionUpdate, (payload) => this.decide('rejection', payload));
+    setHandler(approvalsQuery, () => this.state);
+  }
+
+  /** Opens the window: from now on approvals are judged against `context`. */
+  open(context: GateContext): void {
+    this.context = context;
+    this.state = {
+      ...initialApprovalState(context.requiredRoles, context.expiresAt),
+      refused: this.state.refused,
+    };
+    this.onChange(this.state);
+  }
+
+  /** Closes the window; later approvals are refused with `reason` (and recorded). */
+  close(reason: string): void {
+    this.closedBecause ??= reason;
+  }
+
+  get isOpen(): boolean {
+    return this.context !== undefined && this.closedBecause === undefined;
+  }
+
+  /**
+   * Waits until every required role is approved, someone rejects, `stop()` becomes true (a
+   * cancelDeploy signal) or the window expires; sends a reminder every `reminderEveryMs`.
+   */
+  async wait(options: {
+    reminderEveryMs: number;
+    remind: (missing: string[]) => Promise<void>;
+    stop: () => boolean;
+  }): Promise<GateOutcome> {
+    const context = this.context;
+    if (!context) throw new TypeError('ApprovalGate.wait() before open()');
+    const decided = () => isFullyApproved(this.state) || !!this.state.rejected || options.stop();
+    for (;;) {
+      const remaining = context.expiresAt - Date.now();
+      if (remaining <= 0) break;
+      if (await condition(decided, Math.max(1, Math.min(remaining, options.reminderEveryMs))))
+        break;
+      if (Date.now() < context.expiresAt) await options.remind(missingRoles(this.state));
+    }
+    const outcome: GateOutcome = this.state.rejected
+      ? 'rejected'
+      : isFullyApproved(this.state)
+        ? 'approved'
+        : options.stop()
+          ? 'cancelled'
+          : 'expired';
+    this.close(
+      outcome === 'approved'
+        ? 'the approval gate closed: every required role had approved and the deploy went ahead (use the cancelDeploy signal to stop it)'
+        : outcome === 'rejected'
+          ? `the deploy was already rejected by ${this.state.rejected?.approver}`
+          : outcome === 'cancelled'
+            ? 'the deploy was cancelled'
+            : `the approval window closed at ${this.state.expiresAt}`,
+    );
+    return outcome;
+  }
+
+  private async decide(kind: Kind, payload: unknown): Promise<ApprovalUpdateResult> {
+    if (!this.context && this.closedBecause === undefined)
+      await condition(() => this.context !== undefined || this.closedBecause !== undefined);
+    const context = this.context;
+    if (this.closedBecause !== undefined || !context)
+      return this.refuseLate(kind, payload, this.closedBecause ?? 'the approval gate is closed');
+    const now = Date.now();
+    const decision =
+      kind === 'approval'
+        ? evaluateApproval(this.state, payload, { ...context, now })
+        : evaluateRejection(this.state, payload, { ...context, now });
+    this.state = decision.state;
+    if (decision.accepted)
+      log.info(`${kind} accepted`, { ...describe(payload), missing: missingRoles(this.state) });
+    else log.warn(`${kind} refused`, { ...describe(payload), reason: decision.reason });
+    this.onChange(this.state);
+    return decision.accepted
+      ? { accepted: true, missingRoles: missingRoles(this.state) }
+      : { accepted: false, reason: decision.reason, missingRoles: missingRoles(this.state) };
+  }
+
+  /** An attempt after the gate closed: refused, recorded and logged like any other. */
+  private refuseLate(kind: Kind, payload: unknown, reason: string): ApprovalUpdateResult {
+    const { role, approver } = describe(payload);
+    const summary =
+      kind === 'approval'
+        ? role && approver
+          ? `${role} by ${approver}`
+          : 'malformed payload'
+        : approver
+          ? `rejection by ${approver}`
+          : 'malformed payload';
+    const entry = {
+      summary,
+      reason,
+      at: new Date().toISOString(),
+      ...(role ? { role } : {}),
+      ...(approver ? { approver } : {}),
+    };
+    this.state = {
+      ...this.state,
+      refused: [...this.state.refused, entry].slice(-MAX_RECORDED_REFUSALS),
+    };
+    log.warn(`${kind} refused`, { role, approver, reason });
+    this.onChange(this.state);
+    return { accepted: false, reason, missingRoles: missingRoles(this.state) };
+  }
+}
+
+/** The role and approver of a payload when they are strings (for logs; never trusted otherwise). */
+function describe(payload: unknown): { role?: string; approver?: string } {
+  if (!payload || typeof payload !== 'object') return {};
+  const { role, approver } = payload as Record<string, unknown>;
+  return {
+    ...(typeof role === 'string' ? { role: role.slice(0, 100) } : {}),
+    ...(typeof approver === 'string' ? { approver: approver.slice(0, 200) } : {}),
+  };
+}

@@ -1,0 +1,154 @@
+import { backups, long, quick } from './activity-proxies';
+import { appHooks } from './deploy-proxies';
+import { TRIGGER_LABELS, type DeployRun } from './deploy-run';
+import { describeFailure, stepFailure } from './failures';
+import type { ProgressTracker } from './progress-tracker';
+
+/**
+ * The saga's undo of a production deploy, in reverse order of what was done:
+ * 1. the database back to `fromVersion` with the rollback files; if a revert fails, restore
+ *    the backup this run took;
+ * 2. the application back to the version it had, when this run deployed it;
+ * 3. verify the environment after undoing.
+ * Call it inside `CancellationScope.nonCancellable`. It runs at most once per run (the result
+ * is kept in `run.compensation`); `ok: false` means a person must look (failed-needs-attention).
+ */
+export async function compensateDeploy(
+  run: DeployRun,
+  tracker: ProgressTracker,
+): Promise<{ ok: boolean; detail: string }> {
+  if (run.compensation) return run.compensation;
+  const why = run.trigger ? TRIGGER_LABELS[run.trigger.kind] : 'failure';
+  const { environment } = run;
+  tracker.start('compensate', `undoing the deploy of ${environment} after: ${why}`);
+  const done: string[] = [];
+  const problems: string[] = [];
+
+  if (run.migrationsTouched) {
+    tracker.setPhase('compensating', `rolling ${environment} back to version ${run.fromVersion}`);
+    const outcome = await restoreDatabaseVersion(run);
+    (outcome.ok ? done : problems).push(outcome.detail);
+  }
+
+  if (run.appDeployed) {
+    tracker.setPhase(
+      'compensating',
+      `rolling the application back to ${run.appVersionBefore ?? 'its previous version'}`,
+    );
+    try {
+      const rolledBack = await appHooks.rollbackApplication.executeWithOptions(
+        {
+          summary: `compensate: roll the application of ${environment} back to ${run.appVersionBefore ?? 'its previous version'}`,
+        },
+        [{ environment, ...(run.appVersionBefore ? { version: run.appVersionBefore } : {}) }],
+      );
+      if (!rolledBack.ok) problems.push(`application rollback failed: ${rolledBack.detail}`);
+      else if (
+        run.appVersionBefore &&
+        rolledBack.versionAfter &&
+        rolledBack.versionAfter !== run.appVersionBefore
+      )
+        problems.push(
+          `application rollback left version ${rolledBack.versionAfter}, expected ${run.appVersionBefore}`,
+        );
+      else
+        done.push(
+          `application rolled back to ${rolledBack.versionAfter ?? run.appVersionBefore ?? 'its previous version'}`,
+        );
+    } catch (error) {
+      problems.push(`application rollback failed: ${describeFailure(error).message}`);
+    }
+  }
+
+  tracker.setPhase('compensating', `verifying ${environment} after undoing the deploy`);
+  try {
+    const verification = await quick.verifyEnvironment.executeWithOptions(
+      { summary: `compensate: verify ${environment} after undoing` },
+      [
+        {
+          environment,
+          ...(run.baselineRowCounts ? { baselineRowCounts: run.baselineRowCounts } : {}),
+        },
+      ],
+    );
+    const failed = verification.checks.filter((c) => !c.ok);
+    if (failed.length)
+      problems.push(
+        `verification after undoing failed: ${failed.map((c) => `${c.name}: ${c.detail}`).join('; ')}`,
+      );
+    else done.push(`verified after undoing (${verification.checks.map((c) => c.name).join(', ')})`);
+  } catch (error) {
+    problems.push(`verification after undoing failed: ${describeFailure(error).message}`);
+  }
+
+  const ok = problems.length === 0;
+  const detail = ok
+    ? done.join('; ') || 'nothing had changed'
+    : `NEEDS ATTENTION: ${problems.join('; ')}${done.length ? ` (done: ${done.join('; ')})` : ''}`;
+  run.compensation = { ok, detail };
+  if (ok) tracker.complete('compensate', detail);
+  else tracker.fail('compensate', detail);
+  for (const step of tracker.progress.steps)
+    if (step.status === 'completed' && UNDONE_STEPS.includes(step.name))
+      tracker.compensated(step.name, `undone: ${why}`);
+  return run.compensation;
+}
+
+const UNDONE_STEPS = ['deploy application', 'migrate', 'verify'];
+
+/** Rollback files down to fromVersion; when they fail, this run's backup. */
+async function restoreDatabaseVersion(run: DeployRun): Promise<{ ok: boolean; detail: string }> {
+  const { environment, plan, fromVersion, workflowId } = run;
+  const checkVersion = async (how: string) => {
+    const state = await quick.readMigrationState.executeWithOptions(
+      { summary: `compensate: check ${environment} is at version ${fromVersion}` },
+      [{ environment, plan }],
+    );
+    if (state.currentVersion !== fromVersion)
+      throw stepFailure(
+        'RollbackFailed',
+        `after ${how}, ${environment} is at version ${state.currentVersion}, not ${fromVersion}`,
+      );
+  };
+  try {
+    await long.revertMigrations.executeWithOptions(
+      {
+        summary: `compensate: roll ${environment} back to ${pad(fromVersion)} with the rollback files`,
+      },
+      [{ environment, plan, target: fromVersion, appliedBy: `compensation of ${workflowId}` }],
+    );
+    await checkVersion('the rollback files');
+    return {
+      ok: true,
+      detail: `database rolled back to version ${fromVersion} with the rollback files`,
+    };
+  } catch (revertError) {
+    const reason = firstLine(describeFailure(revertError).message);
+    if (!run.backup)
+      return { ok: false, detail: `rollback files failed (${reason}) and this run has no backup` };
+    try {
+      await backups.restoreDatabase.executeWithOptions(
+        { summary: `compensate: pg_restore ${run.backup.id} into ${environment}` },
+        [{ environment, backupId: run.backup.id }],
+      );
+      await checkVersion(`restoring backup ${run.backup.id}`);
+      return {
+        ok: true,
+        detail: `rollback files failed (${reason}); restored backup ${run.backup.id}, database at version ${fromVersion}`,
+      };
+    } catch (restoreError) {
+      return {
+        ok: false,
+        detail: `rollback files failed (${reason}) and restoring backup ${run.backup.id} failed (${firstLine(describeFailure(restoreError).message)})`,
+      };
+    }
+  }
+}
+
+function firstLine(text: string): string {
+  return text.split('\n')[0];
+}
+
+function pad(version: number): string {
+  return String(version).padStart(3, '0');
+}

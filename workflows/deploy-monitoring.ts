@@ -1,0 +1,91 @@
+import { condition } from '@temporalio/workflow';
+import {
+  evaluateThresholds,
+  type Baseline,
+  type Breach,
+  type Thresholds,
+  type ThresholdHistory,
+} from '../src/verify/thresholds';
+import { quick } from './activity-proxies';
+import type { ProgressTracker } from './progress-tracker';
+
+export interface MonitoringOutcome {
+  /** The first threshold crossed (most severe first), if any. */
+  breach?: Breach;
+  /** The window was cut short by a cancelDeploy signal. */
+  stopped?: boolean;
+  samples: number;
+  /** One line for the step and the report. */
+  detail: string;
+}
+
+/**
+ * The monitoring window after a deploy: a sample of health, latency, error rate and database
+ * connections every `intervalMs` for `windowMs`, each judged by the pure `evaluateThresholds`
+ * against the baseline measured before the deploy. Returns at the first breach.
+ */
+export async function monitorDeployment(args: {
+  environment: string;
+  baseline: Baseline;
+  thresholds: Thresholds;
+  windowMs: number;
+  intervalMs: number;
+  tracker: ProgressTracker;
+  stop: () => boolean;
+}): Promise<MonitoringOutcome> {
+  const { environment, baseline, thresholds, tracker } = args;
+  const endsAt = Date.now() + args.windowMs;
+  let history: ThresholdHistory = { consecutiveHealthFailures: 0 };
+  let samples = 0;
+  let last = '';
+  for (;;) {
+    const sample = await quick.sampleMetrics.executeWithOptions(
+      { summary: `monitor ${environment}: sample ${samples + 1}` },
+      [{ environment }],
+    );
+    samples++;
+    const evaluation = evaluateThresholds(baseline, sample, thresholds, history);
+    history = evaluation.history;
+    last = describeSample(sample);
+    if (evaluation.breached.length) {
+      const breach = [...evaluation.breached].sort(
+        (a, b) => SEVERITY_ORDER[a.severity] - SEVERITY_ORDER[b.severity],
+      )[0];
+      return { breach, samples, detail: `sample ${samples}: ${breach.detail}` };
+    }
+    const remaining = endsAt - Date.now();
+    if (remaining <= 0) break;
+    tracker.setPhase(
+      'monitor',
+      `monitoring ${environment}: ${samples} sample(s) within thresholds, ${Math.ceil(remaining / 1000)} s left; last: ${last}${
+        history.consecutiveHealthFailures
+          ? ` (${history.consecutiveHealthFailures} failed check(s) in a row)`
+          : ''
+      }`,
+    );
+    if (await condition(args.stop, Math.max(1, Math.min(args.intervalMs, remaining))))
+      return { stopped: true, samples, detail: `stopped after ${samples} sample(s)` };
+  }
+  return { samples, detail: `${samples} sample(s) within thresholds; last: ${last}` };
+}
+
+const SEVERITY_ORDER: Record<Breach['severity'], number> = { immediate: 0, P1: 1, P2: 2 };
+
+function describeSample(sample: {
+  healthOk: boolean;
+  dbOk: boolean;
+  healthLatencyMs: number | null;
+  probeLatencyMs: number | null;
+  dbConnectionsPercent: number | null;
+}): string {
+  const parts = [
+    sample.healthOk ? 'health ok' : 'health FAILING',
+    sample.dbOk ? 'database ok' : 'database FAILING',
+  ];
+  if (sample.healthLatencyMs !== null)
+    parts.push(`health ${Math.round(sample.healthLatencyMs)} ms`);
+  if (sample.probeLatencyMs !== null) parts.push(`probe ${sample.probeLatencyMs.toFixed(1)} ms`);
+  if (sample.dbConnectionsPercent !== null)
+    parts.push(`connections ${sample.dbConnectionsPercent.toFixed(0)}%`);
+  return parts.join(', ');
+}

@@ -1,0 +1,616 @@
+import {
+  allHandlersFinished,
+  ApplicationFailure,
+  CancellationScope,
+  condition,
+  isCancellation,
+  log,
+  setHandler,
+  workflowInfo,
+} from '@temporalio/workflow';
+import { tryParseDuration } from '../src/config/duration';
+import type { EnvironmentPolicy } from '../activities/policy';
+import type { PlanValidation } from '../activities/plan';
+import type { VerificationReport } from '../activities/verify';
+import type { NotificationSeverity } from '../src/app/notify';
+import { missingRoles, requiredRolesFor } from './approval-policy';
+import { backups, long, quick } from './activity-proxies';
+import {
+  cancelDeploySignal,
+  cancelPayloadSchema,
+  productionDeployInputSchema,
+  type ApprovalState,
+  type CancelPayload,
+  type DeployFinalState,
+  type ProductionDeployInput,
+  type ProductionDeployResult,
+} from './definitions';
+import { ApprovalGate } from './deploy-approval-gate';
+import { compensateDeploy } from './deploy-compensation';
+import { monitorDeployment } from './deploy-monitoring';
+import { appHooks } from './deploy-proxies';
+import { deployReportMarkdown } from './deploy-report';
+import { hasChanges, TRIGGER_LABELS, type DeployRun, type DeployTrigger } from './deploy-run';
+import { describeFailure, stepFailure } from './failures';
+import { ProgressTracker } from './progress-tracker';
+
+const STEPS = [
+  'validate',
+  'approvals',
+  'backup',
+  'baseline',
+  'deploy application',
+  'migrate',
+  'verify',
+  'monitor',
+  'report',
+];
+
+interface Ending {
+  finalState: DeployFinalState;
+  reason: string;
+}
+
+/**
+ * The guide's "Production Deployment" as a durable workflow:
+ * pre-deployment validation (plan, drift, rehearsal certificate) → approvals gate (signals or
+ * updates, one pure policy; expiry and reminders) → backup → baseline → optional application
+ * deploy → migrations → post-deployment verification → monitoring window → completed.
+ *
+ * When the application deploy, a migration, the verification or the monitoring window fails
+ * (the guide's immediate rollback triggers), or the deploy is cancelled after a change, the
+ * saga undoes what this run did, in reverse, in a non-cancellable scope, exactly once:
+ * rollback files (else this run's backup), application rollback, verification. Final states:
+ * completed, rejected, approval-expired (no change made), rolled-back (with the trigger),
+ * failed-needs-attention (the undo itself failed). A deploy refused before any change
+ * (invalid plan, drift, no rehearsal certificate) fails with a typed ApplicationFailure.
+ */
+export async function productionDeploy(
+  rawInput: ProductionDeployInput,
+): Promise<ProductionDeployResult> {
+  const parsed = productionDeployInputSchema.safeParse(rawInput);
+  if (!parsed.success)
+    throw ApplicationFailure.nonRetryable(
+      `invalid deploy input: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+      'InvalidInput',
+    );
+  const { environment, plan, initiator, options } = parsed.data;
+  const overrides = {
+    monitoringWindow: durationOption(options.monitoringWindow, 'options.monitoringWindow'),
+    monitoringInterval: durationOption(options.monitoringInterval, 'options.monitoringInterval'),
+    approvalExpiry: durationOption(options.approvalExpiry, 'options.approvalExpiry'),
+  };
+  const workflowId = workflowInfo().workflowId;
+  const shortPlan = plan.checksum.slice(0, 12);
+  const top = Math.max(0, ...plan.migrations.map((m) => m.version));
+  const tracker = new ProgressTracker('productionDeploy', environment, STEPS);
+  const run: DeployRun = {
+    environment,
+    plan,
+    workflowId,
+    initiator,
+    fromVersion: 0,
+    toVersion: top,
+    migrationsTouched: false,
+    appDeployed: false,
+  };
+
+  // ── handlers first: nothing sent early is lost ──
+  const gate = new ApprovalGate((state) => {
+    if (gate?.isOpen) tracker.setPhase('awaiting-approval', waitingDetails(state));
+  });
+  let cancelRequest: CancelPayload | undefined;
+  setHandler(cancelDeploySignal, (payload) => {
+    const request = cancelPayloadSchema.safeParse(payload);
+    if (!request.success) {
+      log.warn('cancelDeploy ignored: malformed payload', {
+        problems: request.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`),
+      });
+      return;
+    }
+    cancelRequest ??= request.data;
+    log.warn('deploy cancellation requested', { by: request.data.by, reason: request.data.reason });
+  });
+  const cancelRequested = () => cancelRequest !== undefined;
+
+  /** Records the trigger (the first one wins) and returns the failure that unwinds the deploy. */
+  const fire = (kind: DeployTrigger, detail: string) => {
+    run.trigger ??= { kind, detail };
+    return stepFailure('RollbackTrigger', `${TRIGGER_LABELS[kind]}: ${detail}`);
+  };
+  const checkCancel = () => {
+    if (cancelRequest)
+      throw fire('cancelled', `cancelled by ${cancelRequest.by}: ${cancelRequest.reason}`);
+  };
+  /** Runs a step whose failure is an immediate rollback trigger. */
+  const guarded = async <T>(kind: DeployTrigger, step: () => Promise<T>): Promise<T> => {
+    try {
+      return await step();
+    } catch (error) {
+      if (isCancellation(error)) throw error;
+      throw fire(kind, describeFailure(error).message);
+    }
+  };
+  const tell = async (severity: NotificationSeverity, title: string, text: string) => {
+    try {
+      await quick.sendNotification.executeWithOptions({ summary: `notify: ${title}` }, [
+        {
+          environment,
+          message: {
+            severity,
+            title,
+            text,
+            fields: { Workflow: workflowId, Plan: shortPlan, 'Started by': initiator },
+          },
+        },
+      ]);
+    } catch (error) {
+      log.warn('notification failed', { title, error: describeFailure(error).message });
+    }
+  };
+  const record = async (status: string, reason?: string) => {
+    try {
+      await quick.recordDeployment.executeWithOptions(
+        { summary: `record the deploy in ${environment} as ${status}` },
+        [
+          {
+            environment,
+            record: {
+              workflowId,
+              kind: 'deploy',
+              planChecksum: plan.checksum,
+              fromVersion: run.fromVersion,
+              toVersion: top,
+              ...(run.backup ? { backupId: run.backup.id } : {}),
+              ...(run.appVersionBefore ? { appVersionBefore: run.appVersionBefore } : {}),
+              ...((run.appVersionAfter ?? run.appVersionBefore)
+                ? { appVersionAfter: run.appVersionAfter ?? run.appVersionBefore }
+                : {}),
+              status,
+              ...(reason ? { reason: reason.slice(0, 2000) } : {}),
+            },
+          },
+        ],
+      );
+    } catch (error) {
+      log.warn('recording the deployment failed', {
+        status,
+        error: describeFailure(error).message,
+      });
+    }
+  };
+
+  let policy: EnvironmentPolicy | undefined;
+  let validation: PlanValidation | undefined;
+  let waiver: { reason: string; by: string } | undefined;
+  let pending: number[] = [];
+
+  function waitingDetails(state: ApprovalState): string {
+    const roster = policy?.approvals.roster ?? {};
+    const missing = missingRoles(state)
+      .map((role) => `**${role}** (${(roster[role] ?? []).join(', ') || 'nobody on the roster'})`)
+      .join(', ');
+    const granted = state.granted.map((g) => `${g.role} by ${g.approver}`).join(', ');
+    const refused = state.refused.length
+      ? `; ${state.refused.length} refused attempt(s), latest: ${state.refused[state.refused.length - 1].summary} (${state.refused[state.refused.length - 1].reason})`
+      : '';
+    return (
+      `waiting for approvals of plan \`${shortPlan}\` until ${state.expiresAt}: missing ${missing || 'none'}` +
+      `${granted ? `; approved: ${granted}` : ''}${refused}. ` +
+      `Approve with \`pgshift approve ${workflowId} --role <role> --as <name>\` or the \`approve\` signal {"role", "approver"}.`
+    );
+  }
+
+  async function checkRehearsal(required: string | null): Promise<string> {
+    if (options.waiveRehearsal) {
+      waiver = { reason: options.waiveRehearsal.reason, by: initiator };
+      await tell(
+        'warning',
+        `Rehearsal WAIVED for a deploy to ${environment}`,
+        `${initiator} waived the ${required ?? 'staging'} rehearsal of plan ${shortPlan}: ${waiver.reason}`,
+      );
+      return `rehearsal waived by ${initiator}: ${waiver.reason}`;
+    }
+    if (!required) return 'no rehearsal required for this environment';
+    const certificate = await quick.findRehearsalCertificate.executeWithOptions(
+      { summary: `find a passing ${required} rehearsal of plan ${shortPlan}` },
+      [{ environment: required, planChecksum: plan.checksum }],
+    );
+    if (!certificate)
+      throw stepFailure(
+        'RehearsalRequired',
+        `no passing rehearsal of plan ${shortPlan} on ${required}: run \`pgshift rehearse --env ${required}\` with the same migrations first, or deploy with --waive-rehearsal "<reason>" (recorded and notified)`,
+      );
+    return `rehearsed on ${required} (${certificate.workflowId}, ${certificate.passedAt})`;
+  }
+
+  async function deployApplication(version: string): Promise<void> {
+    tracker.start(
+      'deploy application',
+      `deploying application version ${version} to ${environment}`,
+    );
+    try {
+      const outcome = await appHooks.deployApplication.executeWithOptions(
+        { summary: `deploy application ${version} to ${environment}` },
+        [{ environment, version }],
+      );
+      run.appDeployed =
+        outcome.ran && (outcome.ok || outcome.versionAfter !== outcome.versionBefore);
+      if (!outcome.ok) throw fire('application-deployment-failure', outcome.detail);
+      run.appVersionAfter = outcome.versionAfter ?? version;
+      tracker.complete('deploy application', outcome.detail);
+    } catch (error) {
+      if (isCancellation(error) || run.trigger) throw error;
+      // The hook's activity failed outright: did the application change anyway?
+      const now = await quick.readApplicationVersion.executeWithOptions(
+        { summary: `read the application version of ${environment}` },
+        [{ environment }],
+      );
+      run.appDeployed = now !== null && now !== (run.appVersionBefore ?? null);
+      throw fire('application-deployment-failure', describeFailure(error).message);
+    }
+  }
+
+  async function deploy(): Promise<Ending> {
+    // ── pre-deployment validation ──
+    tracker.start(
+      'validate',
+      `validating ${plan.migrations.length} migrations of plan ${shortPlan} for ${environment}`,
+    );
+    policy = await quick.loadEnvironmentPolicy.executeWithOptions(
+      { summary: `load the deploy policy of ${environment}` },
+      [{ environment }],
+    );
+    validation = await quick.validatePlan.executeWithOptions(
+      { summary: `validate ${plan.migrations.length} migrations, plan ${shortPlan}` },
+      [{ plan }],
+    );
+    if (validation.errors.length)
+      throw stepFailure(
+        'ValidationFailed',
+        `validation found ${validation.errors.length} error(s): ${validation.errors
+          .slice(0, 5)
+          .map((f) => `${f.file ?? ''}${f.line ? `:${f.line}` : ''} ${f.message}`)
+          .join('; ')}`,
+      );
+    const state = await quick.readMigrationState.executeWithOptions(
+      { summary: `read migration state of ${environment}` },
+      [{ environment, plan }],
+    );
+    if (state.drift.length)
+      throw stepFailure(
+        'DriftError',
+        `${environment} has drifted from plan ${shortPlan}: ${state.drift.join('; ')}`,
+      );
+    run.fromVersion = state.currentVersion;
+    pending = state.pending;
+    if (!pending.length && !options.appVersion)
+      throw stepFailure(
+        'NothingToDeploy',
+        `${environment} is already at version ${run.fromVersion} with every migration of plan ${shortPlan} applied: nothing to deploy`,
+      );
+    if (options.appVersion && !policy.appHooks.deploy)
+      throw stepFailure(
+        'ConfigError',
+        `an application version (${options.appVersion}) needs a deploy hook: set environments.${environment}.app.deploy in pgshift.config.json`,
+      );
+    const rehearsal = await checkRehearsal(policy.requireRehearsalFrom);
+    tracker.complete(
+      'validate',
+      `${validation.migrations} migrations valid${validation.highRisk ? ' (HIGH RISK)' : ''}; ${environment} at version ${run.fromVersion}, ${pending.length} pending; ${rehearsal}`,
+    );
+    checkCancel();
+
+    // ── approvals ──
+    const highRisk = validation.highRisk || options.highRisk === true;
+    const requiredRoles = requiredRolesFor(policy.approvals, { highRisk });
+    const expiryMs = overrides.approvalExpiry ?? policy.approvals.expiryMs;
+    tracker.start('approvals', `waiting for ${requiredRoles.join(', ')}`);
+    gate.open({
+      initiator,
+      planChecksum: plan.checksum,
+      roster: policy.approvals.roster,
+      requiredRoles,
+      expiresAt: Date.now() + expiryMs,
+      allowInitiator: policy.approvals.allowInitiator,
+    });
+    await tell(
+      'info',
+      `Approval needed: deploy to ${environment}`,
+      `${initiator} asks to deploy plan ${shortPlan} (${pending.length} migration(s) up to ${top}${options.appVersion ? `, application ${options.appVersion}` : ''}) to ${environment}${highRisk ? ` — HIGH RISK: ${[...(validation.riskReasons ?? []), ...(options.highRisk ? ['marked high risk by the initiator'] : [])].slice(0, 5).join('; ')}` : ''}. Needed: ${requiredRoles.join(', ')}; expires ${gate.state.expiresAt}.`,
+    );
+    const outcome = await gate.wait({
+      reminderEveryMs: policy.approvals.reminderEveryMs,
+      remind: (missing) =>
+        tell(
+          'warning',
+          `Reminder: deploy to ${environment} waits for approvals`,
+          `Plan ${shortPlan} still needs ${missing.join(', ')}; the window closes at ${gate.state.expiresAt}.`,
+        ),
+      stop: cancelRequested,
+    });
+    const approvals = gate.state;
+    if (outcome === 'rejected') {
+      const by = approvals.rejected!;
+      tracker.fail('approvals', `rejected by ${by.approver}: ${by.reason}`);
+      return { finalState: 'rejected', reason: `rejected by ${by.approver}: ${by.reason}` };
+    }
+    if (outcome === 'expired') {
+      const reason = `the approval window (${formatMs(expiryMs)}) closed at ${approvals.expiresAt} with ${missingRoles(approvals).join(', ')} missing; nothing was changed`;
+      tracker.fail('approvals', reason);
+      return { finalState: 'approval-expired', reason };
+    }
+    if (outcome === 'cancelled') {
+      const reason = `cancelled by ${cancelRequest?.by} before any change: ${cancelRequest?.reason}`;
+      tracker.fail('approvals', reason);
+      return { finalState: 'rejected', reason };
+    }
+    tracker.complete(
+      'approvals',
+      approvals.granted.map((g) => `${g.role} by ${g.approver}`).join(', ') ||
+        'no approvals required',
+    );
+    checkCancel();
+
+    // ── backup ──
+    tracker.start(
+      'backup',
+      `pg_dump of ${environment} and its migration state before anything changes`,
+    );
+    run.backup = await backups.backupDatabase.executeWithOptions(
+      { summary: `pg_dump ${environment} (before deploy)` },
+      [{ environment, name: `${workflowId}-backup` }],
+    );
+    run.appVersionBefore =
+      (await quick.readApplicationVersion.executeWithOptions(
+        { summary: `read the application version of ${environment}` },
+        [{ environment }],
+      )) ?? undefined;
+    await record('running');
+    tracker.complete(
+      'backup',
+      `backup ${run.backup.id} (${run.backup.sizeBytes} bytes, sha256 ${run.backup.sha256.slice(0, 12)})`,
+    );
+
+    // ── baseline, before anything changes ──
+    tracker.start('baseline', `measuring ${environment} before the deploy (latency, row counts)`);
+    const baseline = await quick.measureBaseline.executeWithOptions(
+      { summary: `measure the latency baseline of ${environment}` },
+      [{ environment }],
+    );
+    run.baselineRowCounts = await quick.captureRowCounts.executeWithOptions(
+      { summary: `count rows of critical tables in ${environment}` },
+      [{ environment }],
+    );
+    tracker.complete(
+      'baseline',
+      `health ${baseline.healthLatencyMs === null ? 'n/a' : `${Math.round(baseline.healthLatencyMs)} ms`}, probe ${baseline.probeLatencyMs === null ? 'n/a' : `${baseline.probeLatencyMs.toFixed(1)} ms`}; rows ${formatCounts(run.baselineRowCounts)}`,
+    );
+    checkCancel();
+
+    // ── application ──
+    if (options.appVersion) await deployApplication(options.appVersion);
+    else tracker.skip('deploy application', 'no application version given (--app-version)');
+    checkCancel();
+
+    // ── migrations ──
+    if (pending.length) {
+      tracker.start(
+        'migrate',
+        `applying ${pending.length} migration(s) up to ${pad(top)} to ${environment}`,
+      );
+      run.migrationsTouched = true;
+      const applied = await guarded('migration-failure', () =>
+        long.applyMigrations.executeWithOptions(
+          { summary: `apply ${pending.length} migration(s) up to ${pad(top)} to ${environment}` },
+          [{ environment, plan, appliedBy: `${initiator} (deploy ${workflowId})` }],
+        ),
+      );
+      tracker.complete(
+        'migrate',
+        `${applied.applied.length} migration(s) applied; ${environment} at version ${applied.toVersion}`,
+      );
+    } else
+      tracker.skip(
+        'migrate',
+        `no pending migrations (${environment} at version ${run.fromVersion})`,
+      );
+    checkCancel();
+
+    // ── post-deployment verification ──
+    tracker.start(
+      'verify',
+      `post-deployment checks on ${environment}: SELECT 1, row counts, SQL checks, health URLs`,
+    );
+    const verification = await guarded('verification-failure', () =>
+      quick.verifyEnvironment.executeWithOptions(
+        { summary: `verify ${environment}: SELECT 1, row counts, SQL checks, health URLs` },
+        [{ environment, baselineRowCounts: run.baselineRowCounts }],
+      ),
+    );
+    if (!verification.ok) throw fire('verification-failure', failedChecks(verification));
+    tracker.complete('verify', summariseChecks(verification));
+    checkCancel();
+
+    // ── monitoring window ──
+    const windowMs = overrides.monitoringWindow ?? policy.monitoringWindowMs;
+    const intervalMs = overrides.monitoringInterval ?? policy.monitoringIntervalMs;
+    tracker.start(
+      'monitor',
+      `watching ${environment} for ${formatMs(windowMs)}, a sample every ${formatMs(intervalMs)}`,
+    );
+    const monitoring = await monitorDeployment({
+      environment,
+      baseline,
+      thresholds: policy.thresholds,
+      windowMs,
+      intervalMs,
+      tracker,
+      stop: cancelRequested,
+    });
+    checkCancel();
+    if (monitoring.breach) throw fire(monitoring.breach.trigger, monitoring.breach.detail);
+    tracker.complete('monitor', monitoring.detail);
+    return {
+      finalState: 'completed',
+      reason: `${environment} at version ${top}${run.appVersionAfter ? `, application ${run.appVersionAfter}` : ''}; ${monitoring.samples} monitoring sample(s) within thresholds over ${formatMs(windowMs)}`,
+    };
+  }
+
+  let ending: Ending | undefined;
+  let refusal: ApplicationFailure | undefined;
+  let cancelled: unknown;
+  try {
+    ending = await deploy();
+  } catch (error) {
+    if (isCancellation(error)) cancelled = error;
+    const described = describeFailure(error);
+    const running = tracker.running();
+    if (running) tracker.fail(running.name, described.message);
+    log.warn('deploy failed', { workflowId, type: described.type, message: described.message });
+    if (hasChanges(run) || run.trigger) {
+      run.trigger ??= {
+        kind: cancelled ? 'cancelled' : 'unexpected-failure',
+        detail: described.message,
+      };
+      const trigger = run.trigger;
+      const compensation = await CancellationScope.nonCancellable(() =>
+        compensateDeploy(run, tracker),
+      );
+      ending = {
+        finalState: compensation.ok ? 'rolled-back' : 'failed-needs-attention',
+        reason: `${TRIGGER_LABELS[trigger.kind]}: ${trigger.detail}`,
+      };
+    } else if (cancelled) {
+      ending = {
+        finalState: 'rejected',
+        reason: 'the workflow was cancelled before any change was made',
+      };
+    } else {
+      refusal = ApplicationFailure.create({
+        type: described.type,
+        message: `deploy to ${environment} refused, nothing was changed: ${described.message}`,
+        nonRetryable: true,
+      });
+    }
+  }
+
+  // ── the end: record, notify, report (even when cancelled) ──
+  return CancellationScope.nonCancellable(async () => {
+    gate.close(
+      ending
+        ? `the deploy has ended (${ending.finalState})`
+        : 'the deploy was refused before its approval gate',
+    );
+    const endReason = ending?.reason ?? refusal?.message ?? '';
+    for (const step of tracker.progress.steps)
+      if (step.status === 'pending' && step.name !== 'report')
+        tracker.skip(step.name, `not reached: ${ending?.finalState ?? 'refused'}`);
+    if (!ending) {
+      await tell('warning', `Deploy to ${environment} refused`, endReason);
+      tracker.skip('report', 'no report for a refused deploy');
+      tracker.finish('refused', endReason);
+      await condition(allHandlersFinished);
+      throw refusal;
+    }
+    const { finalState, reason } = ending;
+    if (run.backup) await record(finalState, reason);
+    const endedAt =
+      finalState === 'completed' ? top : finalState === 'rolled-back' ? run.fromVersion : undefined;
+    await tell(
+      NOTIFY_SEVERITY[finalState],
+      `Deploy to ${environment} ${finalState}`,
+      `${reason}${run.compensation ? `\nCompensation: ${run.compensation.detail}` : ''}`,
+    );
+    const result: ProductionDeployResult = {
+      finalState,
+      environment,
+      planChecksum: plan.checksum,
+      reason,
+      approvals: gate.state,
+      steps: tracker.progress.steps,
+      fromVersion: run.fromVersion,
+      ...(endedAt !== undefined ? { toVersion: endedAt } : {}),
+      targetVersion: top,
+      ...(run.backup ? { backupId: run.backup.id } : {}),
+      ...(waiver ? { rehearsalWaiver: waiver } : {}),
+      ...(run.trigger ? { trigger: run.trigger.kind } : {}),
+      ...(run.compensation ? { compensation: run.compensation.detail } : {}),
+      ...(run.appVersionBefore ? { appVersionBefore: run.appVersionBefore } : {}),
+      ...(run.appVersionAfter ? { appVersionAfter: run.appVersionAfter } : {}),
+      highRisk: (validation?.highRisk ?? false) || options.highRisk === true,
+      ...(validation?.riskReasons.length ? { riskReasons: validation.riskReasons } : {}),
+    };
+    tracker.start('report', 'writing the deploy report');
+    try {
+      const report = await quick.writeReport.executeWithOptions(
+        { summary: 'write deploy report' },
+        [
+          {
+            workflowId,
+            kind: 'deploy',
+            markdown: deployReportMarkdown(workflowId, initiator, result),
+            data: result,
+          },
+        ],
+      );
+      result.reportPath = report.path;
+      tracker.complete('report', report.path);
+    } catch (error) {
+      tracker.fail('report', describeFailure(error).message);
+    }
+    result.steps = tracker.progress.steps;
+    tracker.finish(finalState, `${finalState}: ${reason}`);
+    await condition(allHandlersFinished);
+    if (cancelled) throw cancelled;
+    return result;
+  });
+}
+
+const NOTIFY_SEVERITY: Record<DeployFinalState, NotificationSeverity> = {
+  completed: 'success',
+  rejected: 'warning',
+  'approval-expired': 'warning',
+  'rolled-back': 'critical',
+  'failed-needs-attention': 'critical',
+};
+
+function durationOption(text: string | undefined, key: string): number | undefined {
+  if (text === undefined) return undefined;
+  const ms = tryParseDuration(text);
+  if (ms === undefined || ms < 1)
+    throw ApplicationFailure.nonRetryable(
+      `invalid deploy input: ${key} ${JSON.stringify(text)} is not a duration (e.g. '30s', '10m', '24h')`,
+      'InvalidInput',
+    );
+  return ms;
+}
+
+function failedChecks(report: VerificationReport): string {
+  return report.checks
+    .filter((c) => !c.ok)
+    .map((c) => `${c.name}: ${c.detail}`)
+    .join('; ');
+}
+
+function summariseChecks(report: VerificationReport): string {
+  return report.checks.map((c) => `${c.ok ? '✓' : '✗'} ${c.name} (${c.detail})`).join(', ');
+}
+
+function formatCounts(counts: Record<string, number | 'missing'>): string {
+  const entries = Object.entries(counts);
+  return entries.length
+    ? entries.map(([t, n]) => `${t}: ${n}`).join(', ')
+    : 'no critical tables configured';
+}
+
+function formatMs(ms: number): string {
+  if (ms % 3_600_000 === 0) return `${ms / 3_600_000}h`;
+  if (ms % 60_000 === 0) return `${ms / 60_000}m`;
+  if (ms % 1000 === 0) return `${ms / 1000}s`;
+  return `${ms}ms`;
+}
+
+function pad(version: number): string {
+  return String(version).padStart(3, '0');
+}
