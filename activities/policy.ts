@@ -25,6 +25,8 @@ export interface EnvironmentPolicy {
   /** Which application hooks are configured (a deploy with --app-version needs `deploy`). */
   appHooks: { deploy: boolean; rollback: boolean; versionUrl: boolean };
   healthCheckCount: number;
+  /** How many of the newest migrations a staging rehearsal rolls back and re-applies. */
+  rehearsalRollbackDepth: number;
 }
 
 export function createPolicyActivities(deps: ActivityDeps) {
@@ -53,6 +55,7 @@ export function createPolicyActivities(deps: ActivityDeps) {
             versionUrl: settings.app.versionUrl !== undefined,
           },
           healthCheckCount: settings.healthChecks.length,
+          rehearsalRollbackDepth: settings.rehearsal.rollbackDepth,
         };
       });
     },

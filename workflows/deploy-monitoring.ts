@@ -1,4 +1,4 @@
-import { condition } from '@temporalio/workflow';
+import { condition, setCurrentDetails } from '@temporalio/workflow';
 import {
   evaluateThresholds,
   type Baseline,
@@ -55,8 +55,8 @@ export async function monitorDeployment(args: {
     }
     const remaining = endsAt - Date.now();
     if (remaining <= 0) break;
-    tracker.setPhase(
-      'monitor',
+    showDetails(
+      tracker,
       `monitoring ${environment}: ${samples} sample(s) within thresholds, ${Math.ceil(remaining / 1000)} s left; last: ${last}${
         history.consecutiveHealthFailures
           ? ` (${history.consecutiveHealthFailures} failed check(s) in a row)`
@@ -67,6 +67,15 @@ export async function monitorDeployment(args: {
       return { stopped: true, samples, detail: `stopped after ${samples} sample(s)` };
   }
   return { samples, detail: `${samples} sample(s) within thresholds; last: ${last}` };
+}
+
+/**
+ * Changes the Web UI's current details and the progress query without upserting the phase
+ * search attribute again (one command per sample would bloat long windows' histories).
+ */
+export function showDetails(tracker: ProgressTracker, details: string): void {
+  tracker.progress.currentDetails = details;
+  setCurrentDetails(tracker.markdown());
 }
 
 const SEVERITY_ORDER: Record<Breach['severity'], number> = { immediate: 0, P1: 1, P2: 2 };

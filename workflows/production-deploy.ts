@@ -27,7 +27,7 @@ import {
 } from './definitions';
 import { ApprovalGate } from './deploy-approval-gate';
 import { compensateDeploy } from './deploy-compensation';
-import { monitorDeployment } from './deploy-monitoring';
+import { monitorDeployment, showDetails } from './deploy-monitoring';
 import { appHooks } from './deploy-proxies';
 import { deployReportMarkdown } from './deploy-report';
 import { hasChanges, TRIGGER_LABELS, type DeployRun, type DeployTrigger } from './deploy-run';
@@ -97,7 +97,9 @@ export async function productionDeploy(
 
   // ── handlers first: nothing sent early is lost ──
   const gate = new ApprovalGate((state) => {
-    if (gate?.isOpen) tracker.setPhase('awaiting-approval', waitingDetails(state));
+    if (!gate?.isOpen) return;
+    if (tracker.progress.phase === 'awaiting-approval') showDetails(tracker, waitingDetails(state));
+    else tracker.setPhase('awaiting-approval', waitingDetails(state));
   });
   let cancelRequest: CancelPayload | undefined;
   setHandler(cancelDeploySignal, (payload) => {

@@ -70,6 +70,7 @@ export async function stagingRehearsal(
   let cancelled: unknown;
   let compensation: string | undefined;
   let securityOk = false;
+  let rollbackDepth = 2;
 
   try {
     // ── validate ──
@@ -99,6 +100,11 @@ export async function stagingRehearsal(
     if (state.drift.length)
       throw stepFailure('DriftError', `${environment} has drifted: ${state.drift.join('; ')}`);
     fromVersion = state.currentVersion;
+    const policy = await quick.loadEnvironmentPolicy.executeWithOptions(
+      { summary: `read the rehearsal settings of ${environment}` },
+      [{ environment }],
+    );
+    rollbackDepth = options.rollbackDepth ?? policy.rehearsalRollbackDepth;
     tracker.complete(
       'validate',
       `${validation.migrations} migrations valid, ${validation.warningCount} warning(s); ${environment} at version ${fromVersion}, ${state.pending.length} pending`,
@@ -127,7 +133,7 @@ export async function stagingRehearsal(
     const targets = rehearsalTargets(
       top,
       fromVersion,
-      options.rollbackDepth ?? 2,
+      rollbackDepth,
       options.rollbackTargets,
     );
     tracker.start('migrate', `applying migrations ${fromVersion + 1}..${top} to ${environment}`);

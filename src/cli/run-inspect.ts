@@ -126,6 +126,15 @@ export function describeHeartbeat(details: unknown): string | undefined {
   return parts.length ? parts.join(', ') : undefined;
 }
 
+/** temporal.api.enums.v1.PendingActivityState, by number. */
+const ACTIVITY_STATES: Record<number, string> = {
+  1: 'SCHEDULED',
+  2: 'STARTED',
+  3: 'CANCEL_REQUESTED',
+  4: 'PAUSED',
+  5: 'PAUSE_REQUESTED',
+};
+
 async function pendingActivities(
   client: Client,
   description: WorkflowExecutionDescription,
@@ -143,7 +152,10 @@ async function pendingActivities(
       // undecodable details (another converter): show the activity without progress
     }
     const seconds = Number(activity.lastHeartbeatTime?.seconds ?? 0);
-    const state = String(activity.state ?? '');
+    const state =
+      typeof activity.state === 'number'
+        ? (ACTIVITY_STATES[activity.state] ?? String(activity.state))
+        : String(activity.state ?? '');
     out.push({
       activityType: activity.activityType?.name ?? 'activity',
       state: state.replace(/^PENDING_ACTIVITY_STATE_/, '') || 'SCHEDULED',

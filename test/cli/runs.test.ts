@@ -168,7 +168,10 @@ describe('pgshift status, watch and list', () => {
         progress: 'apply 007_add_region (7/200)',
       });
       await waitUntil(
-        () => watch.stdout().includes('Running: applyMigrations apply 007_add_region (7/200)'),
+        () =>
+          watch
+            .stdout()
+            .includes('Running: applyMigrations apply 007_add_region (7/200) [started]'),
         'watch to show the migration progress',
       );
       release();

@@ -5,6 +5,7 @@ import type { MigrationPlan } from '../../src/migrations/types';
 import {
   approvalsQuery,
   approveSignal,
+  cancelDeploySignal,
   progressQuery,
   submitApprovalUpdate,
   submitRejectionUpdate,
@@ -153,6 +154,20 @@ describe('production deploy approvals', () => {
       deployments: [],
     });
     expect(await stack.appVersion()).toBe('1.0.0');
+  });
+
+  it('ends as rejected with no change when cancelled by the cancelDeploy signal while waiting', async () => {
+    const handle = await stack.startDeploy(plan);
+    await waitForApprovalGate(handle);
+    await handle.signal(cancelDeploySignal, { by: 'dave', reason: 'wrong release train' });
+    const result = await handle.result();
+    expect(result.finalState).toBe('rejected');
+    expect(result.reason).toBe('cancelled by dave before any change: wrong release train');
+    expect(await databaseState(stack.productionUrl)).toEqual({
+      versions: [],
+      tables: [],
+      deployments: [],
+    });
   });
 
   it('is driven from the command line: deploy, approve (accepted and refused), approvals, reject', async () => {

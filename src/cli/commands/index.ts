@@ -10,6 +10,7 @@ import * as config from './config';
 import * as deploy from './deploy';
 import * as approve from './approve';
 import * as rollback from './rollback';
+import * as demo from './demo';
 
 /** Every command module exports `register(program)`; the order here is the order in --help. */
 const modules: { register(program: Command): void }[] = [
@@ -24,6 +25,7 @@ const modules: { register(program: Command): void }[] = [
   verify,
   config,
   rollback,
+  demo,
 ];
 
 export function registerCommands(program: Command): void {

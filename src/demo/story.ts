@@ -1,0 +1,356 @@
+import { cpSync, mkdirSync, readdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection, type Worker } from '@temporalio/worker';
+import { createActivities } from '../../activities';
+import {
+  approveRollbackSignal,
+  approveSignal,
+  approvalsQuery,
+  deployWorkflowId,
+  environmentLockId,
+  progressQuery,
+  rehearsalWorkflowId,
+  type EmergencyRollbackInput,
+  type EmergencyRollbackResult,
+  type ProductionDeployInput,
+  type ProductionDeployResult,
+  type StagingRehearsalInput,
+  type StagingRehearsalResult,
+} from '../../workflows/definitions';
+import { readPlanForWorkflow } from '../cli/plan-input';
+import { followProgress, startPgshiftWorkflow, type StartRequest } from '../cli/workflow-runs';
+import { withClient } from '../migrations/database';
+import { currentVersion } from '../migrations/ledger';
+import type { MigrationPlan } from '../migrations/types';
+import { startLocalStack, type LocalStack } from '../local/stack';
+import { createPgshiftWorker, installRuntime } from '../temporal/worker';
+import { webUiLink } from '../temporal/connection';
+
+export interface DemoOptions {
+  /** Leave the stack running at the end (to explore the Web UI). */
+  keep?: boolean;
+  /** Folder of the demo's state (recreated): default .pgshift/demo. */
+  dir?: string;
+  migrationsDir?: string;
+  print?: (line: string) => void;
+}
+
+/** One expectation of the story; the demo exits 0 only if all of them held. */
+interface Outcome {
+  step: string;
+  ok: boolean;
+  detail: string;
+}
+
+const TASK_QUEUE = 'pgshift';
+
+/** Copies the first `count` migration pairs into `dest`: a release is a prefix of the folder. */
+function releaseFolder(source: string, dest: string, upTo: number): string {
+  mkdirSync(dest, { recursive: true });
+  for (const file of readdirSync(source)) {
+    const version = Number(/^(\d+)_/.exec(file)?.[1]);
+    if (file.endsWith('.sql') && version <= upTo) cpSync(join(source, file), join(dest, file));
+  }
+  return dest;
+}
+
+async function waitUntil<T>(
+  probe: () => Promise<T | undefined>,
+  timeoutMs: number,
+  what: string,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe().catch(() => undefined);
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+/**
+ * The demo: a staging rehearsal, a production deploy approved by three people through
+ * signals, a second deploy rolled back automatically when its health check fails in the
+ * monitoring window, an emergency rollback to migration 8, and a status report.
+ */
+export async function runDemo(options: DemoOptions = {}): Promise<number> {
+  const print = options.print ?? ((line: string) => process.stdout.write(line + '\n'));
+  const say = (line = '') => print(line);
+  const title = (text: string) => say(`\n━━ ${text} ${'━'.repeat(Math.max(0, 70 - text.length))}`);
+  const outcomes: Outcome[] = [];
+  const expect = (step: string, ok: boolean, detail: string) => {
+    outcomes.push({ step, ok, detail });
+    say(`${ok ? '  ✔' : '  ✘'} ${detail}`);
+  };
+  const dir = resolve(options.dir ?? '.pgshift/demo');
+  const migrationsDir = resolve(options.migrationsDir ?? 'migrations');
+
+  title('1. The local stack');
+  say('Starting everything on this machine: PostgreSQL (staging + production databases),');
+  say('a Temporal dev server with its Web UI, the example "churn-saver" app twice, and the worker.');
+  const stack: LocalStack = await startLocalStack({
+    dir,
+    monitoringWindow: '12s',
+    log: (line) => say(`  ${line}`),
+  });
+  Object.assign(process.env, stack.env);
+  let worker: Worker | undefined;
+  let running: Promise<void> | undefined;
+  let client: Client | undefined;
+  try {
+    installRuntime({ ...process.env, PGSHIFT_LOG_LEVEL: process.env.PGSHIFT_LOG_LEVEL ?? 'ERROR' });
+    const nativeConnection = await NativeConnection.connect({ address: stack.temporal.address });
+    worker = await createPgshiftWorker({
+      connection: nativeConnection,
+      namespace: stack.temporal.namespace,
+      taskQueue: TASK_QUEUE,
+      activities: createActivities({ config: stack.config, env: process.env }),
+    });
+    running = worker.run();
+    client = new Client({
+      connection: await Connection.connect({ address: stack.temporal.address }),
+      namespace: stack.temporal.namespace,
+    });
+    say(`  Temporal Web UI: ${stack.temporal.uiUrl ?? '(headless)'}`);
+    say(`  staging app ${stack.apps.staging.url}, production app ${stack.apps.production.url}`);
+    say(`  config: ${stack.configPath}`);
+
+    const releaseA = releaseFolder(migrationsDir, join(dir, 'release-1'), 11);
+    const releaseB = releaseFolder(migrationsDir, join(dir, 'release-2'), 12);
+    const planA = await readPlanForWorkflow(releaseA);
+    const planB = await readPlanForWorkflow(releaseB);
+    const versionOf = async (env: 'staging' | 'production') =>
+      withClient(stack.databases[env], (c) => currentVersion(c));
+    const appVersion = async (env: 'staging' | 'production') =>
+      ((await (await fetch(`${stack.apps[env].url}/api/version`)).json()) as { version: string })
+        .version;
+
+    const start = async (request: Omit<StartRequest, 'initiator'> & { initiator?: string }) => {
+      const { handle, link } = await startPgshiftWorkflow(client!, {
+        initiator: 'erin',
+        ...request,
+      } as StartRequest);
+      say(`  started ${request.workflowId}`);
+      say(`  Web UI: ${link}`);
+      return handle;
+    };
+    const rehearse = async (plan: MigrationPlan, label: string) => {
+      title(`${label}: staging rehearsal of migrations 001..${pad(top(plan))}`);
+      say('The guide\'s enhanced staging rehearsal, as a durable workflow: validate, back up,');
+      say('migrate, verify, roll back and re-apply, test every rollback file, check the app.');
+      const handle = await start({
+        kind: 'stagingRehearsal',
+        workflowId: rehearsalWorkflowId('staging', plan.checksum),
+        environment: 'staging',
+        planChecksum: plan.checksum,
+        input: { environment: 'staging', plan, initiator: 'erin' } satisfies StagingRehearsalInput,
+        summary: `Staging rehearsal: migrations up to ${pad(top(plan))}`,
+        details: 'Demo rehearsal on the embedded stack.',
+      });
+      const result = await followProgress<StagingRehearsalResult>(handle, (l) => say(`  ${l}`));
+      expect(
+        label,
+        result.finalState === 'passed' && (await versionOf('staging')) === top(plan),
+        `rehearsal ${result.finalState}; staging at version ${await versionOf('staging')}; certificate for plan ${plan.checksum.slice(0, 12)}`,
+      );
+    };
+
+    // ── 2. rehearsal ──
+    await rehearse(planA, '2. Rehearsal');
+
+    // ── 3. approved deploy ──
+    title('3. Production deploy of release 1, approved by three people');
+    const deployA = await start({
+      kind: 'productionDeploy',
+      workflowId: deployWorkflowId('production', planA.checksum),
+      environment: 'production',
+      planChecksum: planA.checksum,
+      input: {
+        environment: 'production',
+        plan: planA,
+        initiator: 'erin',
+        options: { appVersion: '2.0.0', monitoringWindow: '8s', monitoringInterval: '2s' },
+      } satisfies ProductionDeployInput,
+      summary: `Production deploy: migrations up to ${pad(top(planA))}, app 2.0.0`,
+      details: 'Demo deploy; needs engineering-lead, product-owner and devops approvals.',
+    });
+    const waiting = await waitUntil(
+      async () => {
+        const state = await deployA.query(approvalsQuery);
+        return state.required.length ? state : undefined;
+      },
+      60_000,
+      'the approval gate',
+    );
+    say(`  waiting for approvals: ${waiting.missing.join(', ')} (plan ${planA.checksum.slice(0, 12)})`);
+    for (const [role, approver] of [
+      ['engineering-lead', 'alice'],
+      ['product-owner', 'bob'],
+      ['devops', 'carol'],
+    ] as const) {
+      await deployA.signal(approveSignal, {
+        role,
+        approver,
+        planChecksum: planA.checksum.slice(0, 12),
+        comment: 'looks good',
+      });
+      say(`  ${approver} approves as ${role} (signal "approve", as \`temporal workflow signal\` or the Web UI would send it)`);
+    }
+    const resultA = await followProgress<ProductionDeployResult>(deployA, (l) => say(`  ${l}`));
+    expect(
+      '3. Deploy',
+      resultA.finalState === 'completed' &&
+        (await versionOf('production')) === 11 &&
+        (await appVersion('production')) === '2.0.0',
+      `deploy ${resultA.finalState}; production at version ${await versionOf('production')}, app ${await appVersion('production')}`,
+    );
+
+    // ── 4. deploy rolled back by a failing health check ──
+    await rehearse(planB, '4a. Rehearsal of release 2');
+    title('4b. Production deploy of release 2, rolled back by a failing health check');
+    say('Migration 012 is marked high-risk: the executive approval is required too.');
+    const deployB = await start({
+      kind: 'productionDeploy',
+      workflowId: deployWorkflowId('production', planB.checksum),
+      environment: 'production',
+      planChecksum: planB.checksum,
+      input: {
+        environment: 'production',
+        plan: planB,
+        initiator: 'erin',
+        options: { appVersion: '3.0.0', monitoringWindow: '20s', monitoringInterval: '1s' },
+      } satisfies ProductionDeployInput,
+      summary: `Production deploy: migrations up to ${pad(top(planB))}, app 3.0.0`,
+      details: 'Demo deploy whose application starts failing during the monitoring window.',
+    });
+    await waitUntil(
+      async () => ((await deployB.query(approvalsQuery)).required.length ? true : undefined),
+      60_000,
+      'the approval gate',
+    );
+    for (const [role, approver] of [
+      ['engineering-lead', 'alice'],
+      ['product-owner', 'bob'],
+      ['devops', 'carol'],
+      ['executive', 'dave'],
+    ] as const) {
+      await deployB.signal(approveSignal, { role, approver });
+      say(`  ${approver} approves as ${role}`);
+    }
+    await waitUntil(
+      async () => ((await deployB.query(progressQuery)).phase.includes('monitor') ? true : undefined),
+      120_000,
+      'the monitoring window',
+    );
+    say('  the monitoring window is open: now app 3.0.0 starts failing its health checks');
+    await fetch(`${stack.apps.production.url}/admin/fault`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ mode: 'fail', version: '3.0.0' }),
+    });
+    const resultB = await followProgress<ProductionDeployResult>(deployB, (l) => say(`  ${l}`));
+    expect(
+      '4. Automatic rollback',
+      resultB.finalState === 'rolled-back' &&
+        (await versionOf('production')) === 11 &&
+        (await appVersion('production')) === '2.0.0',
+      `deploy ${resultB.finalState} (${resultB.reason ?? ''}); production back at version ${await versionOf('production')}, app ${await appVersion('production')}`,
+    );
+
+    // ── 5. emergency rollback to migration 8 ──
+    title('5. Emergency rollback: ./scripts/emergency-rollback.sh --migration-target=8');
+    say('Reverting 011, 010 and 009 loses data (columns of 009), so one approval is needed.');
+    const rollback = await start({
+      kind: 'emergencyRollback',
+      workflowId: environmentLockId('production'),
+      environment: 'production',
+      input: {
+        environment: 'production',
+        initiator: 'erin',
+        mode: 'migration',
+        migrationTarget: 8,
+        plan: planA,
+        description: 'Demo: roll production back to migration 8.',
+        options: { watchWindow: '4s', watchInterval: '1s' },
+      } satisfies EmergencyRollbackInput,
+      summary: 'Emergency rollback of production to migration 008',
+      details: 'Demo emergency rollback (--migration-target=8).',
+    });
+    const gate = await waitUntil(
+      async () => {
+        const progress = await rollback.query(progressQuery);
+        if (progress.finalState) return 'done';
+        return /approv/i.test(progress.phase + progress.currentDetails) ? 'approval' : undefined;
+      },
+      120_000,
+      'the rollback to ask for approval',
+    );
+    if (gate === 'approval') {
+      await rollback.signal(approveRollbackSignal, {
+        approver: 'carol',
+        comment: 'approved on the incident call',
+      });
+      say('  carol approves the data-losing rollback (signal "approveRollback")');
+    }
+    const resultR = await followProgress<EmergencyRollbackResult>(rollback, (l) => say(`  ${l}`));
+    expect(
+      '5. Emergency rollback',
+      resultR.finalState === 'completed' && (await versionOf('production')) === 8,
+      `rollback ${resultR.finalState}; production at version ${await versionOf('production')}${resultR.incidentPath ? `; incident document ${resultR.incidentPath}` : ''}`,
+    );
+
+    // ── 6. status only ──
+    title('6. ./scripts/emergency-rollback.sh --status-only');
+    const status = await start({
+      kind: 'emergencyRollback',
+      workflowId: environmentLockId('production'),
+      environment: 'production',
+      input: {
+        environment: 'production',
+        initiator: 'erin',
+        mode: 'status-only',
+      } satisfies EmergencyRollbackInput,
+      summary: 'Status of production',
+      details: 'Demo --status-only: changes nothing.',
+    });
+    const resultS = await followProgress<EmergencyRollbackResult>(status, (l) => say(`  ${l}`));
+    expect(
+      '6. Status only',
+      resultS.finalState !== 'failed' && (await versionOf('production')) === 8,
+      `status reported; production still at version ${await versionOf('production')}, app ${await appVersion('production')}`,
+    );
+  } catch (error) {
+    expect('demo', false, `the demo stopped: ${(error as Error).message}`);
+  } finally {
+    title('Summary');
+    for (const o of outcomes) say(`${o.ok ? '✔' : '✘'} ${o.step}: ${o.detail}`);
+    const ok = outcomes.length > 0 && outcomes.every((o) => o.ok);
+    say(ok ? '\nEvery step ended as expected.' : '\nSome steps did not end as expected.');
+    if (options.keep) {
+      say(`\nThe stack keeps running (--keep). Web UI: ${stack.temporal.uiUrl}`);
+      say('Use the CLI against it in another terminal with:');
+      for (const [k, v] of Object.entries(stack.env)) say(`  export ${k}='${v}'`);
+      say(`Examples: pgshift list; pgshift status ${environmentLockId('production')}; ${webUiLink('…')}`);
+      say('Press Ctrl-C to stop it.');
+      await new Promise<void>((resolveStop) => {
+        process.once('SIGINT', () => resolveStop());
+        process.once('SIGTERM', () => resolveStop());
+      });
+    }
+    worker?.shutdown();
+    await running?.catch(() => undefined);
+    await client?.connection.close().catch(() => undefined);
+    await stack.stop();
+    process.exitCode = ok ? 0 : 1;
+  }
+  return process.exitCode ?? 0;
+}
+
+function top(plan: MigrationPlan): number {
+  return Math.max(0, ...plan.migrations.map((m) => m.version));
+}
+
+function pad(version: number): string {
+  return String(version).padStart(3, '0');
+}
