@@ -10,7 +10,7 @@ import { DEFAULT_RUNNER_OPTIONS, type MigrationPlan } from '../src/migrations/ty
 import { generateData } from './generate-data';
 import { generateMigrations, writeGuideFormat } from './generate-migrations';
 import type { BenchInfra } from './infra';
-import { median, runProcess, timeIt } from './measure';
+import { median, pairedRatio, runProcess, timeIt } from './measure';
 import { PGSHIFT_BIN } from './paths';
 import { metric, type BenchContext, type BenchResult, type Metric } from './report';
 import { benchEmergencyWorkflow } from './emergency-workflow';
@@ -81,12 +81,22 @@ export async function benchEmergency(infra: BenchInfra, ctx: BenchContext): Prom
     }
   };
   const times = { pgshift: [] as number[], bare: [] as number[] };
+  const phases = { checksum: [] as number[], pgRestore: [] as number[], rest: [] as number[] };
   for (let run = 0; run < runs; run++) {
     for (const mode of run % 2 ? (['bare', 'pgshift'] as const) : (['pgshift', 'bare'] as const)) {
-      const { ms } =
-        mode === 'bare'
-          ? await bareRestore()
-          : await timeIt(() => restoreBackup({ databaseUrl: productionUrl, backupDir, jobs }));
+      let ms: number;
+      if (mode === 'bare') ms = (await bareRestore()).ms;
+      else {
+        const restored = await timeIt(() =>
+          restoreBackup({ databaseUrl: productionUrl, backupDir, jobs }),
+        );
+        ms = restored.ms;
+        phases.checksum.push(restored.value.checksumMs);
+        phases.pgRestore.push(restored.value.restoreMs);
+        phases.rest.push(
+          restored.value.durationMs - restored.value.checksumMs - restored.value.restoreMs,
+        );
+      }
       times[mode].push(ms);
       ctx.log(`restore run ${run + 1}/${runs} ${mode}: ${Math.round(ms)} ms`);
     }
@@ -109,10 +119,31 @@ export async function benchEmergency(infra: BenchInfra, ctx: BenchContext): Prom
       undefined,
       times.bare.map((t) => t / 1000),
     ),
-    metric('ratio restoreBackup / bare pg_restore', median(times.pgshift) / bareMedian, 'x', {
+    metric('ratio restoreBackup / bare pg_restore', pairedRatio(times.pgshift, times.bare), 'x', {
       max: 1.2,
       text: '≤ 1.2x',
     }),
+    metric(
+      '  restoreBackup: sha256 check of the dump',
+      median(phases.checksum),
+      'ms',
+      undefined,
+      phases.checksum,
+    ),
+    metric(
+      '  restoreBackup: pg_restore into the scratch database',
+      median(phases.pgRestore),
+      'ms',
+      undefined,
+      phases.pgRestore,
+    ),
+    metric(
+      '  restoreBackup: create scratch, drop old, rename',
+      median(phases.rest),
+      'ms',
+      undefined,
+      phases.rest,
+    ),
   );
   notes.push(
     `restoreBackup = sha256 of the dump checked against the manifest + pg_restore -j ${jobs} into a scratch database + drop the old database + rename (the live database keeps serving until the swap); bare = CREATE DATABASE + pg_restore -j ${jobs} -d`,

@@ -80,3 +80,11 @@ export function median(values: number[]): number {
   const mid = Math.floor(sorted.length / 2);
   return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
+
+/**
+ * The median of per-run ratios a[i] / b[i]: each pair ran back to back, so a load spike on
+ * this shared machine hits both sides of a pair alike and cancels out of the ratio.
+ */
+export function pairedRatio(a: number[], b: number[]): number {
+  return median(a.map((value, i) => value / b[i]));
+}

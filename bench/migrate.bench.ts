@@ -5,7 +5,7 @@ import {
   writeNodePgMigrateFormat,
 } from './generate-migrations';
 import type { BenchInfra } from './infra';
-import { median, runProcess, type ProcessRun } from './measure';
+import { median, pairedRatio, runProcess, type ProcessRun } from './measure';
 import { NODE_PG_MIGRATE_BIN, PGSHIFT_BIN } from './paths';
 import { metric, type BenchContext, type BenchResult } from './report';
 
@@ -67,8 +67,8 @@ export async function benchMigrate(infra: BenchInfra, ctx: BenchContext): Promis
     );
   }
   const med = (name: string) => median(times[name]);
-  const ratio = med('pgshift') / med('node-pg-migrate');
-  const ratioPerTx = med('pgshift') / med('node-pg-migrate --no-single-transaction');
+  const ratio = pairedRatio(times.pgshift, times['node-pg-migrate']);
+  const ratioPerTx = pairedRatio(times.pgshift, times['node-pg-migrate --no-single-transaction']);
   const peak = Math.max(...(rss.pgshift ?? [NaN]));
   return {
     id: 'migrate',

@@ -5,7 +5,7 @@ import { loadPlan } from '../src/migrations/files';
 import type { StagingRehearsalInput, StagingRehearsalResult } from '../workflows/definitions';
 import { generateMigrations, writeGuideFormat } from './generate-migrations';
 import type { BenchInfra } from './infra';
-import { median, timeIt } from './measure';
+import { median, pairedRatio, timeIt } from './measure';
 import { metric, type BenchContext, type BenchResult } from './report';
 import { rehearseDirectly } from './rehearsal-direct';
 import { startBenchWorker } from './temporal-harness';
@@ -85,7 +85,7 @@ export async function benchRehearsal(infra: BenchInfra, ctx: BenchContext): Prom
   } finally {
     await worker.stop();
   }
-  const ratio = median(times.temporal) / median(times.direct);
+  const ratio = pairedRatio(times.temporal, times.direct);
   return {
     id: 'rehearsal',
     title: `staging rehearsal: ${count} generated migrations on a fresh database (median of ${runs})`,

@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { availableParallelism, cpus, totalmem } from 'node:os';
+import { availableParallelism, cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { benchEmergency } from './emergency.bench';
 import { startInfra, type BenchInfra } from './infra';
@@ -94,6 +94,7 @@ async function main(): Promise<void> {
   }
   assertBuilt();
   const started = Date.now();
+  const loadBefore = loadavg()[0];
   const infra = await startInfra(log);
   const results: BenchResult[] = [];
   const failures: { id: string; error: string }[] = [];
@@ -121,6 +122,8 @@ async function main(): Promise<void> {
     quick: args.quick,
     durationS: Math.round((Date.now() - started) / 1000),
     machine: machine(),
+    // Other work on the machine skews timings: the 1-minute load average before and after.
+    loadAverage: { before: Number(loadBefore.toFixed(2)), after: Number(loadavg()[0].toFixed(2)) },
     results,
     failures,
   };
@@ -132,6 +135,7 @@ async function main(): Promise<void> {
     [
       `Run at ${report.at}${args.quick ? ' (--quick)' : ''}, ${report.durationS} s in all.`,
       `Machine: ${report.machine.cpu}, ${report.machine.memoryGiB} GiB, ${report.machine.platform}, Node ${report.machine.node}, ${report.machine.postgres}.`,
+      `1-minute load average: ${report.loadAverage.before} before, ${report.loadAverage.after} after.`,
       '',
       ...results.map(formatMarkdown),
     ].join('\n'),

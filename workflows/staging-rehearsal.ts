@@ -130,12 +130,7 @@ export async function stagingRehearsal(
     );
 
     // ── migrate, stopping at each rehearsal target to snapshot it ──
-    const targets = rehearsalTargets(
-      top,
-      fromVersion,
-      rollbackDepth,
-      options.rollbackTargets,
-    );
+    const targets = rehearsalTargets(top, fromVersion, rollbackDepth, options.rollbackTargets);
     tracker.start('migrate', `applying migrations ${fromVersion + 1}..${top} to ${environment}`);
     const stops = [...targets.filter((t) => t > fromVersion).sort((a, b) => a - b), top];
     let applied = 0;

@@ -109,12 +109,12 @@ export function exitCodeFor(error: unknown): number {
   return explainError(error).exitCode;
 }
 
-/** Fields of an error worth printing with --json (findings, issues, ids), never a stack or cause chain. */
+/** Fields of an error worth printing with --json (findings, issues, run results, ids), never a stack or cause chain. */
 function jsonFields(error: unknown): Record<string, unknown> {
   if (!error || typeof error !== 'object') return {};
   const out: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(error as object)) {
-    if (key === 'cause' || key === 'stack' || key === 'runResult') continue;
+    if (key === 'cause' || key === 'stack') continue;
     if (value === undefined || typeof value === 'function') continue;
     out[key] = value;
   }

@@ -88,7 +88,9 @@ export async function runDemo(options: DemoOptions = {}): Promise<number> {
 
   title('1. The local stack');
   say('Starting everything on this machine: PostgreSQL (staging + production databases),');
-  say('a Temporal dev server with its Web UI, the example "churn-saver" app twice, and the worker.');
+  say(
+    'a Temporal dev server with its Web UI, the example "churn-saver" app twice, and the worker.',
+  );
   const stack: LocalStack = await startLocalStack({
     dir,
     monitoringWindow: '12s',
@@ -137,7 +139,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<number> {
     };
     const rehearse = async (plan: MigrationPlan, label: string) => {
       title(`${label}: staging rehearsal of migrations 001..${pad(top(plan))}`);
-      say('The guide\'s enhanced staging rehearsal, as a durable workflow: validate, back up,');
+      say("The guide's enhanced staging rehearsal, as a durable workflow: validate, back up,");
       say('migrate, verify, roll back and re-apply, test every rollback file, check the app.');
       const handle = await start({
         kind: 'stagingRehearsal',
@@ -183,7 +185,9 @@ export async function runDemo(options: DemoOptions = {}): Promise<number> {
       60_000,
       'the approval gate',
     );
-    say(`  waiting for approvals: ${waiting.missing.join(', ')} (plan ${planA.checksum.slice(0, 12)})`);
+    say(
+      `  waiting for approvals: ${waiting.missing.join(', ')} (plan ${planA.checksum.slice(0, 12)})`,
+    );
     for (const [role, approver] of [
       ['engineering-lead', 'alice'],
       ['product-owner', 'bob'],
@@ -195,7 +199,9 @@ export async function runDemo(options: DemoOptions = {}): Promise<number> {
         planChecksum: planA.checksum.slice(0, 12),
         comment: 'looks good',
       });
-      say(`  ${approver} approves as ${role} (signal "approve", as \`temporal workflow signal\` or the Web UI would send it)`);
+      say(
+        `  ${approver} approves as ${role} (signal "approve", as \`temporal workflow signal\` or the Web UI would send it)`,
+      );
     }
     const resultA = await followProgress<ProductionDeployResult>(deployA, (l) => say(`  ${l}`));
     expect(
@@ -205,6 +211,10 @@ export async function runDemo(options: DemoOptions = {}): Promise<number> {
         (await appVersion('production')) === '2.0.0',
       `deploy ${resultA.finalState}; production at version ${await versionOf('production')}, app ${await appVersion('production')}`,
     );
+
+    say('  the application runs: customers sign up, webhooks arrive, recovery cases open…');
+    await withClient(stack.databases.production, (c) => c.query(TRAFFIC_SQL));
+    say(`  production now holds ${await rowSummary(stack.databases.production)}`);
 
     // ── 4. deploy rolled back by a failing health check ──
     await rehearse(planB, '4a. Rehearsal of release 2');
@@ -239,7 +249,8 @@ export async function runDemo(options: DemoOptions = {}): Promise<number> {
       say(`  ${approver} approves as ${role}`);
     }
     await waitUntil(
-      async () => ((await deployB.query(progressQuery)).phase.includes('monitor') ? true : undefined),
+      async () =>
+        (await deployB.query(progressQuery)).phase.includes('monitor') ? true : undefined,
       120_000,
       'the monitoring window',
     );
@@ -260,7 +271,9 @@ export async function runDemo(options: DemoOptions = {}): Promise<number> {
 
     // ── 5. emergency rollback to migration 8 ──
     title('5. Emergency rollback: ./scripts/emergency-rollback.sh --migration-target=8');
-    say('Reverting 011, 010 and 009 loses data (columns of 009), so one approval is needed.');
+    say(
+      'Reverting 011, 010 and 009 drops customers.region and customers.segment, which hold data:\nthe rollback waits for one approval (or --break-glass).',
+    );
     const rollback = await start({
       kind: 'emergencyRollback',
       workflowId: environmentLockId('production'),
@@ -296,8 +309,10 @@ export async function runDemo(options: DemoOptions = {}): Promise<number> {
     const resultR = await followProgress<EmergencyRollbackResult>(rollback, (l) => say(`  ${l}`));
     expect(
       '5. Emergency rollback',
-      resultR.finalState === 'completed' && (await versionOf('production')) === 8,
-      `rollback ${resultR.finalState}; production at version ${await versionOf('production')}${resultR.incidentPath ? `; incident document ${resultR.incidentPath}` : ''}`,
+      gate === 'approval' &&
+        resultR.finalState === 'completed' &&
+        (await versionOf('production')) === 8,
+      `rollback ${resultR.finalState} after ${gate === 'approval' ? "carol's approval" : 'no approval'}; production at version ${await versionOf('production')}${resultR.incidentPath ? `; incident document ${resultR.incidentPath}` : ''}`,
     );
 
     // ── 6. status only ──
@@ -331,7 +346,9 @@ export async function runDemo(options: DemoOptions = {}): Promise<number> {
       say(`\nThe stack keeps running (--keep). Web UI: ${stack.temporal.uiUrl}`);
       say('Use the CLI against it in another terminal with:');
       for (const [k, v] of Object.entries(stack.env)) say(`  export ${k}='${v}'`);
-      say(`Examples: pgshift list; pgshift status ${environmentLockId('production')}; ${webUiLink('…')}`);
+      say(
+        `Examples: pgshift list; pgshift status ${environmentLockId('production')}; ${webUiLink('…')}`,
+      );
       say('Press Ctrl-C to stop it.');
       await new Promise<void>((resolveStop) => {
         process.once('SIGINT', () => resolveStop());
@@ -345,6 +362,30 @@ export async function runDemo(options: DemoOptions = {}): Promise<number> {
     process.exitCode = ok ? 0 : 1;
   }
   return process.exitCode ?? 0;
+}
+
+/** What a few minutes of real traffic leave behind, so that a rollback has data to lose. */
+const TRAFFIC_SQL = `
+  INSERT INTO customers (external_id, email, full_name, region, segment)
+  SELECT 'cus_' || g, 'customer' || g || '@example.com', 'Customer ' || g,
+         (ARRAY['eu', 'us', 'apac'])[1 + g % 3], (ARRAY['smb', 'mid', 'enterprise'])[1 + g % 3]
+  FROM generate_series(1, 250) AS g;
+  INSERT INTO events (external_id, event_type, payload)
+  SELECT 'evt_' || g, 'invoice.payment_failed', jsonb_build_object('customer', 'cus_' || (1 + g % 250))
+  FROM generate_series(1, 1000) AS g;
+  INSERT INTO recovery_cases (customer_id, trigger_event_id, amount_due_cents)
+  SELECT c.id, e.id, 1999 FROM customers c
+  JOIN events e ON e.payload->>'customer' = c.external_id
+  WHERE c.external_id LIKE 'cus_1%' AND e.external_id LIKE 'evt_1%';`;
+
+async function rowSummary(url: string): Promise<string> {
+  return withClient(url, async (c) => {
+    const { rows } = await c.query(
+      `SELECT (SELECT count(*) FROM customers) AS customers, (SELECT count(*) FROM events) AS events,
+              (SELECT count(*) FROM recovery_cases) AS cases`,
+    );
+    return `${rows[0].customers} customers, ${rows[0].events} events, ${rows[0].cases} recovery cases`;
+  });
 }
 
 function top(plan: MigrationPlan): number {

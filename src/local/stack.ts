@@ -110,7 +110,8 @@ export async function startLocalStack(options: {
       production: await createDatabase(postgres.url, 'churn_saver_production'),
     };
     log('starting the Temporal dev server with its Web UI…');
-    const preferred = !(await isPortOpen('127.0.0.1', 7233)) && !(await isPortOpen('127.0.0.1', 8233));
+    const preferred =
+      !(await isPortOpen('127.0.0.1', 7233)) && !(await isPortOpen('127.0.0.1', 8233));
     const temporal = await startDevServer({
       ...(preferred ? { port: 7233, uiPort: 8233 } : {}),
       dbFile: join(dir, 'temporal.db'),

@@ -11,6 +11,10 @@ export function register(program: Command): void {
     .option('--migrations <dir>', 'migrations folder', 'migrations')
     .action(async (opts: { keep?: boolean; dir: string; migrations: string }) => {
       const { runDemo } = await import('../../demo/story');
-      process.exitCode = await runDemo({ keep: opts.keep, dir: opts.dir, migrationsDir: opts.migrations });
+      process.exitCode = await runDemo({
+        keep: opts.keep,
+        dir: opts.dir,
+        migrationsDir: opts.migrations,
+      });
     });
 }
