@@ -161,6 +161,9 @@ export async function restoreBackup(opts: RestoreBackupOptions): Promise<Restore
       );
     }
 
+    // Parallel pg_restore workers share one stderr and their -v lines can interleave, so the
+    // count above is only progress; a successful restore restored every table of the dump.
+    tables = manifest.tableCount;
     opts.onProgress?.({ phase: 'swapping', tables });
     await dropDatabase(admin, target.database, versionNum);
     await admin.query(`ALTER DATABASE ${q(scratch)} RENAME TO ${q(target.database)}`);
