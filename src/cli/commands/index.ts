@@ -1,33 +1,37 @@
 import type { Command } from 'commander';
-import * as validate from './validate';
-import * as migrate from './migrate';
-import * as testRollback from './test-rollback';
-import * as temporal from './temporal';
-import * as rehearse from './rehearse';
-import * as runs from './runs';
-import * as verify from './verify';
-import * as config from './config';
-import * as deploy from './deploy';
-import * as approve from './approve';
-import * as rollback from './rollback';
-import * as demo from './demo';
 
-/** Every command module exports `register(program)`; the order here is the order in --help. */
-const modules: { register(program: Command): void }[] = [
-  validate,
-  migrate,
-  testRollback,
-  temporal,
-  rehearse,
-  deploy,
-  approve,
-  runs,
-  verify,
-  config,
-  rollback,
-  demo,
+interface CommandModule {
+  register(program: Command): void;
+}
+
+/**
+ * Every command module exports `register(program)`; the order here is the order in --help.
+ * Modules are loaded on demand: `pgshift migrate up` must not pay for loading the Temporal
+ * SDK (hundreds of milliseconds), so only the module that owns the command is required,
+ * and all of them only for help or an unknown command.
+ */
+const modules: { commands: string[]; load: () => CommandModule }[] = [
+  { commands: ['validate'], load: () => require('./validate') },
+  { commands: ['migrate'], load: () => require('./migrate') },
+  { commands: ['test'], load: () => require('./test-rollback') },
+  { commands: ['worker', 'dev'], load: () => require('./temporal') },
+  { commands: ['rehearse'], load: () => require('./rehearse') },
+  { commands: ['deploy'], load: () => require('./deploy') },
+  { commands: ['approve', 'reject', 'approvals'], load: () => require('./approve') },
+  { commands: ['status', 'watch', 'list'], load: () => require('./runs') },
+  { commands: ['verify'], load: () => require('./verify') },
+  { commands: ['config'], load: () => require('./config') },
+  { commands: ['rollback'], load: () => require('./rollback') },
+  { commands: ['demo'], load: () => require('./demo') },
 ];
 
-export function registerCommands(program: Command): void {
-  for (const module of modules) module.register(program);
+/** The command name in argv: the first word after the script that is not an option. */
+function commandName(argv: string[]): string | undefined {
+  return argv.slice(2).find((arg) => !arg.startsWith('-'));
+}
+
+export function registerCommands(program: Command, argv: string[] = []): void {
+  const name = commandName(argv);
+  const owner = modules.find((m) => name !== undefined && m.commands.includes(name));
+  for (const module of owner ? [owner] : modules) module.load().register(program);
 }
