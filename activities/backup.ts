@@ -43,6 +43,7 @@ export function createBackupActivities(deps: ActivityDeps) {
           name: toBackupName(input.name),
           signal: Context.current().cancellationSignal,
           onProgress: heartbeatProgress(),
+          ...(deps.pgBinDir ? { binDir: deps.pgBinDir } : {}),
         });
         return {
           id: manifest.name,
@@ -67,6 +68,7 @@ export function createBackupActivities(deps: ActivityDeps) {
           backupDir: join(backupsDirOf(deps, input.environment), toBackupName(input.backupId)),
           signal: Context.current().cancellationSignal,
           onProgress: heartbeatProgress(),
+          ...(deps.pgBinDir ? { binDir: deps.pgBinDir } : {}),
         });
         return { backupId: input.backupId, durationMs: result.durationMs };
       });

@@ -17,6 +17,8 @@ export interface ActivityDeps {
   env?: NodeJS.ProcessEnv;
   /** Server for scratch databases of rollback tests (default: TEST_DATABASE_URL, else the environment's server). */
   scratchServerUrl?: string;
+  /** Directory holding pg_dump / pg_restore; default: PGSHIFT_PG_BIN, /usr/lib/postgresql/<major>/bin, PATH. */
+  pgBinDir?: string;
 }
 
 export function settingsOf(deps: ActivityDeps, environment: string): EnvironmentConfig {

@@ -2,7 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { reportError } from './output';
 import { registerCommands } from './commands';
 
-export function buildProgram(argv: string[] = []): Command {
+export async function buildProgram(argv: string[] = []): Promise<Command> {
   const program = new Command('pgshift')
     .description(
       'PostgreSQL schema migrations deployed as durable Temporal workflows: rehearse on staging, deploy to production behind approvals, roll back in an emergency.',
@@ -11,12 +11,12 @@ export function buildProgram(argv: string[] = []): Command {
     .option('--verbose', 'print stack traces on errors')
     .showHelpAfterError()
     .exitOverride();
-  registerCommands(program, argv);
+  await registerCommands(program, argv);
   return program;
 }
 
 export async function main(argv: string[]): Promise<void> {
-  const program = buildProgram(argv);
+  const program = await buildProgram(argv);
   try {
     await program.parseAsync(argv);
   } catch (error) {

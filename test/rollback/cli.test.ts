@@ -16,7 +16,7 @@ async function pgshift(
   try {
     const { stdout, stderr } = await run(
       process.execPath,
-      ['--require', 'tsx/cjs', '-e', script, '--', ...args],
+      ['--import', 'tsx', '-e', script, '--', ...args],
       { cwd: root, env: { ...process.env, ...env } },
     );
     return { code: 0, stdout, stderr };

@@ -10,19 +10,19 @@ interface CommandModule {
  * SDK (hundreds of milliseconds), so only the module that owns the command is required,
  * and all of them only for help or an unknown command.
  */
-const modules: { commands: string[]; load: () => CommandModule }[] = [
-  { commands: ['validate'], load: () => require('./validate') },
-  { commands: ['migrate'], load: () => require('./migrate') },
-  { commands: ['test'], load: () => require('./test-rollback') },
-  { commands: ['worker', 'dev'], load: () => require('./temporal') },
-  { commands: ['rehearse'], load: () => require('./rehearse') },
-  { commands: ['deploy'], load: () => require('./deploy') },
-  { commands: ['approve', 'reject', 'approvals'], load: () => require('./approve') },
-  { commands: ['status', 'watch', 'list'], load: () => require('./runs') },
-  { commands: ['verify'], load: () => require('./verify') },
-  { commands: ['config'], load: () => require('./config') },
-  { commands: ['rollback'], load: () => require('./rollback') },
-  { commands: ['demo'], load: () => require('./demo') },
+const modules: { commands: string[]; load: () => Promise<CommandModule> }[] = [
+  { commands: ['validate'], load: () => import('./validate') },
+  { commands: ['migrate'], load: () => import('./migrate') },
+  { commands: ['test'], load: () => import('./test-rollback') },
+  { commands: ['worker', 'dev'], load: () => import('./temporal') },
+  { commands: ['rehearse'], load: () => import('./rehearse') },
+  { commands: ['deploy'], load: () => import('./deploy') },
+  { commands: ['approve', 'reject', 'approvals'], load: () => import('./approve') },
+  { commands: ['status', 'watch', 'list'], load: () => import('./runs') },
+  { commands: ['verify'], load: () => import('./verify') },
+  { commands: ['config'], load: () => import('./config') },
+  { commands: ['rollback'], load: () => import('./rollback') },
+  { commands: ['demo'], load: () => import('./demo') },
 ];
 
 /** The command name in argv: the first word after the script that is not an option. */
@@ -30,8 +30,8 @@ function commandName(argv: string[]): string | undefined {
   return argv.slice(2).find((arg) => !arg.startsWith('-'));
 }
 
-export function registerCommands(program: Command, argv: string[] = []): void {
+export async function registerCommands(program: Command, argv: string[] = []): Promise<void> {
   const name = commandName(argv);
   const owner = modules.find((m) => name !== undefined && m.commands.includes(name));
-  for (const module of owner ? [owner] : modules) module.load().register(program);
+  for (const module of owner ? [owner] : modules) (await module.load()).register(program);
 }
