@@ -64,19 +64,27 @@ async function main(): Promise<void> {
             if (s) s.started = ms(e);
           }
           if (e.activityTaskCompletedEventAttributes) {
-            const s = scheduled.get(String(e.activityTaskCompletedEventAttributes.scheduledEventId));
+            const s = scheduled.get(
+              String(e.activityTaskCompletedEventAttributes.scheduledEventId),
+            );
             if (s && s.started !== undefined) {
               activities++;
               queue += s.started - s.at;
               work += ms(e) - s.started;
-              rows.push(`${s.name.padEnd(28)} queued ${s.started - s.at} ms, ran ${ms(e) - s.started} ms`);
+              rows.push(
+                `${s.name.padEnd(28)} queued ${s.started - s.at} ms, ran ${ms(e) - s.started} ms`,
+              );
             }
           }
         }
         const first = ms(events[0]);
         const last = ms(events[events.length - 1]);
-        console.log(`\nround ${round}: ${count} migrations, ${total} ms end to end, ${events.length} history events, ${activities} activities`);
-        console.log(`  in activities: ${work} ms; activities waiting to start: ${queue} ms; rest (workflow tasks, client): ${total - work - queue} ms; history span ${last - first} ms`);
+        console.log(
+          `\nround ${round}: ${count} migrations, ${total} ms end to end, ${events.length} history events, ${activities} activities`,
+        );
+        console.log(
+          `  in activities: ${work} ms; activities waiting to start: ${queue} ms; rest (workflow tasks, client): ${total - work - queue} ms; history span ${last - first} ms`,
+        );
         if (round === 2) console.log(rows.map((r) => `  ${r}`).join('\n'));
         await infra.dropDatabase(env.STAGING_DATABASE_URL);
       }

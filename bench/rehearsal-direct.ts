@@ -25,6 +25,8 @@ export async function rehearseDirectly(
     throw new Error(`validation failed: ${validation.errors[0].message}`);
   const state = await call(activities.readMigrationState, { environment, plan });
   const fromVersion = state.currentVersion;
+  const policy = await call(activities.loadEnvironmentPolicy, { environment });
+  const rollbackDepth = policy.rehearsalRollbackDepth;
 
   // backup
   await call(activities.backupDatabase, { environment, name: `${workflowId}-before` });
@@ -32,7 +34,7 @@ export async function rehearseDirectly(
   await call(activities.captureSchema, { environment, workflowId, label: `v${fromVersion}` });
 
   // migrate, stopping at each rehearsal target to snapshot it
-  const targets = rehearsalTargets(top, fromVersion, 2);
+  const targets = rehearsalTargets(top, fromVersion, rollbackDepth);
   const stops = [...targets.filter((t) => t > fromVersion).sort((a, b) => a - b), top];
   for (const stop of stops) {
     if (stop > fromVersion)

@@ -129,7 +129,9 @@ async function main(): Promise<void> {
   };
   const dir = join(ROOT, 'bench', 'results');
   mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, 'latest.json'), JSON.stringify(report, null, 2) + '\n');
+  // Formatted as prettier would (CI runs `prettier --check .` over the committed tree).
+  const { format } = await import('prettier');
+  writeFileSync(join(dir, 'latest.json'), await format(JSON.stringify(report), { parser: 'json' }));
   writeFileSync(
     join(dir, 'latest.md'),
     [

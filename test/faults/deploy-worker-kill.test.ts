@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { withClient } from '../../src/migrations/database';
 import { migrateUp } from '../../src/migrations/runner';
 import { DEFAULT_RUNNER_OPTIONS, type MigrationPlan } from '../../src/migrations/types';
@@ -39,6 +39,11 @@ beforeAll(async () => {
   await stack.stopWorker();
 });
 
+// Each test's workers read that test's PRODUCTION_DATABASE_URL: none may outlive its test.
+afterEach(async () => {
+  for (const worker of workers.splice(0)) await worker.stop();
+});
+
 afterAll(async () => {
   for (const worker of workers) await worker.kill();
   await stack?.stop();
@@ -64,10 +69,10 @@ async function productionAtVersionOne(): Promise<string> {
 }
 
 async function worker(): Promise<WorkerProcess> {
-  const started = await startWorkerProcess(
-    { ...stack.env, PGSHIFT_TASK_QUEUE: stack.taskQueue },
-    ['--config', stack.configFile],
-  );
+  const started = await startWorkerProcess({ ...stack.env, PGSHIFT_TASK_QUEUE: stack.taskQueue }, [
+    '--config',
+    stack.configFile,
+  ]);
   workers.push(started);
   return started;
 }
@@ -77,90 +82,98 @@ async function eventCount(url: string): Promise<number> {
 }
 
 describe('production deploy when its worker process is killed', () => {
-  it('finishes on a new worker after a kill during a migration, applying every migration once', async () => {
-    const url = await productionAtVersionOne();
-    const first = await worker();
-    const handle = await stack.startDeploy(plan);
-    await waitForApprovalGate(handle);
-    await approveAll(handle);
+  it(
+    'finishes on a new worker after a kill during a migration, applying every migration once',
+    { timeout: 240_000 },
+    async () => {
+      const url = await productionAtVersionOne();
+      const first = await worker();
+      const handle = await stack.startDeploy(plan);
+      await waitForApprovalGate(handle);
+      await approveAll(handle);
 
-    await waitUntil('migration 002 to run', () => isRunning(databaseName(url), 'pg_sleep(3)'));
-    await first.kill();
-    await worker();
+      await waitUntil('migration 002 to run', () => isRunning(databaseName(url), 'pg_sleep(3)'));
+      await first.kill();
+      await worker();
 
-    const result = await handle.result();
-    expect({ finalState: result.finalState, reason: result.reason }).toEqual({
-      finalState: 'completed',
-      reason: expect.stringMatching(/^production at version 3/),
-    });
-    const db = await databaseState(url);
-    expect(db.versions).toEqual([1, 2, 3]);
-    expect(db.tables).toEqual(['events', 'recovery_cases']);
-    expect(await eventCount(url)).toBe(EVENTS);
-    const ledger = await query<{ version: number; applied_by: string }>(
-      url,
-      'SELECT version, applied_by FROM pgshift.migrations WHERE version > 1 ORDER BY version',
-    );
-    for (const row of ledger) expect(row.applied_by).toContain(handle.workflowId);
+      const result = await handle.result();
+      expect({ finalState: result.finalState, reason: result.reason }).toEqual({
+        finalState: 'completed',
+        reason: expect.stringMatching(/^production at version 3/),
+      });
+      const db = await databaseState(url);
+      expect(db.versions).toEqual([1, 2, 3]);
+      expect(db.tables).toEqual(['events', 'recovery_cases']);
+      expect(await eventCount(url)).toBe(EVENTS);
+      const ledger = await query<{ version: number; applied_by: string }>(
+        url,
+        'SELECT version, applied_by FROM pgshift.migrations WHERE version > 1 ORDER BY version',
+      );
+      for (const row of ledger) expect(row.applied_by).toContain(handle.workflowId);
 
-    // One applyMigrations, retried on the new worker, completed once; it applied only what
-    // the killed attempt had not committed.
-    const applies = runsOf(await handle.fetchHistory(), 'applyMigrations');
-    expect(applies).toHaveLength(1);
-    expect(applies[0].outcome).toBe('completed');
-    expect(applies[0].attempts).toBeGreaterThan(1);
-    const applied = (applies[0].result as RunSummary).applied.map((m) => m.version);
-    expect([[2, 3], [3]]).toContainEqual(applied);
-  });
+      // One applyMigrations, retried on the new worker, completed once; it applied only what
+      // the killed attempt had not committed.
+      const applies = runsOf(await handle.fetchHistory(), 'applyMigrations');
+      expect(applies).toHaveLength(1);
+      expect(applies[0].outcome).toBe('completed');
+      expect(applies[0].attempts).toBeGreaterThan(1);
+      const applied = (applies[0].result as RunSummary).applied.map((m) => m.version);
+      expect([[2, 3], [3]]).toContainEqual(applied);
+    },
+  );
 
-  it('finishes compensation on a new worker after a kill during it, undoing everything exactly once', async () => {
-    const url = await productionAtVersionOne();
-    const first = await worker();
-    const handle = await stack.startDeploy(plan, {
-      appVersion: '2.0.0',
-      monitoringWindow: '60s',
-      monitoringInterval: '1s',
-    });
-    await waitForApprovalGate(handle);
-    await approveAll(handle);
-    await waitForPhase(handle, 'monitor');
-    await stack.setFault({ mode: 'fail', version: '2.0.0' });
+  it(
+    'finishes compensation on a new worker after a kill during it, undoing everything exactly once',
+    { timeout: 240_000 },
+    async () => {
+      const url = await productionAtVersionOne();
+      const first = await worker();
+      const handle = await stack.startDeploy(plan, {
+        appVersion: '2.0.0',
+        monitoringWindow: '60s',
+        monitoringInterval: '1s',
+      });
+      await waitForApprovalGate(handle);
+      await approveAll(handle);
+      await waitForPhase(handle, 'monitor');
+      await stack.setFault({ mode: 'fail', version: '2.0.0' });
 
-    // The health check fails 3 times in a row; compensation rolls 003 back, then 002 (slow).
-    await waitUntil('the rollback of 002 to run', () =>
-      isRunning(databaseName(url), 'pg_sleep(4)'),
-    );
-    await first.kill();
-    await worker();
+      // The health check fails 3 times in a row; compensation rolls 003 back, then 002 (slow).
+      await waitUntil('the rollback of 002 to run', () =>
+        isRunning(databaseName(url), 'pg_sleep(4)'),
+      );
+      await first.kill();
+      await worker();
 
-    const result = await handle.result();
-    expect({ finalState: result.finalState, reason: result.reason }).toMatchObject({
-      finalState: 'rolled-back',
-    });
-    expect(result.trigger).toBe('critical-functionality-broken');
-    expect(result.compensation).toContain(
-      'database rolled back to version 1 with the rollback files',
-    );
-    expect(result.compensation).toContain('application rolled back to 1.0.0');
-    expect(result.toVersion).toBe(1);
-    const db = await databaseState(url);
-    expect(db.versions).toEqual([1]);
-    expect(db.tables).toEqual(['events']);
-    expect(await eventCount(url)).toBe(EVENTS);
-    expect(db.deployments).toEqual([
-      expect.objectContaining({ workflow_id: handle.workflowId, status: 'rolled-back' }),
-    ]);
-    expect(await stack.appVersion()).toBe('1.0.0');
+      const result = await handle.result();
+      expect({ finalState: result.finalState, reason: result.reason }).toMatchObject({
+        finalState: 'rolled-back',
+      });
+      expect(result.trigger).toBe('critical-functionality-broken');
+      expect(result.compensation).toContain(
+        'database rolled back to version 1 with the rollback files',
+      );
+      expect(result.compensation).toContain('application rolled back to 1.0.0');
+      expect(result.toVersion).toBe(1);
+      const db = await databaseState(url);
+      expect(db.versions).toEqual([1]);
+      expect(db.tables).toEqual(['events']);
+      expect(await eventCount(url)).toBe(EVENTS);
+      expect(db.deployments).toEqual([
+        expect.objectContaining({ workflow_id: handle.workflowId, status: 'rolled-back' }),
+      ]);
+      expect(await stack.appVersion()).toBe('1.0.0');
 
-    // Compensation ran once: one revertMigrations (retried after the kill, completed once),
-    // one application rollback.
-    const history = await handle.fetchHistory();
-    const reverts = runsOf(history, 'revertMigrations');
-    expect(reverts).toHaveLength(1);
-    expect(reverts[0].outcome).toBe('completed');
-    expect(reverts[0].attempts).toBeGreaterThan(1);
-    expect((reverts[0].result as RunSummary).toVersion).toBe(1);
-    expect(runsOf(history, 'rollbackApplication').map((r) => r.outcome)).toEqual(['completed']);
-    expect(runsOf(history, 'restoreDatabase')).toEqual([]);
-  });
+      // Compensation ran once: one revertMigrations (retried after the kill, completed once),
+      // one application rollback.
+      const history = await handle.fetchHistory();
+      const reverts = runsOf(history, 'revertMigrations');
+      expect(reverts).toHaveLength(1);
+      expect(reverts[0].outcome).toBe('completed');
+      expect(reverts[0].attempts).toBeGreaterThan(1);
+      expect((reverts[0].result as RunSummary).toVersion).toBe(1);
+      expect(runsOf(history, 'rollbackApplication').map((r) => r.outcome)).toEqual(['completed']);
+      expect(runsOf(history, 'restoreDatabase')).toEqual([]);
+    },
+  );
 });

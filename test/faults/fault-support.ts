@@ -136,9 +136,12 @@ export function activityRuns(history: History): ActivityRun[] {
       continue;
     }
     const ended =
-      (event.activityTaskFailedEventAttributes && ['failed', event.activityTaskFailedEventAttributes] as const) ||
-      (event.activityTaskTimedOutEventAttributes && ['timed-out', event.activityTaskTimedOutEventAttributes] as const) ||
-      (event.activityTaskCanceledEventAttributes && ['cancelled', event.activityTaskCanceledEventAttributes] as const);
+      (event.activityTaskFailedEventAttributes &&
+        (['failed', event.activityTaskFailedEventAttributes] as const)) ||
+      (event.activityTaskTimedOutEventAttributes &&
+        (['timed-out', event.activityTaskTimedOutEventAttributes] as const)) ||
+      (event.activityTaskCanceledEventAttributes &&
+        (['cancelled', event.activityTaskCanceledEventAttributes] as const));
     if (ended) {
       const run = byId.get(String(ended[1].scheduledEventId));
       if (run) run.outcome = ended[0];

@@ -1,0 +1,139 @@
+/**
+ * Regenerates test/histories/staging-rehearsal-*.json: runs two representative staging
+ * rehearsals against a real PostgreSQL and a real Temporal dev server (started here, as the
+ * tests' global setup does, unless TEST_DATABASE_URL / TEMPORAL_ADDRESS are set) and writes
+ * each run's event history:
+ * - passed: test/fixtures/deploy-churn on an empty staging (rollback rehearsal, rollback
+ *   tests, functional SQL checks, certificate);
+ * - compensated: test/fixtures/faults-rehearsal-halfway on a staging at version 1 holding
+ *   cases, where 003 fails half-way and compensation rolls staging back to version 1.
+ * test/rehearsal/replay.test.ts replays them against the current workflow code.
+ *
+ *   npx tsx scripts/record-rehearsal-histories.ts
+ *
+ * Re-record only for an intended, patched() change; keep old files for rehearsals still running.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createActivities } from '../activities';
+import { parseConfig } from '../src/config';
+import { withClient } from '../src/migrations/database';
+import { loadPlan } from '../src/migrations/files';
+import { migrateUp } from '../src/migrations/runner';
+import { DEFAULT_RUNNER_OPTIONS, type MigrationPlan } from '../src/migrations/types';
+import { writeHistoryFile } from '../test/deploy/history-files';
+import { createTestDatabase, query, testServerUrl } from '../test/support/databases';
+import { setup, teardown } from '../test/support/global-setup';
+import { closeTestEnv, startTestWorker } from '../test/support/temporal';
+import {
+  rehearsalWorkflowId,
+  type StagingRehearsalInput,
+  type StagingRehearsalResult,
+} from '../workflows/definitions';
+
+const ROOT = join(__dirname, '..');
+const HISTORIES = join(ROOT, 'test', 'histories');
+const FIXTURES = join(ROOT, 'test', 'fixtures');
+
+interface Scenario {
+  name: string;
+  expected: StagingRehearsalResult['finalState'];
+  fixture: string;
+  /** Brings a fresh staging database to the state the rehearsal starts from. */
+  prepare(url: string, plan: MigrationPlan): Promise<void>;
+  /** What the run must show besides its final state (a failed run must be compensated). */
+  check(result: StagingRehearsalResult): boolean;
+}
+
+const SCENARIOS: Scenario[] = [
+  {
+    name: 'passed',
+    expected: 'passed',
+    fixture: 'deploy-churn',
+    prepare: async () => undefined,
+    check: (result) => result.certificate !== undefined,
+  },
+  {
+    name: 'compensated',
+    expected: 'failed',
+    fixture: 'faults-rehearsal-halfway',
+    async prepare(url, plan) {
+      await withClient(url, (client) =>
+        migrateUp(client, plan, { ...DEFAULT_RUNNER_OPTIONS, appliedBy: 'setup', to: 1 }),
+      );
+      await query(url, `INSERT INTO cases (status) VALUES ('open'), ('open'), ('closed')`);
+    },
+    check: (result) => /rolled back to version 1/.test(String(result.compensation ?? '')),
+  },
+];
+
+async function main(): Promise<void> {
+  await setup();
+  const dir = mkdtempSync(join(tmpdir(), 'pgshift-record-rehearsals-'));
+  try {
+    for (const scenario of SCENARIOS) {
+      const stagingUrl = await createTestDatabase('staging_record');
+      const plan = await loadPlan(join(FIXTURES, scenario.fixture));
+      await scenario.prepare(stagingUrl, plan);
+      const config = parseConfig(
+        {
+          backupsDir: join(dir, 'backups'),
+          reportsDir: join(dir, 'reports'),
+          environments: {
+            staging: { checks: [{ name: 'database answers', sql: 'SELECT 1' }] },
+          },
+        },
+        null,
+      );
+      const worker = await startTestWorker(
+        createActivities({
+          config,
+          env: { STAGING_DATABASE_URL: stagingUrl },
+          scratchServerUrl: testServerUrl(),
+        }),
+      );
+      try {
+        const handle = await worker.env.client.workflow.start('stagingRehearsal', {
+          taskQueue: worker.taskQueue,
+          workflowId: `${rehearsalWorkflowId('staging', plan.checksum)}-${randomBytes(3).toString('hex')}`,
+          args: [
+            { environment: 'staging', plan, initiator: 'erin' } satisfies StagingRehearsalInput,
+          ],
+        });
+        const result = (await handle.result()) as StagingRehearsalResult;
+        if (result.finalState !== scenario.expected || !scenario.check(result))
+          throw new Error(
+            `scenario ${scenario.name} ended ${result.finalState} (${result.failure ?? 'no failure'}; ${result.compensation ?? 'no compensation'}), expected ${scenario.expected}`,
+          );
+        const history = await handle.fetchHistory();
+        const file = join(HISTORIES, `staging-rehearsal-${scenario.name}.json`);
+        writeHistoryFile(
+          file,
+          {
+            workflowId: handle.workflowId,
+            workflowType: 'stagingRehearsal',
+            finalState: result.finalState,
+          },
+          history,
+        );
+        process.stdout.write(`recorded ${file} (${history.events?.length ?? 0} events)\n`);
+      } finally {
+        await worker.stop();
+      }
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+    await closeTestEnv();
+    await teardown();
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (error: Error) => {
+    process.stderr.write(`record-rehearsal-histories: ${error.stack ?? error.message}\n`);
+    process.exit(1);
+  },
+);
