@@ -13,6 +13,7 @@ const NON_RETRYABLE = [
   'ConfigError',
   'ToolMissingError',
   'BackupIntegrityError',
+  'AuthenticationError',
 ];
 
 /** Quick database reads, records, reports and notifications. */

@@ -1,5 +1,5 @@
 import { Client, type ClientConfig } from 'pg';
-import { ConnectionError } from './errors';
+import { AuthenticationError, ConnectionError } from './errors';
 
 /** The URL without its password, safe for messages and logs. */
 export function redactUrl(url: string): string {
@@ -30,11 +30,19 @@ export function toConnectionError(error: unknown, url: string): unknown {
       `cannot reach PostgreSQL at ${where} (${e.code}): check that the server runs and the host and port are right`,
     );
   if (e?.code === '28P01' || e?.code === '28000')
-    return new ConnectionError(
+    return new AuthenticationError(
       `PostgreSQL at ${where} refused the credentials (${e.message}): check the user and password in the database URL`,
     );
   if (e?.code === '3D000')
     return new ConnectionError(`database does not exist at ${where}: ${e.message}`);
+  if (e?.code === '55000' && /not currently accepting connections/.test(e.message ?? ''))
+    return new ConnectionError(
+      `${e.message} (${where}): the database refuses new connections (ALLOW_CONNECTIONS false or being restored); wait for it to come back or ask its administrator`,
+    );
+  if (e?.code === '57P01' || e?.code === '57P02' || e?.code === '57P03')
+    return new ConnectionError(
+      `PostgreSQL at ${where} ended or refused the session (${e.code}: ${e.message}): the server is shutting down, restarting or a session was terminated; retry when it is back`,
+    );
   if (e?.message?.includes('Connection terminated') || e?.message?.includes('timeout expired'))
     return new ConnectionError(
       `lost or timed out the connection to PostgreSQL at ${where}: ${e.message}`,

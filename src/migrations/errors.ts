@@ -92,7 +92,13 @@ export class UsageError extends PgshiftError {
 
 /** The database (or another service) cannot be reached or refuses our credentials. */
 export class ConnectionError extends PgshiftError {
-  readonly code = 'ConnectionError';
+  readonly code: string = 'ConnectionError';
   readonly exitCode = 3;
-  override readonly nonRetryable = false;
+  override readonly nonRetryable: boolean = false;
+}
+
+/** The server refused our credentials: retrying with the same ones cannot help. */
+export class AuthenticationError extends ConnectionError {
+  override readonly code = 'AuthenticationError';
+  override readonly nonRetryable = true;
 }
