@@ -5,9 +5,11 @@ import {
   listBackups,
   restoreBackup,
   toBackupName,
+  type BackupManifest,
   type BackupProgress,
 } from '../src/backup';
-import { asActivity, databaseUrlOf, type ActivityDeps } from './deps';
+import { EMERGENCY_BACKUP_COMPRESSION } from '../src/backup/emergency';
+import { asActivity, databaseUrlOf, withHeartbeat, type ActivityDeps } from './deps';
 
 /** What a workflow keeps of a backup: an id and a few figures, never the data or a URL. */
 export interface BackupSummary {
@@ -18,6 +20,31 @@ export interface BackupSummary {
   currentVersion: number | null;
   createdAt: string;
   durationMs: number;
+}
+
+/** What the concurrent emergency backup and restore return: both summaries. */
+export interface RestoreWithEmergencyBackupResult {
+  emergencyBackup: BackupSummary;
+  restore: {
+    backupId: string;
+    durationMs: number;
+    /** pg_restore into the scratch database alone. */
+    restoreMs: number;
+    /** How long the restored scratch database waited for the emergency backup before the swap. */
+    waitedForBackupMs: number;
+  };
+}
+
+function summaryOf(manifest: BackupManifest, dir: string): BackupSummary {
+  return {
+    id: manifest.name,
+    path: join(dir, manifest.name),
+    sizeBytes: manifest.sizeBytes,
+    sha256: manifest.sha256,
+    currentVersion: manifest.migrationState.currentVersion,
+    createdAt: manifest.createdAt,
+    durationMs: manifest.durationMs,
+  };
 }
 
 function heartbeatProgress() {
@@ -35,7 +62,12 @@ export function createBackupActivities(deps: ActivityDeps) {
      * pg_dump of the environment plus its migration state and a manifest. Named by the
      * caller (workflow id + step): a retry returns the backup the first attempt completed.
      */
-    async backupDatabase(input: { environment: string; name: string }): Promise<BackupSummary> {
+    async backupDatabase(input: {
+      environment: string;
+      name: string;
+      /** pg_dump --compress level; default pg_dump's own. */
+      compression?: number;
+    }): Promise<BackupSummary> {
       return asActivity(async () => {
         const manifest = await createBackup({
           databaseUrl: databaseUrlOf(deps, input.environment),
@@ -43,17 +75,89 @@ export function createBackupActivities(deps: ActivityDeps) {
           name: toBackupName(input.name),
           signal: Context.current().cancellationSignal,
           onProgress: heartbeatProgress(),
+          ...(input.compression !== undefined ? { compression: input.compression } : {}),
           ...(deps.pgBinDir ? { binDir: deps.pgBinDir } : {}),
         });
-        return {
-          id: manifest.name,
-          path: join(backupsDirOf(deps, input.environment), manifest.name),
-          sizeBytes: manifest.sizeBytes,
-          sha256: manifest.sha256,
-          currentVersion: manifest.migrationState.currentVersion,
-          createdAt: manifest.createdAt,
-          durationMs: manifest.durationMs,
+        return summaryOf(manifest, backupsDirOf(deps, input.environment));
+      });
+    },
+
+    /**
+     * The restore path of a full emergency rollback in one step: the emergency backup
+     * (pg_dump of the live database, fast compression) runs while pg_restore fills the scratch
+     * database with backup `backupId`; the scratch database replaces the live one only once the
+     * emergency backup is complete. A failed emergency backup stops the restore and drops the
+     * scratch database: the live database is untouched. A retry reuses the emergency backup
+     * (named by the caller) and restores again, to the same end state.
+     */
+    async restoreWithEmergencyBackup(input: {
+      environment: string;
+      backupId: string;
+      emergencyBackupName: string;
+    }): Promise<RestoreWithEmergencyBackupResult> {
+      return asActivity(async () => {
+        const databaseUrl = databaseUrlOf(deps, input.environment);
+        const dir = backupsDirOf(deps, input.environment);
+        const progress: { emergencyBackup: BackupProgress; restore: BackupProgress } = {
+          emergencyBackup: { phase: 'connecting' },
+          restore: { phase: 'verifying' },
         };
+        const context = Context.current();
+        const beat = () => context.heartbeat(progress);
+        const bin = deps.pgBinDir ? { binDir: deps.pgBinDir } : {};
+        return withHeartbeat(
+          5_000,
+          () => progress,
+          async (cancelled) => {
+            // The restore stops when the activity is cancelled or the emergency backup fails.
+            const stopRestore = new AbortController();
+            const stop = () => stopRestore.abort();
+            cancelled.addEventListener('abort', stop, { once: true });
+            const backup = createBackup({
+              databaseUrl,
+              dir,
+              name: toBackupName(input.emergencyBackupName),
+              compression: EMERGENCY_BACKUP_COMPRESSION,
+              signal: cancelled,
+              onProgress: (p) => {
+                progress.emergencyBackup = p;
+                beat();
+              },
+              ...bin,
+            });
+            backup.catch(stop);
+            try {
+              const [emergency, restored] = await Promise.allSettled([
+                backup,
+                restoreBackup({
+                  databaseUrl,
+                  backupDir: join(dir, toBackupName(input.backupId)),
+                  signal: stopRestore.signal,
+                  onProgress: (p) => {
+                    progress.restore = p;
+                    beat();
+                  },
+                  beforeSwap: async () => void (await backup),
+                  ...bin,
+                }),
+              ]);
+              // A failed emergency backup is the cause of a stopped restore: report it first.
+              if (emergency.status === 'rejected') throw emergency.reason;
+              if (restored.status === 'rejected') throw restored.reason;
+              return {
+                emergencyBackup: summaryOf(emergency.value, dir),
+                restore: {
+                  backupId: input.backupId,
+                  durationMs: restored.value.durationMs,
+                  restoreMs: restored.value.restoreMs,
+                  waitedForBackupMs: restored.value.waitedBeforeSwapMs,
+                },
+              };
+            } finally {
+              cancelled.removeEventListener('abort', stop);
+            }
+          },
+        );
       });
     },
 

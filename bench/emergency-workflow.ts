@@ -18,6 +18,8 @@ export interface EmergencyWorkflowTiming {
   /** Median time of the workflow's own "restore backup" and "emergency backup" steps. */
   restoreStepMs?: number;
   emergencyBackupStepMs?: number;
+  /** The emergency backup ran during the restore (patched workflow) rather than before it. */
+  concurrent: boolean;
   notes: string[];
 }
 
@@ -79,6 +81,7 @@ export async function benchEmergencyWorkflow(
   const times: number[] = [];
   const restoreSteps: number[] = [];
   const backupSteps: number[] = [];
+  let concurrent = false;
   try {
     for (let run = 0; run < input.runs; run++) {
       // The deploy that went wrong: backupVersion → top, recorded as the last good deploy.
@@ -124,6 +127,8 @@ export async function benchEmergencyWorkflow(
       const backup = stepMs(value.steps, 'emergency backup');
       if (restore !== undefined) restoreSteps.push(restore);
       if (backup !== undefined) backupSteps.push(backup);
+      const startOf = (name: string) => value.steps.find((s) => s.name === name)?.startedAt;
+      concurrent = startOf('emergency backup') === startOf('restore backup');
       ctx.log(
         `emergencyRollback run ${run + 1}/${input.runs}: ${Math.round(ms)} ms (emergency backup ${backup ?? '?'} ms, restore ${restore ?? '?'} ms)`,
       );
@@ -136,8 +141,11 @@ export async function benchEmergencyWorkflow(
     times,
     ...(restoreSteps.length ? { restoreStepMs: median(restoreSteps) } : {}),
     ...(backupSteps.length ? { emergencyBackupStepMs: median(backupSteps) } : {}),
+    concurrent,
     notes: [
-      `emergencyRollback --full-emergency with --break-glass, no rollback files: decide → assess (last successful deploy ${input.backupVersion} → ${top}) → emergency backup (pg_dump of the current database, as the guide requires) → notify → restore the deploy's backup → verify version → verify system → watch (0 s window) → incident document; timed from start to result`,
+      concurrent
+        ? `emergencyRollback --full-emergency with --break-glass, no rollback files: decide → assess (last successful deploy ${input.backupVersion} → ${top}) → notify → emergency backup (pg_dump -Fd --compress=0 of the current database, as the guide requires) while the deploy's backup is restored into a scratch database, swapped in once the emergency backup is complete → verify version → verify system → watch (0 s window) → incident document; timed from start to result, ${input.runs} run(s)`
+        : `emergencyRollback --full-emergency with --break-glass, no rollback files: decide → assess (last successful deploy ${input.backupVersion} → ${top}) → emergency backup (pg_dump of the current database, as the guide requires) → notify → restore the deploy's backup → verify version → verify system → watch (0 s window) → incident document; timed from start to result, ${input.runs} run(s)`,
     ],
   };
 }

@@ -158,7 +158,7 @@ export async function benchEmergency(infra: BenchInfra, ctx: BenchContext): Prom
       backupId: manifest.name,
       backupVersion,
       plan: deployPlan,
-      runs: 1,
+      runs,
     });
     if (workflow) {
       metrics.push(
@@ -174,7 +174,15 @@ export async function benchEmergency(infra: BenchInfra, ctx: BenchContext): Prom
           text: '≤ 1.2x',
         }),
       );
-      if (workflow.emergencyBackupStepMs !== undefined)
+      if (workflow.emergencyBackupStepMs !== undefined && workflow.concurrent)
+        metrics.push(
+          metric(
+            '  of which: emergency backup (pg_dump --compress=0, during the restore)',
+            workflow.emergencyBackupStepMs / 1000,
+            's',
+          ),
+        );
+      else if (workflow.emergencyBackupStepMs !== undefined)
         metrics.push(
           metric(
             '  of which: emergency backup step (pg_dump)',
@@ -189,7 +197,13 @@ export async function benchEmergency(infra: BenchInfra, ctx: BenchContext): Prom
         );
       if (workflow.restoreStepMs !== undefined)
         metrics.push(
-          metric('  of which: restore backup step', workflow.restoreStepMs / 1000, 's'),
+          metric(
+            workflow.concurrent
+              ? '  of which: restore backup step (pg_restore, wait for the emergency backup, swap)'
+              : '  of which: restore backup step',
+            workflow.restoreStepMs / 1000,
+            's',
+          ),
           metric('ratio restore step / bare pg_restore', workflow.restoreStepMs / bareMedian, 'x', {
             max: 1.2,
             text: '≤ 1.2x',

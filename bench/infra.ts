@@ -86,6 +86,9 @@ export async function startInfra(log: (line: string) => void): Promise<BenchInfr
     },
     async stop() {
       await Promise.allSettled([devServer?.stop(), postgres?.stop()]);
+      // The dev server's log is kept only when it failed to start (for the post-mortem).
+      if (devServer)
+        rmSync(join(tmpdir(), `pgshift-bench-temporal-${process.pid}.log`), { force: true });
       rmSync(workDir, { recursive: true, force: true });
       if (pgDir) rmSync(pgDir, { recursive: true, force: true });
     },

@@ -1,11 +1,11 @@
 /**
  * Regenerates test/histories/emergency-rollback-*.json: runs representative emergency
- * rollbacks (a full emergency approved by signal, an application rollback, a P3 no-action)
- * against a real PostgreSQL and a real Temporal dev server (started here unless
+ * rollbacks (a full emergency approved by signal, a full emergency by restore with break-glass
+ * — emergency backup during the restore —, an application rollback, a P3 no-action) against a real PostgreSQL and a real Temporal dev server (started here unless
  * TEST_DATABASE_URL / TEMPORAL_ADDRESS are set) and writes each run's event history.
  * test/rollback-workflow/replay.test.ts replays them against the current workflow code.
  *
- *   npx tsx scripts/record-rollback-histories.ts
+ *   npx tsx scripts/record-rollback-histories.ts [name…]   (default: all of them)
  *
  * Re-record only for an intended, patched() change; keep old files for rollbacks still running.
  */
@@ -44,7 +44,14 @@ async function record(name: string, handle: WorkflowHandle): Promise<void> {
   );
 }
 
+const NAMES = ['full-emergency-approved', 'full-emergency-restore', 'application', 'no-action'];
+
 async function main(): Promise<void> {
+  const wanted = process.argv.slice(2);
+  const unknown = wanted.filter((n) => !NAMES.includes(n));
+  if (unknown.length)
+    throw new Error(`unknown history ${unknown.join(', ')}: choose from ${NAMES.join(', ')}`);
+  const recording = (name: string) => !wanted.length || wanted.includes(name);
   await setup();
   const plan = await loadPlan(SHIPPED_MIGRATIONS);
   const stacks: RollbackStack[] = [];
@@ -55,26 +62,44 @@ async function main(): Promise<void> {
     return stack;
   };
   try {
-    const approved = await fresh();
-    await query(
-      approved.databaseUrl,
-      `INSERT INTO customers (external_id, email, segment) VALUES ('c1', 'c@x', 'smb')`,
-    );
-    const full = await approved.start({ mode: 'full-emergency', plan, initiator: 'erin' });
-    for (;;) {
-      const step = (await progressOf(full))?.steps.find((s) => s.name === 'approval');
-      if (step?.status === 'running') break;
-      await new Promise((r) => setTimeout(r, 200));
+    if (recording('full-emergency-approved')) {
+      const approved = await fresh();
+      await query(
+        approved.databaseUrl,
+        `INSERT INTO customers (external_id, email, segment) VALUES ('c1', 'c@x', 'smb')`,
+      );
+      const full = await approved.start({ mode: 'full-emergency', plan, initiator: 'erin' });
+      for (;;) {
+        const step = (await progressOf(full))?.steps.find((s) => s.name === 'approval');
+        if (step?.status === 'running') break;
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      await full.signal(approveRollbackSignal, { approver: 'mallory' });
+      await full.signal(approveRollbackSignal, { approver: 'alice', comment: 'go' });
+      await record('full-emergency-approved', full);
     }
-    await full.signal(approveRollbackSignal, { approver: 'mallory' });
-    await full.signal(approveRollbackSignal, { approver: 'alice', comment: 'go' });
-    await record('full-emergency-approved', full);
 
-    const app = await fresh();
-    await record('application', await app.start({ mode: 'application' }));
+    if (recording('full-emergency-restore')) {
+      // No rollback files: the deploy backup is restored while the emergency backup is taken.
+      const restore = await fresh();
+      await record(
+        'full-emergency-restore',
+        await restore.start({
+          mode: 'full-emergency',
+          breakGlass: { reason: 'checkout down, rollback files not at hand' },
+        }),
+      );
+    }
 
-    const none = await fresh();
-    await record('no-action', await none.start({ issue: 'minor', severity: 'P3' }));
+    if (recording('application')) {
+      const app = await fresh();
+      await record('application', await app.start({ mode: 'application' }));
+    }
+
+    if (recording('no-action')) {
+      const none = await fresh();
+      await record('no-action', await none.start({ issue: 'minor', severity: 'P3' }));
+    }
   } finally {
     for (const stack of stacks) await stack.stop();
     await closeTestEnv();

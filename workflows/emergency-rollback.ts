@@ -4,10 +4,12 @@ import {
   condition,
   isCancellation,
   log,
+  patched,
   setHandler,
   sleep,
   workflowInfo,
 } from '@temporalio/workflow';
+import { EMERGENCY_BACKUP_COMPRESSION } from '../src/backup/emergency';
 import { parseDuration } from '../src/config/duration';
 import { evaluateThresholds, type Baseline, type ThresholdHistory } from '../src/verify/thresholds';
 import type { EmergencyPolicy, RollbackImpact } from '../activities/impact';
@@ -34,6 +36,7 @@ import {
 import { describeFailure, stepFailure } from './failures';
 import {
   compareWithGuide,
+  formatSeconds,
   GUIDE_LABEL,
   incidentMarkdown,
   type IncidentFacts,
@@ -46,6 +49,13 @@ type Mode = RollbackType | 'status-only';
 /** The failure type of a rollback that was refused before anything changed. */
 const REFUSED = 'RollbackRefused';
 const DEFAULT_APPROVAL_TIMEOUT = '1h';
+
+/**
+ * Patch: a full emergency rollback by restore takes its emergency backup while pg_restore fills
+ * the scratch database (one activity) instead of before it; histories without it replay the
+ * old order.
+ */
+export const CONCURRENT_EMERGENCY_BACKUP_PATCH = 'full-emergency-backup-during-restore';
 
 /** readMigrationState needs a plan; without rollback files only the ledger is read. */
 const EMPTY_PLAN: MigrationPlan = { checksum: '0'.repeat(64), migrations: [] };
@@ -324,7 +334,7 @@ export async function emergencyRollback(
     tracker.start('emergency backup', `pg_dump of ${environment} before anything changes`);
     const backup = await backups.backupDatabase.executeWithOptions(
       { summary: `emergency backup of ${environment}` },
-      [{ environment, name: `${incidentId}-emergency` }],
+      [{ environment, name: `${incidentId}-emergency`, compression: EMERGENCY_BACKUP_COMPRESSION }],
     );
     facts.emergencyBackupId = backup.id;
     tracker.complete(
@@ -394,6 +404,59 @@ export async function emergencyRollback(
     facts.restoredBackupId = backupId;
     tracker.complete('restore backup', `backup ${backupId} restored in ${restored.durationMs} ms`);
     note(`backup ${backupId} restored`);
+  };
+
+  /**
+   * The emergency backup and the restore at once: pg_dump of the live database runs while
+   * pg_restore fills a scratch database; the swap waits for the emergency backup, so the
+   * backup still holds the state before any change. Both steps keep their own times.
+   */
+  const restoreDuringEmergencyBackup = async (backupId: string) => {
+    tracker.start(
+      'emergency backup',
+      `pg_dump of ${environment} while backup ${backupId} is restored beside it`,
+    );
+    tracker.start(
+      'restore backup',
+      `restoring backup ${backupId} into a scratch database; it replaces ${environment} once the emergency backup is complete`,
+    );
+    note(
+      `emergency backup of ${environment} and restore of backup ${backupId} started together: ${environment} is replaced only after the emergency backup is complete`,
+    );
+    let done;
+    try {
+      done = await backups.restoreWithEmergencyBackup.executeWithOptions(
+        { summary: `emergency backup of ${environment} while ${backupId} is restored` },
+        [{ environment, backupId, emergencyBackupName: `${incidentId}-emergency` }],
+      );
+    } catch (error) {
+      const why = firstLine(describeFailure(error).message);
+      tracker.fail('emergency backup', why);
+      tracker.fail('restore backup', why);
+      throw stepFailure(
+        'RollbackFailed',
+        `emergency backup and restore of ${backupId} failed: ${why} (the restored copy replaces ${environment} only once the emergency backup is complete)`,
+      );
+    }
+    const { emergencyBackup: backup, restore: restored } = done;
+    facts.emergencyBackupId = backup.id;
+    tracker.completeAt(
+      'emergency backup',
+      backup.createdAt,
+      `backup ${backup.id} (${backup.sizeBytes} bytes, version ${backup.currentVersion ?? 0}) in ${formatSeconds(backup.durationMs)}, during the restore`,
+    );
+    timeline.push({
+      at: backup.createdAt,
+      text: `emergency backup ${backup.id} taken in ${formatSeconds(backup.durationMs)}, during the restore`,
+    });
+    log.info(`emergency backup ${backup.id} taken`, { incidentId });
+    changed = true;
+    facts.restoredBackupId = backupId;
+    tracker.complete(
+      'restore backup',
+      `backup ${backupId} restored in ${formatSeconds(restored.durationMs)} (pg_restore ${formatSeconds(restored.restoreMs)}, then ${formatSeconds(restored.waitedForBackupMs)} waiting for the emergency backup before the swap)`,
+    );
+    note(`backup ${backupId} restored and swapped in`);
   };
 
   const rollBackApplication = async (expected: string | undefined, before: string | null) => {
@@ -617,8 +680,10 @@ export async function emergencyRollback(
       );
     if (!approvalRequired) tracker.skip('approval', approvalSkipReason);
     await CancellationScope.nonCancellable(async () => {
-      if (dbNeeded) await takeEmergencyBackup();
-      else tracker.skip('emergency backup', 'the database is not changed');
+      // Restoring without trying rollback files first: the emergency backup runs during the restore.
+      const duringRestore = dbNeeded && !useFiles && patched(CONCURRENT_EMERGENCY_BACKUP_PATCH);
+      if (dbNeeded && !duringRestore) await takeEmergencyBackup();
+      else if (!dbNeeded) tracker.skip('emergency backup', 'the database is not changed');
       await announce(planLines.join('; '));
       if (dbNeeded) {
         if (useFiles) {
@@ -637,7 +702,8 @@ export async function emergencyRollback(
         } else {
           tracker.skip('revert migrations', 'restoring the deploy backup instead');
           facts.method = `restored backup ${deploy.backupId}`;
-          await restore(deploy.backupId!);
+          if (duringRestore) await restoreDuringEmergencyBackup(deploy.backupId!);
+          else await restore(deploy.backupId!);
         }
         await verifyVersion(target, facts.method);
       } else {

@@ -50,6 +50,11 @@ export class ProgressTracker {
   complete(name: string, detail?: string): void {
     this.end(name, 'completed', detail);
   }
+  /** Completes a step that ended at a known earlier time (reported by an activity that did more). */
+  completeAt(name: string, endedAt: string, detail?: string): void {
+    this.end(name, 'completed', detail);
+    this.step(name).endedAt = endedAt;
+  }
   fail(name: string, detail: string): void {
     this.end(name, 'failed', detail);
   }

@@ -32,6 +32,11 @@ export interface CreateBackupOptions {
   format?: BackupFormat;
   /** Parallel pg_dump jobs (directory format); default min(4, cores). */
   jobs?: number;
+  /**
+   * gzip level of pg_dump (`--compress`, 0 = none, 1 = fastest … 9 = smallest); default:
+   * pg_dump's own (6). Emergency backups use a low level: taken while production is down.
+   */
+  compression?: number;
   signal?: AbortSignal;
   onProgress?: ProgressCallback;
   /** Directory holding pg_dump/pg_restore, instead of searching PATH and /usr/lib/postgresql. */
@@ -114,6 +119,13 @@ export async function createBackup(opts: CreateBackupOptions): Promise<BackupMan
     throw new UsageError(
       `backup name "${opts.name}" may only hold letters, digits and . _ @ + = - (use toBackupName())`,
     );
+  if (
+    opts.compression !== undefined &&
+    (!Number.isInteger(opts.compression) || opts.compression < 0 || opts.compression > 9)
+  )
+    throw new UsageError(
+      `backup compression must be an integer from 0 (none) to 9 (smallest), got ${opts.compression}`,
+    );
   const backupDir = join(opts.dir, opts.name);
   const reused = await reusableBackup(backupDir);
   if (reused) {
@@ -160,6 +172,7 @@ export async function createBackup(opts: CreateBackupOptions): Promise<BackupMan
       `--snapshot=${snapshot}`,
       '--verbose',
       ...(jobs > 1 ? ['--jobs', String(jobs)] : []),
+      ...(opts.compression !== undefined ? [`--compress=${opts.compression}`] : []),
     ];
     let tables = 0;
     const timer = setInterval(() => {
@@ -215,6 +228,7 @@ export async function createBackup(opts: CreateBackupOptions): Promise<BackupMan
       format,
       dumpPath,
       jobs,
+      ...(opts.compression !== undefined ? { compression: opts.compression } : {}),
       sizeBytes: digest.sizeBytes,
       sha256: digest.sha256,
       files: digest.files,

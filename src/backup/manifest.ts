@@ -20,6 +20,8 @@ export interface BackupManifest {
   /** Path of the dump relative to the backup directory ("dump" or "dump.pgdump"). */
   dumpPath: string;
   jobs: number;
+  /** pg_dump's --compress level when one was chosen (absent: pg_dump's default). */
+  compression?: number;
   sizeBytes: number;
   /** sha256 of the dump file; for the directory format, of the sorted listing of file hashes. */
   sha256: string;

@@ -9,6 +9,7 @@ export interface BackupProgress {
     | 'verifying'
     | 'creating-database'
     | 'restoring'
+    | 'waiting-before-swap'
     | 'swapping'
     | 'done';
   /** Bytes written so far (dump) or total dump size (restore). */

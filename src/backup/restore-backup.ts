@@ -22,6 +22,12 @@ export interface RestoreBackupOptions {
   binDir?: string;
   /** Skip ownership (ALTER … OWNER): use when restoring onto a server without the dump's roles. */
   noOwner?: boolean;
+  /**
+   * Awaited after pg_restore has filled the scratch database and before the swap (e.g. an
+   * emergency backup of the live database taken meanwhile). When it throws, the scratch
+   * database is dropped, the target is left untouched and its error is rethrown.
+   */
+  beforeSwap?: () => Promise<void>;
 }
 
 export interface RestoreResult {
@@ -30,6 +36,8 @@ export interface RestoreResult {
   durationMs: number;
   checksumMs: number;
   restoreMs: number;
+  /** Time spent awaiting `beforeSwap` after pg_restore ended (0 without it). */
+  waitedBeforeSwapMs: number;
   jobs: number;
   tables: number;
   sizeBytes: number;
@@ -82,8 +90,8 @@ async function createScratch(
  * Restores a backup exactly: checks the manifest checksum (a tampered or corrupt backup is
  * refused before anything is touched), restores with `pg_restore -j` into a scratch database
  * (the live one keeps serving meanwhile), then swaps: drops the target (terminating its
- * connections) and renames the scratch database to it. A failed restore leaves the target
- * untouched. Database-level settings (ALTER DATABASE … SET), comments and grants are not restored.
+ * connections) and renames the scratch database to it; an optional `beforeSwap` hook is
+ * awaited between the two. A failed restore (or hook) leaves the target untouched. Database-level settings (ALTER DATABASE … SET), comments and grants are not restored.
  */
 export async function restoreBackup(opts: RestoreBackupOptions): Promise<RestoreResult> {
   const started = Date.now();
@@ -164,6 +172,23 @@ export async function restoreBackup(opts: RestoreBackupOptions): Promise<Restore
     // Parallel pg_restore workers share one stderr and their -v lines can interleave, so the
     // count above is only progress; a successful restore restored every table of the dump.
     tables = manifest.tableCount;
+    const waitStarted = Date.now();
+    if (opts.beforeSwap) {
+      opts.onProgress?.({ phase: 'waiting-before-swap', tables });
+      try {
+        await opts.beforeSwap();
+      } catch (error) {
+        await dropDatabase(admin, scratch, versionNum).catch(() => undefined);
+        throw error;
+      }
+    }
+    const waitedBeforeSwapMs = opts.beforeSwap ? Date.now() - waitStarted : 0;
+    if (opts.beforeSwap && opts.signal?.aborted) {
+      await dropDatabase(admin, scratch, versionNum).catch(() => undefined);
+      throw new BackupCancelledError(
+        `restore of ${manifest.name} was cancelled before the swap: the scratch database was dropped, database "${target.database}" is untouched`,
+      );
+    }
     opts.onProgress?.({ phase: 'swapping', tables });
     await dropDatabase(admin, target.database, versionNum);
     await admin.query(`ALTER DATABASE ${q(scratch)} RENAME TO ${q(target.database)}`);
@@ -174,6 +199,7 @@ export async function restoreBackup(opts: RestoreBackupOptions): Promise<Restore
       durationMs: Date.now() - started,
       checksumMs,
       restoreMs,
+      waitedBeforeSwapMs,
       jobs,
       tables,
       sizeBytes: manifest.sizeBytes,

@@ -45,6 +45,14 @@ interface Outcome {
 
 const TASK_QUEUE = 'pgshift';
 
+/** Who approves in the demo: one distinct person per role, the executive last. */
+const APPROVERS = [
+  ['engineering-lead', 'alice'],
+  ['product-owner', 'bob'],
+  ['devops', 'carol'],
+  ['executive', 'dave'],
+] as const;
+
 /** Copies the first `count` migration pairs into `dest`: a release is a prefix of the folder. */
 function releaseFolder(source: string, dest: string, upTo: number): string {
   mkdirSync(dest, { recursive: true });
@@ -158,51 +166,59 @@ export async function runDemo(options: DemoOptions = {}): Promise<number> {
       );
     };
 
+    /** Starts a production deploy and approves it by signal, one person per role. */
+    const deploy = async (
+      plan: MigrationPlan,
+      version: string,
+      monitoringWindow: string,
+      intervalMs: number,
+      approvers: readonly (readonly [string, string])[],
+    ) => {
+      const handle = await start({
+        kind: 'productionDeploy',
+        workflowId: deployWorkflowId('production', plan.checksum),
+        environment: 'production',
+        planChecksum: plan.checksum,
+        input: {
+          environment: 'production',
+          plan,
+          initiator: 'erin',
+          options: { appVersion: version, monitoringWindow, monitoringInterval: `${intervalMs}ms` },
+        } satisfies ProductionDeployInput,
+        summary: `Production deploy: migrations up to ${pad(top(plan))}, app ${version}`,
+        details: `Demo deploy of application ${version}; approvals by signal.`,
+      });
+      const waiting = await waitUntil(
+        async () => {
+          const state = await handle.query(approvalsQuery);
+          return state.required.length ? state : undefined;
+        },
+        60_000,
+        'the approval gate',
+      );
+      say(
+        `  waiting for approvals: ${waiting.missing.join(', ')} (plan ${plan.checksum.slice(0, 12)})`,
+      );
+      for (const [role, approver] of approvers) {
+        await handle.signal(approveSignal, {
+          role,
+          approver,
+          planChecksum: plan.checksum.slice(0, 12),
+          comment: 'looks good',
+        });
+        say(
+          `  ${approver} approves as ${role} (signal "approve", as \`temporal workflow signal\` or the Web UI would send it)`,
+        );
+      }
+      return handle;
+    };
+
     // ── 2. rehearsal ──
     await rehearse(planA, '2. Rehearsal');
 
     // ── 3. approved deploy ──
     title('3. Production deploy of release 1, approved by three people');
-    const deployA = await start({
-      kind: 'productionDeploy',
-      workflowId: deployWorkflowId('production', planA.checksum),
-      environment: 'production',
-      planChecksum: planA.checksum,
-      input: {
-        environment: 'production',
-        plan: planA,
-        initiator: 'erin',
-        options: { appVersion: '2.0.0', monitoringWindow: '8s', monitoringInterval: '2s' },
-      } satisfies ProductionDeployInput,
-      summary: `Production deploy: migrations up to ${pad(top(planA))}, app 2.0.0`,
-      details: 'Demo deploy; needs engineering-lead, product-owner and devops approvals.',
-    });
-    const waiting = await waitUntil(
-      async () => {
-        const state = await deployA.query(approvalsQuery);
-        return state.required.length ? state : undefined;
-      },
-      60_000,
-      'the approval gate',
-    );
-    say(
-      `  waiting for approvals: ${waiting.missing.join(', ')} (plan ${planA.checksum.slice(0, 12)})`,
-    );
-    for (const [role, approver] of [
-      ['engineering-lead', 'alice'],
-      ['product-owner', 'bob'],
-      ['devops', 'carol'],
-    ] as const) {
-      await deployA.signal(approveSignal, {
-        role,
-        approver,
-        planChecksum: planA.checksum.slice(0, 12),
-        comment: 'looks good',
-      });
-      say(
-        `  ${approver} approves as ${role} (signal "approve", as \`temporal workflow signal\` or the Web UI would send it)`,
-      );
-    }
+    const deployA = await deploy(planA, '2.0.0', '8s', 2_000, APPROVERS.slice(0, 3));
     const resultA = await followProgress<ProductionDeployResult>(deployA, (l) => say(`  ${l}`));
     expect(
       '3. Deploy',
@@ -220,34 +236,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<number> {
     await rehearse(planB, '4a. Rehearsal of release 2');
     title('4b. Production deploy of release 2, rolled back by a failing health check');
     say('Migration 012 is marked high-risk: the executive approval is required too.');
-    const deployB = await start({
-      kind: 'productionDeploy',
-      workflowId: deployWorkflowId('production', planB.checksum),
-      environment: 'production',
-      planChecksum: planB.checksum,
-      input: {
-        environment: 'production',
-        plan: planB,
-        initiator: 'erin',
-        options: { appVersion: '3.0.0', monitoringWindow: '20s', monitoringInterval: '1s' },
-      } satisfies ProductionDeployInput,
-      summary: `Production deploy: migrations up to ${pad(top(planB))}, app 3.0.0`,
-      details: 'Demo deploy whose application starts failing during the monitoring window.',
-    });
-    await waitUntil(
-      async () => ((await deployB.query(approvalsQuery)).required.length ? true : undefined),
-      60_000,
-      'the approval gate',
-    );
-    for (const [role, approver] of [
-      ['engineering-lead', 'alice'],
-      ['product-owner', 'bob'],
-      ['devops', 'carol'],
-      ['executive', 'dave'],
-    ] as const) {
-      await deployB.signal(approveSignal, { role, approver });
-      say(`  ${approver} approves as ${role}`);
-    }
+    const deployB = await deploy(planB, '3.0.0', '20s', 1_000, APPROVERS);
     await waitUntil(
       async () =>
         (await deployB.query(progressQuery)).phase.includes('monitor') ? true : undefined,

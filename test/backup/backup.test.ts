@@ -21,7 +21,7 @@ import {
   verifyBackup,
 } from '../../src/backup';
 import { ConnectionError } from '../../src/migrations/errors';
-import { createTestDatabase, query } from '../support/databases';
+import { createTestDatabase, query, testServerUrl } from '../support/databases';
 
 async function seed(url: string): Promise<void> {
   await query(
@@ -185,6 +185,23 @@ describe('createBackup', () => {
     expect(names).toEqual(['wf-3-custom', 'wf-2-partial', 'wf-1-pre-migrate']);
   });
 
+  it('dumps with the requested pg_dump compression level and records it', async () => {
+    const manifest = await createBackup({
+      databaseUrl: url,
+      dir,
+      name: 'uncompressed',
+      compression: 0,
+    });
+    expect(manifest.compression).toBe(0);
+    const files = readdirSync(join(dir, 'uncompressed', 'dump'));
+    expect(files.some((f) => f.endsWith('.dat'))).toBe(true);
+    expect(files.some((f) => f.endsWith('.gz'))).toBe(false);
+    await expect(verifyBackup(join(dir, 'uncompressed'))).resolves.toMatchObject({ tableCount: 3 });
+    await expect(
+      createBackup({ databaseUrl: url, dir, name: 'too-compressed', compression: 10 }),
+    ).rejects.toThrow(/from 0 \(none\) to 9/);
+  });
+
   it('reports a wrong password as a connection error that does not contain the password', async () => {
     const wrong = new URL(url);
     wrong.password = 'not-the-password-xyz';
@@ -321,6 +338,48 @@ describe('restoreBackup', () => {
     } finally {
       await open.end().catch(() => undefined);
     }
+  });
+
+  it('swaps only after the beforeSwap hook has resolved', async () => {
+    await query(url, `INSERT INTO customers (email) VALUES ('before-hook@example.com')`);
+    const phases: string[] = [];
+    let seenByHook: unknown;
+    const result = await restoreBackup({
+      databaseUrl: url,
+      backupDir: join(dir, 'before-deploy'),
+      onProgress: (p) => phases.push(p.phase),
+      beforeSwap: async () => {
+        seenByHook = await query(
+          url,
+          `SELECT count(*)::int AS n FROM customers WHERE email = 'before-hook@example.com'`,
+        );
+      },
+    });
+    expect(seenByHook).toEqual([{ n: 1 }]);
+    expect(await stateOf(url)).toEqual(original);
+    expect(result.waitedBeforeSwapMs).toBeGreaterThanOrEqual(0);
+    expect(phases.slice(-3)).toEqual(['waiting-before-swap', 'swapping', 'done']);
+  });
+
+  it('leaves the database untouched and drops the scratch database when the beforeSwap hook fails', async () => {
+    await query(url, `INSERT INTO customers (email) VALUES ('kept@example.com')`);
+    const changed = await stateOf(url);
+    const failure = new Error('emergency backup failed');
+    await expect(
+      restoreBackup({
+        databaseUrl: url,
+        backupDir: join(dir, 'before-deploy'),
+        beforeSwap: () => Promise.reject(failure),
+      }),
+    ).rejects.toBe(failure);
+    expect(await stateOf(url)).toEqual(changed);
+    const database = decodeURIComponent(new URL(url).pathname.slice(1));
+    expect(
+      await query(testServerUrl(), `SELECT datname FROM pg_database WHERE datname LIKE $1`, [
+        `${database}%`,
+      ]),
+    ).toEqual([{ datname: database }]);
+    await restoreBackup({ databaseUrl: url, backupDir: join(dir, 'before-deploy') });
   });
 
   it('refuses a corrupt dump and leaves the database untouched', async () => {

@@ -24,6 +24,7 @@ describe('replay of recorded emergency rollbacks (scripts/record-rollback-histor
     expect(files).toEqual([
       'emergency-rollback-application.json',
       'emergency-rollback-full-emergency-approved.json',
+      'emergency-rollback-full-emergency-restore.json',
       'emergency-rollback-no-action.json',
     ]);
   });

@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { readManifest, verifyBackup } from '../../src/backup';
 import type { MigrationPlan } from '../../src/migrations/types';
 import { closeTestEnv } from '../support/temporal';
 import {
@@ -195,6 +196,50 @@ describe('full emergency rollback (--full-emergency)', () => {
     expect(result.method).toMatch(/^restored backup deploy-/);
     expect(await stack.ledgerVersion()).toBe(8);
     expect(await stack.appVersion()).toBe('1.0.0');
+  });
+
+  it('takes the emergency backup while the deploy backup is restored, and swaps only after it', async () => {
+    const { stack } = await deployedProduction();
+    const result = await stack.run({
+      mode: 'full-emergency',
+      breakGlass: { reason: 'checkout down, rollback files not at hand' },
+    });
+
+    expect(result.finalState).toBe('completed');
+    expect(result.method).toMatch(/^restored backup deploy-/);
+    expect(await stack.ledgerVersion()).toBe(8);
+    expect(await stack.columns('customers')).not.toContain('segment');
+    expect(await stack.appVersion()).toBe('1.0.0');
+
+    // The emergency backup is complete, valid, and holds the state before the restore.
+    const emergencyDir = join(
+      stack.config.backupsDir,
+      stack.environment,
+      result.emergencyBackupId as string,
+    );
+    expect(existsSync(emergencyDir)).toBe(true);
+    await expect(verifyBackup(emergencyDir)).resolves.toMatchObject({
+      name: result.emergencyBackupId,
+    });
+    expect(await readManifest(emergencyDir)).toMatchObject({
+      migrationState: { currentVersion: 12 },
+      compression: 0,
+    });
+
+    const step = (name: string) => result.steps.find((s) => s.name === name)!;
+    expect(step('emergency backup')).toMatchObject({ status: 'completed' });
+    expect(step('restore backup')).toMatchObject({ status: 'completed' });
+    expect(step('emergency backup').startedAt).toBe(step('restore backup').startedAt);
+    expect(Date.parse(step('emergency backup').endedAt!)).toBeLessThanOrEqual(
+      Date.parse(step('restore backup').endedAt!),
+    );
+    expect(step('restore backup').detail).toMatch(/waiting for the emergency backup/);
+    expect(result.incidentMarkdown).toContain('| emergency backup | completed |');
+    expect(result.incidentMarkdown).toContain('| restore backup | completed |');
+    expect(result.incidentMarkdown).toMatch(
+      /\| emergency backup .*-emergency taken in \d+ s, during the restore \|/,
+    );
+    expect(result.incidentMarkdown).toMatch(/\| backup deploy-.* restored and swapped in \|/);
   });
 });
 
