@@ -123,13 +123,23 @@ async function readSqlFile(dir: string, file: string): Promise<SqlFile> {
 }
 
 /**
+ * Which files' SQL the loader parses. `all` (validate, rehearsals, workflows) checks every
+ * file; `forward` (`migrate up`) checks the files that are about to run and leaves the
+ * rollback files, which `migrate up` never runs, to `validate` and `migrate down` — their
+ * names, headers and pairing are still checked. Parsing is the loader's main cost.
+ */
+export type SqlCheck = 'all' | 'forward';
+
+/**
  * Reads a migrations folder and validates its structure: file names, headers, pairing,
  * unique and contiguous numbers, SQL syntax. Never throws for file problems: every finding
  * is collected; `plan` holds the well-formed pairs (in version order).
  */
 export async function loadMigrations(
   dir: string,
+  options: { sqlCheck?: SqlCheck } = {},
 ): Promise<{ plan: MigrationPlan; findings: Finding[] }> {
+  const checkRollbackSql = (options.sqlCheck ?? 'all') === 'all';
   await ensureParser();
   const names = await listSqlFiles(dir);
   const { forwards, rollbacks, findings } = classify(names);
@@ -196,7 +206,7 @@ export async function loadMigrations(
       );
       const fileFindings = [
         ...headerFindings,
-        ...sqlFindings(sqlFile.file, sqlFile.sql, !block.noTransaction),
+        ...(checkRollbackSql ? sqlFindings(sqlFile.file, sqlFile.sql, !block.noTransaction) : []),
       ];
       findings.push(...fileFindings);
       wellFormed &&= !fileFindings.some((f) => f.severity === 'error');
@@ -218,8 +228,11 @@ export async function loadMigrations(
 }
 
 /** Loads a folder into a plan; throws MigrationFileError listing every error finding. */
-export async function loadPlan(dir: string): Promise<MigrationPlan> {
-  const { plan, findings } = await loadMigrations(dir);
+export async function loadPlan(
+  dir: string,
+  options: { sqlCheck?: SqlCheck } = {},
+): Promise<MigrationPlan> {
+  const { plan, findings } = await loadMigrations(dir, options);
   const errors = findings.filter((f) => f.severity === 'error');
   if (errors.length > 0) {
     const list = errors

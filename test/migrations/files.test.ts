@@ -147,6 +147,15 @@ describe('loadMigrations', () => {
     expect(findings[0].message).toContain('syntax error at or near "extra"');
   });
 
+  it('checks only the forward files SQL for migrate up, and every file otherwise', async () => {
+    const brokenRollback = { ...tablePair(1), down: 'DROP TABLE IF EXISTS t1 extra;' };
+    const dir = writeMigrations([brokenRollback, tablePair(2)]);
+    expect(rules((await loadMigrations(dir)).findings)).toEqual(['001_rollback.sql:6 sql-syntax']);
+    const forUp = await loadMigrations(dir, { sqlCheck: 'forward' });
+    expect(forUp.findings).toEqual([]);
+    expect(forUp.plan.migrations.map((m) => m.version)).toEqual([1, 2]);
+  });
+
   it('refuses ROLLBACK and CONCURRENTLY in a transactional file', async () => {
     const pair = {
       ...tablePair(1),

@@ -2,10 +2,10 @@ import { userInfo } from 'node:os';
 import type { Command } from 'commander';
 import type { Client } from 'pg';
 import { baseline } from '../../migrations/baseline';
-import { withClient, redactUrl } from '../../migrations/database';
+import { connect, redactUrl, toConnectionError } from '../../migrations/database';
 import { describeDrift, validateApplied } from '../../migrations/drift';
 import { MigrationExecutionError, UsageError } from '../../migrations/errors';
-import { loadPlan } from '../../migrations/files';
+import { loadPlan, type SqlCheck } from '../../migrations/files';
 import { repair, type RepairResult } from '../../migrations/repair';
 import { migrateDown, migrateUp } from '../../migrations/runner';
 import { readStatus } from '../../migrations/status';
@@ -71,6 +71,7 @@ function parseVersion(value: string, what: string): number {
 /** Loads the plan, connects, runs `fn`; the command's whole context in one place. */
 async function withMigrationContext<T>(
   cmd: Command,
+  sqlCheck: SqlCheck,
   fn: (ctx: {
     client: Client;
     plan: MigrationPlan;
@@ -80,8 +81,25 @@ async function withMigrationContext<T>(
 ): Promise<T> {
   const options = cmd.optsWithGlobals<MigrateOptions>();
   const url = resolveDatabaseUrl(options);
-  const plan = await loadPlan(options.dir);
-  return withClient(url, (client) => fn({ client, plan, options, url }));
+  // Connecting (TCP, SCRAM) and reading the files overlap: a 200-migration folder costs
+  // about as long to parse as the handshake takes.
+  const connecting = connect(url);
+  connecting.catch(() => undefined);
+  let plan: MigrationPlan;
+  try {
+    plan = await loadPlan(options.dir, { sqlCheck });
+  } catch (error) {
+    await connecting.then((client) => client.end()).catch(() => undefined);
+    throw error;
+  }
+  const client = await connecting;
+  try {
+    return await fn({ client, plan, options, url });
+  } catch (error) {
+    throw toConnectionError(error, url);
+  } finally {
+    await client.end().catch(() => undefined);
+  }
 }
 
 function withCommonOptions(cmd: Command): Command {
@@ -184,7 +202,7 @@ export function register(program: Command): void {
   withCommonOptions(migrate.command('status'))
     .description('show applied, pending and drifted migrations')
     .action(async (_o, cmd: Command) =>
-      withMigrationContext(cmd, async ({ client, plan, options, url }) => {
+      withMigrationContext(cmd, 'all', async ({ client, plan, options, url }) => {
         const report = { database: redactUrl(url), ...(await readStatus(client, plan)) };
         emit(options, report, formatStatus);
         if (report.drifted.length > 0 || report.missingFiles.length > 0) process.exitCode = 1;
@@ -197,7 +215,7 @@ export function register(program: Command): void {
     .option('--dry-run', 'report what would run; change nothing')
     .option('--as <name>', 'recorded as applied_by (default: $PGSHIFT_USER or OS user)')
     .action(async (_o, cmd: Command) =>
-      withMigrationContext(cmd, async ({ client, plan, options }) => {
+      withMigrationContext(cmd, 'forward', async ({ client, plan, options }) => {
         const raw = cmd.opts<{ to?: string; dryRun?: boolean }>();
         const to = raw.to === undefined ? undefined : parseVersion(raw.to, '--to');
         try {
@@ -220,7 +238,7 @@ export function register(program: Command): void {
     .option('--dry-run', 'report what would run; change nothing')
     .option('--as <name>', 'who runs it (default: $PGSHIFT_USER or OS user)')
     .action(async (target: string, _o, cmd: Command) =>
-      withMigrationContext(cmd, async ({ client, plan, options }) => {
+      withMigrationContext(cmd, 'all', async ({ client, plan, options }) => {
         const raw = cmd.opts<{ dryRun?: boolean }>();
         try {
           const result = await migrateDown(client, plan, parseVersion(target, 'target'), {
@@ -238,7 +256,7 @@ export function register(program: Command): void {
   withCommonOptions(migrate.command('validate'))
     .description('check that applied migrations still match their files (drift)')
     .action(async (_o, cmd: Command) =>
-      withMigrationContext(cmd, async ({ client, plan, options, url }) => {
+      withMigrationContext(cmd, 'all', async ({ client, plan, options, url }) => {
         const report = await validateApplied(client, plan);
         emit(
           options,
@@ -254,7 +272,7 @@ export function register(program: Command): void {
     .argument('<version>', 'the schema already contains every migration up to this one')
     .option('--as <name>', 'recorded as applied_by (default: $PGSHIFT_USER or OS user)')
     .action(async (version: string, _o, cmd: Command) =>
-      withMigrationContext(cmd, async ({ client, plan, options }) => {
+      withMigrationContext(cmd, 'all', async ({ client, plan, options }) => {
         const run = runnerOptions(options);
         const entries = await baseline(
           client,
@@ -275,7 +293,7 @@ export function register(program: Command): void {
     .option('--as <name>', 'recorded as repaired_by (default: $PGSHIFT_USER or OS user)')
     .option('--only <version...>', 'only these versions')
     .action(async (_o, cmd: Command) =>
-      withMigrationContext(cmd, async ({ client, plan, options }) => {
+      withMigrationContext(cmd, 'all', async ({ client, plan, options }) => {
         const raw = cmd.opts<{ reason: string; only?: string[] }>();
         const run = runnerOptions(options);
         const result = await repair(client, plan, {
