@@ -3,6 +3,7 @@ import { appHooks } from './deploy-proxies';
 import { TRIGGER_LABELS, type DeployRun } from './deploy-run';
 import { describeFailure, stepFailure } from './failures';
 import type { ProgressTracker } from './progress-tracker';
+import { firstLine, padVersion } from './text';
 
 /**
  * The saga's undo of a production deploy, in reverse order of what was done:
@@ -113,7 +114,7 @@ async function restoreDatabaseVersion(run: DeployRun): Promise<{ ok: boolean; de
   try {
     await long.revertMigrations.executeWithOptions(
       {
-        summary: `compensate: roll ${environment} back to ${pad(fromVersion)} with the rollback files`,
+        summary: `compensate: roll ${environment} back to ${padVersion(fromVersion)} with the rollback files`,
       },
       [{ environment, plan, target: fromVersion, appliedBy: `compensation of ${workflowId}` }],
     );
@@ -143,12 +144,4 @@ async function restoreDatabaseVersion(run: DeployRun): Promise<{ ok: boolean; de
       };
     }
   }
-}
-
-function firstLine(text: string): string {
-  return text.split('\n')[0];
-}
-
-function pad(version: number): string {
-  return String(version).padStart(3, '0');
 }

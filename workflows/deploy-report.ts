@@ -1,4 +1,5 @@
 import type { ProductionDeployResult } from './definitions';
+import { stepsTable } from './text';
 
 const TITLE: Record<ProductionDeployResult['finalState'], string> = {
   completed: 'COMPLETED',
@@ -53,17 +54,8 @@ export function deployReportMarkdown(
     '',
     '## Steps',
     '',
-    '| Step | Status | Started | Ended | Detail |',
-    '|---|---|---|---|---|',
-    ...result.steps.map(
-      (s) =>
-        `| ${s.name} | ${s.status} | ${s.startedAt ?? ''} | ${s.endedAt ?? ''} | ${escapeCell(s.detail ?? '')} |`,
-    ),
+    ...stepsTable(result.steps),
     '',
   ];
   return lines.join('\n');
-}
-
-function escapeCell(text: string): string {
-  return text.replace(/\|/g, '\\|').replace(/\n/g, ' ');
 }

@@ -43,6 +43,7 @@ import {
   type TimelineEvent,
 } from './incident-report';
 import { ProgressTracker } from './progress-tracker';
+import { firstLine, padVersion, parseWorkflowInput } from './text';
 
 type Mode = RollbackType | 'status-only';
 
@@ -162,10 +163,6 @@ function refuse(message: string): ApplicationFailure {
   return stepFailure(REFUSED, message);
 }
 
-function pad(version: number): string {
-  return String(version).padStart(3, '0');
-}
-
 /**
  * The guide's emergency rollback: pre-rollback (decide, assess impact and scope, approval of a
  * data-losing rollback in production, emergency backup, notify stakeholders), during (execute
@@ -175,13 +172,7 @@ function pad(version: number): string {
 export async function emergencyRollback(
   rawInput: EmergencyRollbackInput,
 ): Promise<EmergencyRollbackResult> {
-  const parsed = emergencyRollbackInputSchema.safeParse(rawInput);
-  if (!parsed.success)
-    throw ApplicationFailure.nonRetryable(
-      `invalid emergency rollback input: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
-      'InvalidInput',
-    );
-  const input = parsed.data;
+  const input = parseWorkflowInput(emergencyRollbackInputSchema, rawInput, 'emergency rollback');
   const { environment, initiator, plan, options } = input;
   const startedMs = Date.now();
   const incidentId = rollbackWorkflowId(environment, startedMs);
@@ -375,7 +366,7 @@ export async function emergencyRollback(
   const revertTo = async (target: number) => {
     tracker.start('revert migrations', `running rollback files down to version ${target}`);
     const run = await long.revertMigrations.executeWithOptions(
-      { summary: `roll ${environment} back to ${pad(target)} with the rollback files` },
+      { summary: `roll ${environment} back to ${padVersion(target)} with the rollback files` },
       [
         {
           environment,
@@ -386,7 +377,7 @@ export async function emergencyRollback(
       ],
     );
     changed = true;
-    const reverted = run.applied.map((m) => pad(m.version)).join(', ');
+    const reverted = run.applied.map((m) => padVersion(m.version)).join(', ');
     tracker.complete(
       'revert migrations',
       `reverted ${reverted || 'nothing'}; now at ${run.toVersion}`,
@@ -538,7 +529,7 @@ export async function emergencyRollback(
         `no migration target: give --migration-target=N (no successful deploy of ${environment} is recorded to take it from)`,
       );
     const impact = await quick.assessRollbackImpact.executeWithOptions(
-      { summary: `assess the impact of rolling ${environment} back to ${pad(target)}` },
+      { summary: `assess the impact of rolling ${environment} back to ${padVersion(target)}` },
       [{ environment, plan, target }],
     );
     recordImpact(impact);
@@ -562,7 +553,7 @@ export async function emergencyRollback(
       return;
     }
     const planLines = [
-      `revert ${impact.reverted.map((m) => pad(m.version)).join(', ')} with their rollback files (${impact.currentVersion} → ${target})`,
+      `revert ${impact.reverted.map((m) => padVersion(m.version)).join(', ')} with their rollback files (${impact.currentVersion} → ${target})`,
       `${lossLines(impact)} table(s)/column(s) holding data are dropped`,
       'application untouched',
     ];
@@ -574,7 +565,7 @@ export async function emergencyRollback(
     await CancellationScope.nonCancellable(async () => {
       await takeEmergencyBackup();
       await announce(planLines.join('; '));
-      facts.method = `rollback files ${impact.reverted.map((m) => pad(m.version)).join(', ')}`;
+      facts.method = `rollback files ${impact.reverted.map((m) => padVersion(m.version)).join(', ')}`;
       try {
         await revertTo(target);
       } catch (error) {
@@ -638,7 +629,7 @@ export async function emergencyRollback(
     let useFiles = false;
     if (dbNeeded) {
       impact = await quick.assessRollbackImpact.executeWithOptions(
-        { summary: `assess the impact of rolling ${environment} back to ${pad(target)}` },
+        { summary: `assess the impact of rolling ${environment} back to ${padVersion(target)}` },
         [{ environment, plan: plan ?? EMPTY_PLAN, target }],
       );
       recordImpact(impact);
@@ -660,7 +651,7 @@ export async function emergencyRollback(
     const planLines = [
       dbNeeded
         ? useFiles
-          ? `database ${state.currentVersion} → ${target} with the rollback files of ${impact!.reverted.map((m) => pad(m.version)).join(', ')} (backup ${deploy.backupId ?? 'none'} if they fail)`
+          ? `database ${state.currentVersion} → ${target} with the rollback files of ${impact!.reverted.map((m) => padVersion(m.version)).join(', ')} (backup ${deploy.backupId ?? 'none'} if they fail)`
           : `database ${state.currentVersion} → ${target} by restoring backup ${deploy.backupId} (${plan ? `rollback files missing for ${impact!.missingRollbackFiles.join(', ')}` : 'no rollback files given'})`
         : `database already at version ${state.currentVersion} (target ${target ?? 'unchanged by the deploy'})`,
       appNeeded
@@ -687,7 +678,7 @@ export async function emergencyRollback(
       await announce(planLines.join('; '));
       if (dbNeeded) {
         if (useFiles) {
-          facts.method = `rollback files ${impact!.reverted.map((m) => pad(m.version)).join(', ')}`;
+          facts.method = `rollback files ${impact!.reverted.map((m) => padVersion(m.version)).join(', ')}`;
           try {
             await revertTo(target);
           } catch (error) {
@@ -1038,10 +1029,6 @@ export async function emergencyRollback(
         ],
       );
   }
-}
-
-function firstLine(text: string): string {
-  return text.split('\n')[0];
 }
 
 function summariseLoss(impact: RollbackImpact): string {

@@ -4,6 +4,7 @@
  */
 import { describeLoss, type LossDescription } from '../src/rollback/describe-loss';
 import type { ApprovalState, RollbackDecision, Step } from './definitions';
+import { escapeCell } from './text';
 
 export interface TimelineEvent {
   at: string;
@@ -91,10 +92,6 @@ export function compareWithGuide(executionMs: number, type: string, expectedTime
       : 'OVER target'
     : 'compare by hand';
   return `took ${formatSeconds(executionMs)}; guide's target for ${label}: ${expectedTime} (${verdict})`;
-}
-
-function cell(text: string | undefined | null): string {
-  return (text ?? '').replace(/\|/g, '\\|').replace(/\n/g, ' ');
 }
 
 function timeOf(iso?: string): string {
@@ -200,7 +197,7 @@ export function incidentMarkdown(f: IncidentFacts): string {
   lines.push('');
 
   lines.push('## Timeline', '', '| Time | Event |', '|---|---|');
-  for (const event of f.timeline) lines.push(`| ${timeOf(event.at)} | ${cell(event.text)} |`);
+  for (const event of f.timeline) lines.push(`| ${timeOf(event.at)} | ${escapeCell(event.text)} |`);
   lines.push('');
 
   lines.push(
@@ -215,7 +212,7 @@ export function incidentMarkdown(f: IncidentFacts): string {
         ? formatSeconds(Date.parse(s.endedAt) - Date.parse(s.startedAt))
         : '';
     lines.push(
-      `| ${s.name} | ${s.status} | ${timeOf(s.startedAt)} | ${timeOf(s.endedAt)} | ${took} | ${cell(s.detail)} |`,
+      `| ${s.name} | ${s.status} | ${timeOf(s.startedAt)} | ${timeOf(s.endedAt)} | ${took} | ${escapeCell(s.detail)} |`,
     );
   }
   lines.push('');

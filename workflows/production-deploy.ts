@@ -11,7 +11,6 @@ import {
 import { tryParseDuration } from '../src/config/duration';
 import type { EnvironmentPolicy } from '../activities/policy';
 import type { PlanValidation } from '../activities/plan';
-import type { VerificationReport } from '../activities/verify';
 import type { NotificationSeverity } from '../src/app/notify';
 import { missingRoles, requiredRolesFor } from './approval-policy';
 import { backups, long, quick } from './activity-proxies';
@@ -33,6 +32,7 @@ import { deployReportMarkdown } from './deploy-report';
 import { hasChanges, TRIGGER_LABELS, type DeployRun, type DeployTrigger } from './deploy-run';
 import { describeFailure, stepFailure } from './failures';
 import { ProgressTracker } from './progress-tracker';
+import { failedChecks, padVersion, parseWorkflowInput, summariseChecks } from './text';
 
 const STEPS = [
   'validate',
@@ -68,13 +68,11 @@ interface Ending {
 export async function productionDeploy(
   rawInput: ProductionDeployInput,
 ): Promise<ProductionDeployResult> {
-  const parsed = productionDeployInputSchema.safeParse(rawInput);
-  if (!parsed.success)
-    throw ApplicationFailure.nonRetryable(
-      `invalid deploy input: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
-      'InvalidInput',
-    );
-  const { environment, plan, initiator, options } = parsed.data;
+  const { environment, plan, initiator, options } = parseWorkflowInput(
+    productionDeployInputSchema,
+    rawInput,
+    'deploy',
+  );
   const overrides = {
     monitoringWindow: durationOption(options.monitoringWindow, 'options.monitoringWindow'),
     monitoringInterval: durationOption(options.monitoringInterval, 'options.monitoringInterval'),
@@ -399,12 +397,14 @@ export async function productionDeploy(
     if (pending.length) {
       tracker.start(
         'migrate',
-        `applying ${pending.length} migration(s) up to ${pad(top)} to ${environment}`,
+        `applying ${pending.length} migration(s) up to ${padVersion(top)} to ${environment}`,
       );
       run.migrationsTouched = true;
       const applied = await guarded('migration-failure', () =>
         long.applyMigrations.executeWithOptions(
-          { summary: `apply ${pending.length} migration(s) up to ${pad(top)} to ${environment}` },
+          {
+            summary: `apply ${pending.length} migration(s) up to ${padVersion(top)} to ${environment}`,
+          },
           [{ environment, plan, appliedBy: `${initiator} (deploy ${workflowId})` }],
         ),
       );
@@ -431,7 +431,7 @@ export async function productionDeploy(
       ),
     );
     if (!verification.ok) throw fire('verification-failure', failedChecks(verification));
-    tracker.complete('verify', summariseChecks(verification));
+    tracker.complete('verify', summariseChecks(verification.checks));
     checkCancel();
 
     // ── monitoring window ──
@@ -588,17 +588,6 @@ function durationOption(text: string | undefined, key: string): number | undefin
   return ms;
 }
 
-function failedChecks(report: VerificationReport): string {
-  return report.checks
-    .filter((c) => !c.ok)
-    .map((c) => `${c.name}: ${c.detail}`)
-    .join('; ');
-}
-
-function summariseChecks(report: VerificationReport): string {
-  return report.checks.map((c) => `${c.ok ? '✓' : '✗'} ${c.name} (${c.detail})`).join(', ');
-}
-
 function formatCounts(counts: Record<string, number | 'missing'>): string {
   const entries = Object.entries(counts);
   return entries.length
@@ -611,8 +600,4 @@ function formatMs(ms: number): string {
   if (ms % 60_000 === 0) return `${ms / 60_000}m`;
   if (ms % 1000 === 0) return `${ms / 1000}s`;
   return `${ms}ms`;
-}
-
-function pad(version: number): string {
-  return String(version).padStart(3, '0');
 }

@@ -1,4 +1,5 @@
 import type { StagingRehearsalResult } from './definitions';
+import { escapeCell, stepsTable } from './text';
 
 const MARK = { passed: '✅ passed', failed: '❌ failed', skipped: '➖ skipped' } as const;
 
@@ -31,17 +32,8 @@ export function rehearsalReportMarkdown(
     '',
     '## Steps',
     '',
-    '| Step | Status | Started | Ended | Detail |',
-    '|---|---|---|---|---|',
-    ...result.steps.map(
-      (s) =>
-        `| ${s.name} | ${s.status} | ${s.startedAt ?? ''} | ${s.endedAt ?? ''} | ${escapeCell(s.detail ?? '')} |`,
-    ),
+    ...stepsTable(result.steps),
     '',
   ];
   return lines.join('\n');
-}
-
-function escapeCell(text: string): string {
-  return text.replace(/\|/g, '\\|').replace(/\n/g, ' ');
 }

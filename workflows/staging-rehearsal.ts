@@ -1,10 +1,4 @@
-import {
-  ApplicationFailure,
-  CancellationScope,
-  isCancellation,
-  log,
-  workflowInfo,
-} from '@temporalio/workflow';
+import { CancellationScope, isCancellation, log, workflowInfo } from '@temporalio/workflow';
 import {
   stagingRehearsalInputSchema,
   type Criterion,
@@ -18,6 +12,7 @@ import { rehearsalReportMarkdown } from './rehearsal-report';
 import type { BackupSummary } from '../activities/backup';
 import type { MigrationPlan } from '../src/migrations/types';
 import type { CheckOutcome, VerificationReport } from '../activities/verify';
+import { failedChecks, padVersion, parseWorkflowInput, summariseChecks } from './text';
 
 const STEPS = [
   'validate',
@@ -50,13 +45,11 @@ export function rehearsalTargets(
 export async function stagingRehearsal(
   rawInput: StagingRehearsalInput,
 ): Promise<StagingRehearsalResult> {
-  const parsed = stagingRehearsalInputSchema.safeParse(rawInput);
-  if (!parsed.success)
-    throw ApplicationFailure.nonRetryable(
-      `invalid rehearsal input: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
-      'InvalidInput',
-    );
-  const { environment, plan, initiator, options } = parsed.data;
+  const { environment, plan, initiator, options } = parseWorkflowInput(
+    stagingRehearsalInputSchema,
+    rawInput,
+    'rehearsal',
+  );
   const workflowId = workflowInfo().workflowId;
   const tracker = new ProgressTracker('stagingRehearsal', environment, STEPS);
   const top = Math.max(0, ...plan.migrations.map((m) => m.version));
@@ -137,7 +130,7 @@ export async function stagingRehearsal(
     for (const stop of stops) {
       if (stop > fromVersion) {
         const run = await long.applyMigrations.executeWithOptions(
-          { summary: `apply migrations up to ${pad(stop)} on ${environment}` },
+          { summary: `apply migrations up to ${padVersion(stop)} on ${environment}` },
           [{ environment, plan, to: stop, appliedBy: `${initiator} (rehearsal ${workflowId})` }],
         );
         applied += run.applied.length;
@@ -176,7 +169,7 @@ export async function stagingRehearsal(
     for (const target of targets) {
       tracker.setPhase('rollback rehearsal', `rolling ${environment} back to version ${target}`);
       await long.revertMigrations.executeWithOptions(
-        { summary: `roll back ${environment} to ${pad(target)}` },
+        { summary: `roll back ${environment} to ${padVersion(target)}` },
         [{ environment, plan, target, appliedBy: `${initiator} (rehearsal ${workflowId})` }],
       );
       const now = await quick.readMigrationState.executeWithOptions(
@@ -202,7 +195,7 @@ export async function stagingRehearsal(
       } else visited.push(`${target} (version verified)`);
     }
     await long.applyMigrations.executeWithOptions(
-      { summary: `re-apply migrations up to ${pad(top)} on ${environment}` },
+      { summary: `re-apply migrations up to ${padVersion(top)} on ${environment}` },
       [{ environment, plan, to: top, appliedBy: `${initiator} (rehearsal ${workflowId})` }],
     );
     const reapplied = await quick.compareSchema.executeWithOptions(
@@ -416,12 +409,12 @@ async function restoreStaging(
     );
     if (now.currentVersion < fromVersion)
       await long.applyMigrations.executeWithOptions(
-        { summary: `compensate: re-apply ${environment} up to ${pad(fromVersion)}` },
+        { summary: `compensate: re-apply ${environment} up to ${padVersion(fromVersion)}` },
         [{ environment, plan, to: fromVersion, appliedBy: `compensation of ${workflowId}` }],
       );
     else
       await long.revertMigrations.executeWithOptions(
-        { summary: `compensate: roll ${environment} back to ${pad(fromVersion)}` },
+        { summary: `compensate: roll ${environment} back to ${padVersion(fromVersion)}` },
         [{ environment, plan, target: fromVersion, appliedBy: `compensation of ${workflowId}` }],
       );
     const same = await quick.compareSchema.executeWithOptions(
@@ -461,21 +454,6 @@ async function restoreStaging(
     )
       tracker.compensated(step.name, how);
   return how;
-}
-
-function failedChecks(report: VerificationReport): string {
-  return report.checks
-    .filter((c) => !c.ok)
-    .map((c) => `${c.name}: ${c.detail}`)
-    .join('; ');
-}
-
-function summariseChecks(checks: CheckOutcome[]): string {
-  return checks.map((c) => `${c.ok ? '✓' : '✗'} ${c.name} (${c.detail})`).join(', ');
-}
-
-function pad(version: number): string {
-  return String(version).padStart(3, '0');
 }
 
 function formatBytes(bytes: number): string {

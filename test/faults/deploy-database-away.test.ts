@@ -97,9 +97,11 @@ describe('production deploy when the database goes away during verification', ()
       const result = await handle.result();
       expect(result.finalState).toBe('rolled-back');
       expect(result.trigger).toBe('verification-failure');
-      expect(result.reason).toBe(
+      expect(result.reason).toContain(
         `post-deployment verification failed: SELECT 1: database "${database}" is not currently accepting connections`,
       );
+      expect(result.reason).toContain('the database refuses new connections');
+      expect(result.reason).not.toMatch(/postgres:[^*@]+@/);
       expect(result.compensation).toContain(
         'database rolled back to version 1 with the rollback files',
       );

@@ -1,0 +1,66 @@
+import { ApplicationFailure } from '@temporalio/workflow';
+import type { z } from 'zod';
+import type { Step } from './definitions';
+import type { VerificationReport } from '../activities/verify';
+
+/**
+ * Small pure text helpers shared by the workflows and their reports (deterministic: no
+ * clock, no I/O).
+ */
+
+/** `7` → `007`, as migration files are numbered. */
+export function padVersion(version: number): string {
+  return String(version).padStart(3, '0');
+}
+
+export function firstLine(text: string): string {
+  return text.split('\n')[0];
+}
+
+/** Text safe inside a Markdown table cell. */
+export function escapeCell(text: string | undefined | null): string {
+  return (text ?? '').replace(/\|/g, '\\|').replace(/\n/g, ' ');
+}
+
+/** The steps of a run as a Markdown table (reports and incident documents). */
+export function stepsTable(steps: Step[]): string[] {
+  return [
+    '| Step | Status | Started | Ended | Detail |',
+    '|---|---|---|---|---|',
+    ...steps.map(
+      (s) =>
+        `| ${s.name} | ${s.status} | ${s.startedAt ?? ''} | ${s.endedAt ?? ''} | ${escapeCell(s.detail ?? '')} |`,
+    ),
+  ];
+}
+
+/** `name: detail; …` of the checks that failed. */
+export function failedChecks(report: VerificationReport): string {
+  return report.checks
+    .filter((c) => !c.ok)
+    .map((c) => `${c.name}: ${c.detail}`)
+    .join('; ');
+}
+
+/** `✓ name (detail), ✗ name (detail)` of every check. */
+export function summariseChecks(checks: VerificationReport['checks']): string {
+  return checks.map((c) => `${c.ok ? '✓' : '✗'} ${c.name} (${c.detail})`).join(', ');
+}
+
+/**
+ * Validates a workflow input with its zod schema; a malformed input fails the workflow
+ * (not the task) with a non-retryable `InvalidInput` naming every bad key.
+ */
+export function parseWorkflowInput<S extends z.ZodType>(
+  schema: S,
+  raw: unknown,
+  what: string,
+): z.output<S> {
+  const parsed = schema.safeParse(raw);
+  if (!parsed.success)
+    throw ApplicationFailure.nonRetryable(
+      `invalid ${what} input: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+      'InvalidInput',
+    );
+  return parsed.data;
+}
