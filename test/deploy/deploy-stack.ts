@@ -29,6 +29,7 @@ import type { productionDeploy } from '../../workflows/production-deploy';
 import { startRecordingServer, type ReceivedRequest } from '../app/helpers';
 import { createTestDatabase, query } from '../support/databases';
 import { startTestWorker, type TestWorker } from '../support/temporal';
+import { waitFor } from '../support/wait';
 
 export const FIXTURES = resolve(__dirname, '../fixtures');
 
@@ -211,28 +212,7 @@ export function loadFixturePlan(name: string): Promise<MigrationPlan> {
   return readPlanForWorkflow(join(FIXTURES, name));
 }
 
-/** Polls `probe` until it returns a value (not undefined/false); fails after `timeoutMs`. */
-export async function waitFor<T>(
-  what: string,
-  probe: () => Promise<T | undefined | false>,
-  timeoutMs = 90_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let lastError: unknown;
-  for (;;) {
-    try {
-      const value = await probe();
-      if (value !== undefined && value !== false) return value;
-    } catch (error) {
-      lastError = error;
-    }
-    if (Date.now() > deadline)
-      throw new Error(
-        `timed out after ${timeoutMs} ms waiting for ${what}${lastError ? ` (last error: ${(lastError as Error).message})` : ''}`,
-      );
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+export { waitFor };
 
 /** Waits until the deploy reaches `phase` (or ends: then it fails, naming where it ended). */
 export async function waitForPhase(handle: WorkflowHandle, phase: string): Promise<Progress> {

@@ -1,3 +1,4 @@
+import { waitFor } from '../support/wait';
 /**
  * What the fault tests share: real `pgshift worker` processes to kill, the statements a
  * database is running right now, and readers of a run's event history (which activities
@@ -78,27 +79,13 @@ export async function isRunning(database: string, text: string): Promise<boolean
   return rows.length > 0;
 }
 
-/** Polls `probe` until it returns a value (not undefined/false); fails after `timeoutMs`. */
-export async function waitUntil<T>(
+/** `waitFor` with the longer default these fault tests need (workers restart in them). */
+export function waitUntil<T>(
   what: string,
   probe: () => Promise<T | undefined | false>,
   timeoutMs = 120_000,
 ): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let lastError: unknown;
-  for (;;) {
-    try {
-      const value = await probe();
-      if (value !== undefined && value !== false) return value;
-    } catch (error) {
-      lastError = error;
-    }
-    if (Date.now() > deadline)
-      throw new Error(
-        `timed out after ${timeoutMs} ms waiting for ${what}${lastError ? ` (last error: ${(lastError as Error).message})` : ''}`,
-      );
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  return waitFor(what, probe, timeoutMs);
 }
 
 export interface ActivityRun {

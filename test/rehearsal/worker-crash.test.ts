@@ -11,6 +11,7 @@ import {
 } from '../../workflows/definitions';
 import { createTestDatabase, query } from '../support/databases';
 import { closeTestEnv, pgshiftProcessArgs, testEnv, uniqueTaskQueue } from '../support/temporal';
+import { waitFor } from '../support/wait';
 
 const SLOW = resolve(__dirname, '../fixtures/rehearsal-slow');
 
@@ -34,20 +35,6 @@ async function startWorkerProcess(env: NodeJS.ProcessEnv): Promise<ChildProcess>
     );
   });
   return child;
-}
-
-async function waitFor<T>(
-  probe: () => Promise<T | undefined>,
-  what: string,
-  timeoutMs = 60_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe().catch(() => undefined);
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 describe('staging rehearsal when the worker dies', () => {
@@ -95,19 +82,17 @@ describe('staging rehearsal when the worker dies', () => {
     });
 
     // The slow migration 002 is running on the first worker: kill it there and then.
-    await waitFor(async () => {
+    await waitFor('the migrate step', async () => {
       const progress = await handle.query(progressQuery);
-      return progress.steps.find((s) => s.name === 'migrate')?.status === 'running'
-        ? true
-        : undefined;
-    }, 'the migrate step');
-    await waitFor(async () => {
+      return progress.steps.find((s) => s.name === 'migrate')?.status === 'running';
+    });
+    await waitFor('migration 002 to run', async () => {
       const rows = await query(
         stagingUrl,
         "SELECT pid FROM pg_stat_activity WHERE query LIKE '%pg_sleep(3)%' AND pid <> pg_backend_pid()",
       );
-      return rows.length ? true : undefined;
-    }, 'migration 002 to run');
+      return rows.length > 0;
+    });
     first.kill('SIGKILL');
     await new Promise((r) => first.once('exit', r));
 
