@@ -4,7 +4,7 @@ const SECRET_NAME =
 
 /**
  * Removes credentials from text we keep or show (hook output, errors): passwords in URLs
- * (`postgres://user:pass@` → `postgres://user:***@`) and the values of secret-looking
+ * (`postgres://<user>:<password>@` → `postgres://<user>:***@`) and the values of secret-looking
  * environment variables.
  */
 export function redactSecrets(

@@ -29,7 +29,7 @@ export function toolConnection(url: string, databaseOverride?: string): ToolConn
     parsed = new URL(url);
   } catch {
     throw new UsageError(
-      'the database URL cannot be parsed: expected postgresql://user:password@host:port/database',
+      'the database URL cannot be parsed: expected postgresql://<user>:<password>@<host>:<port>/<database>',
     );
   }
   if (parsed.protocol !== 'postgres:' && parsed.protocol !== 'postgresql:')
