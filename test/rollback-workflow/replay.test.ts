@@ -19,4 +19,13 @@ describe('replay of recorded emergency rollbacks (scripts/record-rollback-histor
     it(`replays ${file} with the current workflow code`, async () => {
       await replayHistoryFile(file);
     });
+
+  it('fails when the workflow code changes in a way that would break running rollbacks', async () => {
+    await expect(
+      replayHistoryFile(
+        'emergency-rollback-full-emergency-approved.json',
+        require.resolve('./fixtures/reordered-rollback-workflow.ts'),
+      ),
+    ).rejects.toThrow(/[Nn]ondetermin/);
+  });
 });
