@@ -95,7 +95,6 @@ export async function followProgress<T>(
   intervalMs = 500,
 ): Promise<T> {
   const seen = new Map<string, string>();
-  let lastDetails = '';
   let done = false;
   const result = handle.result().finally(() => {
     done = true;
@@ -108,13 +107,6 @@ export async function followProgress<T>(
         seen.set(step.name, line);
         print(`  ${line}`);
       }
-    }
-    if (
-      progress.currentDetails &&
-      progress.currentDetails !== lastDetails &&
-      !progress.finalState
-    ) {
-      lastDetails = progress.currentDetails;
     }
   };
   while (!done) {

@@ -218,16 +218,7 @@ class DependencyAnalysis {
             `creates ${describe(action)}, which ${entry.createdBy ? this.fileOf(entry.createdBy) : 'an earlier statement'} already creates: applying fails (use IF NOT EXISTS or drop the duplicate)`,
           );
         }
-        if (!entry)
-          state.set(action.key, {
-            key: action.key,
-            kind: action.kind,
-            name: action.name,
-            schema: action.schema,
-            createdBy: version,
-            parent: action.parent,
-            columnsKnown: action.columnsKnown,
-          });
+        if (!entry) recordCreation(state, action, version);
         continue;
       }
       if (entry) {
@@ -260,16 +251,7 @@ class DependencyAnalysis {
             action,
             `creates ${describe(action)}, which already exists when ${label} is rolled back (created in ${entry.createdBy ? formatVersion(entry.createdBy) : 'the database'}): the rollback fails`,
           );
-        if (!entry)
-          state.set(action.key, {
-            key: action.key,
-            kind: action.kind,
-            name: action.name,
-            schema: action.schema,
-            createdBy: version,
-            parent: action.parent,
-            columnsKnown: action.columnsKnown,
-          });
+        if (!entry) recordCreation(state, action, version);
         continue;
       }
       if (!entry) {
@@ -470,4 +452,17 @@ export async function validateDeps(plan: MigrationPlan): Promise<DepsReport> {
     };
   });
   return { findings: analysis.findings, migrations, cycles };
+}
+
+/** `action` creates its object in `version`: it exists from now on in the walked state. */
+function recordCreation(state: State, action: ObjectAction, version: number): void {
+  state.set(action.key, {
+    key: action.key,
+    kind: action.kind,
+    name: action.name,
+    schema: action.schema,
+    createdBy: version,
+    parent: action.parent,
+    columnsKnown: action.columnsKnown,
+  });
 }

@@ -200,31 +200,30 @@ class StatementReader {
   }
 
   function(action: ObjectAction['action'], parts: string[], line: number, tolerant = false): void {
-    const q = qualify(parts);
-    if (q.qualified) this.schemaUse(q.schema, line);
-    const builtin =
-      q.schema === 'pg_catalog' || (!q.qualified && builtinFunctions.has(q.name.toLowerCase()));
-    this.add({
-      action,
-      kind: 'function',
-      key: `function:${q.schema}.${q.name}`,
-      name: display(q),
-      line,
-      tolerant,
-      schema: q.schema,
-      ...(builtin && action === 'use' ? { builtin } : {}),
-    });
+    this.routineOrType('function', builtinFunctions, action, parts, line, tolerant);
   }
 
   type(action: ObjectAction['action'], parts: string[], line: number, tolerant = false): void {
+    this.routineOrType('type', builtinTypes, action, parts, line, tolerant);
+  }
+
+  /** Functions and types: schema-qualified names, built-ins of pg_catalog used unqualified. */
+  private routineOrType(
+    kind: 'function' | 'type',
+    builtins: Set<string>,
+    action: ObjectAction['action'],
+    parts: string[],
+    line: number,
+    tolerant: boolean,
+  ): void {
     const q = qualify(parts);
     if (q.qualified) this.schemaUse(q.schema, line);
     const builtin =
-      q.schema === 'pg_catalog' || (!q.qualified && builtinTypes.has(q.name.toLowerCase()));
+      q.schema === 'pg_catalog' || (!q.qualified && builtins.has(q.name.toLowerCase()));
     this.add({
       action,
-      kind: 'type',
-      key: `type:${q.schema}.${q.name}`,
+      kind,
+      key: `${kind}:${q.schema}.${q.name}`,
       name: display(q),
       line,
       tolerant,
