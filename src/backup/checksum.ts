@@ -21,7 +21,7 @@ export function hashFile(path: string): Promise<string> {
 }
 
 /** Runs `fn` over `items` with at most `limit` in flight, keeping order. */
-async function mapLimited<T, R>(
+export async function mapLimited<T, R>(
   items: T[],
   limit: number,
   fn: (item: T) => Promise<R>,
@@ -57,12 +57,17 @@ export async function digestDump(
     const [sha256, fileStat] = await Promise.all([hashFile(full), stat(full)]);
     return { file, bytes: fileStat.size, sha256 };
   });
-  const listing = files.map((f) => `${f.sha256}  ${f.file}\n`).join('');
   return {
-    sha256: createHash('sha256').update(listing).digest('hex'),
+    sha256: listingDigest(files),
     sizeBytes: files.reduce((sum, f) => sum + f.bytes, 0),
     files,
   };
+}
+
+/** The digest of a directory-format dump from its files' digests (in name order). */
+export function listingDigest(files: FileDigest[]): string {
+  const listing = files.map((f) => `${f.sha256}  ${f.file}\n`).join('');
+  return createHash('sha256').update(listing).digest('hex');
 }
 
 /** Total size of the files under `path` (for progress while pg_dump writes). */

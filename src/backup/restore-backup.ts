@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { escapeIdentifier, escapeLiteral, type Client } from 'pg';
 import { connect } from '../migrations/database';
@@ -8,7 +9,8 @@ import { findPgTool, parseToolVersion } from './pg-tools';
 import { isTableDoneLine, type ProgressCallback } from './progress';
 import { defaultJobs } from './create-backup';
 import { isDiskFull, runTool } from './run-tool';
-import { assertChecksum } from './verify-backup';
+import { databaseExists, dropDatabase, swapDatabase } from './swap-database';
+import { assertChecksumInParts } from './verify-backup';
 
 export interface RestoreBackupOptions {
   /** The database to replace (it is created when missing). */
@@ -28,12 +30,19 @@ export interface RestoreBackupOptions {
    * database is dropped, the target is left untouched and its error is rethrown.
    */
   beforeSwap?: () => Promise<void>;
+  /**
+   * Keep the replaced database, renamed to this name, instead of dropping it (see
+   * preservedDatabaseName). A retry that finds this name taken knows the swap happened and
+   * returns without restoring again.
+   */
+  preserveAs?: string;
 }
 
 export interface RestoreResult {
   backup: string;
   database: string;
   durationMs: number;
+  /** From the start until every file of the dump had passed its checksum (overlaps pg_restore). */
   checksumMs: number;
   restoreMs: number;
   /** Time spent awaiting `beforeSwap` after pg_restore ended (0 without it). */
@@ -42,6 +51,10 @@ export interface RestoreResult {
   tables: number;
   sizeBytes: number;
   migrationState: BackupManifest['migrationState'];
+  /** The name the replaced database was kept under; null when it was dropped or absent. */
+  preservedAs: string | null;
+  /** A previous attempt had already swapped (preserveAs taken): nothing was done this time. */
+  alreadyRestored: boolean;
 }
 
 const q = escapeIdentifier;
@@ -51,16 +64,13 @@ function scratchName(target: string): string {
   return `${target.slice(0, 40)}_pgshift_restore`;
 }
 
-async function dropDatabase(admin: Client, name: string, versionNum: number): Promise<void> {
-  if (versionNum >= 130000) {
-    await admin.query(`DROP DATABASE IF EXISTS ${q(name)} WITH (FORCE)`);
-    return;
-  }
-  await admin.query(
-    `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()`,
-    [name],
-  );
-  await admin.query(`DROP DATABASE IF EXISTS ${q(name)}`);
+/**
+ * A name, unique to `key` (an incident id), for keeping database `target` after a restore
+ * replaced it: `<target>_pre_<10 hex>`, within PostgreSQL's 63-byte limit.
+ */
+export function preservedDatabaseName(target: string, key: string): string {
+  const digest = createHash('sha256').update(key).digest('hex').slice(0, 10);
+  return `${target.slice(0, 40)}_pre_${digest}`;
 }
 
 /** CREATE DATABASE with the dumped database's owner, encoding and locale (falling back to defaults). */
@@ -87,25 +97,53 @@ async function createScratch(
 }
 
 /**
- * Restores a backup exactly: checks the manifest checksum (a tampered or corrupt backup is
- * refused before anything is touched), restores with `pg_restore -j` into a scratch database
- * (the live one keeps serving meanwhile), then swaps: drops the target (terminating its
- * connections) and renames the scratch database to it; an optional `beforeSwap` hook is
- * awaited between the two. A failed restore (or hook) leaves the target untouched. Database-level settings (ALTER DATABASE … SET), comments and grants are not restored.
+ * Restores a backup exactly: checks the manifest checksum (a tampered or corrupt backup never
+ * replaces anything), restores with `pg_restore -j` into a scratch database (the live one keeps
+ * serving meanwhile), then swaps: the target is dropped (or kept under `preserveAs`) and the
+ * scratch database takes its name; an optional `beforeSwap` hook is awaited between the two.
+ * The checksum of `toc.dat`, which holds every statement pg_restore runs, is checked before
+ * pg_restore starts; the row data files are hashed while it runs, and the swap waits for them.
+ * A failed restore (or hook, or checksum) drops the scratch database and leaves the target
+ * untouched. Database-level settings (ALTER DATABASE … SET), comments and grants are not
+ * restored.
  */
 export async function restoreBackup(opts: RestoreBackupOptions): Promise<RestoreResult> {
   const started = Date.now();
   const manifest = await readManifest(opts.backupDir);
-  opts.onProgress?.({ phase: 'verifying', bytes: manifest.sizeBytes });
-  await assertChecksum(opts.backupDir, manifest);
-  const checksumMs = Date.now() - started;
-  if (opts.signal?.aborted)
-    throw new BackupCancelledError(`restore of ${manifest.name} was cancelled before it started`);
-
   const target = toolConnection(opts.databaseUrl);
   const maintenance = target.database === 'postgres' ? 'template1' : 'postgres';
   const admin = await connect(withDatabase(opts.databaseUrl, maintenance));
   try {
+    const result = (fields: Partial<RestoreResult>): RestoreResult => ({
+      backup: manifest.name,
+      database: target.database,
+      durationMs: Date.now() - started,
+      checksumMs: 0,
+      restoreMs: 0,
+      waitedBeforeSwapMs: 0,
+      jobs: 0,
+      tables: manifest.tableCount,
+      sizeBytes: manifest.sizeBytes,
+      migrationState: manifest.migrationState,
+      preservedAs: null,
+      alreadyRestored: false,
+      ...fields,
+    });
+    if (opts.preserveAs && (await databaseExists(admin, opts.preserveAs))) {
+      opts.onProgress?.({ phase: 'done', tables: manifest.tableCount });
+      return result({ preservedAs: opts.preserveAs, alreadyRestored: true });
+    }
+
+    opts.onProgress?.({ phase: 'verifying', bytes: manifest.sizeBytes });
+    const checksum = await assertChecksumInParts(opts.backupDir, manifest);
+    let checksumFailed = false;
+    const checksumDone = checksum.data.then(
+      () => Date.now() - started,
+      () => ((checksumFailed = true), Date.now() - started),
+    );
+    if (opts.signal?.aborted)
+      throw new BackupCancelledError(`restore of ${manifest.name} was cancelled before it started`);
+
     const versionNum = Number(
       (await admin.query<{ v: string }>(`SELECT current_setting('server_version_num') AS v`))
         .rows[0].v,
@@ -120,6 +158,7 @@ export async function restoreBackup(opts: RestoreBackupOptions): Promise<Restore
     );
 
     const scratch = scratchName(target.database);
+    const dropScratch = () => dropDatabase(admin, scratch, versionNum).catch(() => undefined);
     opts.onProgress?.({ phase: 'creating-database' });
     try {
       await dropDatabase(admin, scratch, versionNum);
@@ -131,6 +170,11 @@ export async function restoreBackup(opts: RestoreBackupOptions): Promise<Restore
       );
     }
 
+    // pg_restore stops when the caller cancels or a data file fails its checksum.
+    const stop = new AbortController();
+    const onAbort = () => stop.abort();
+    opts.signal?.addEventListener('abort', onAbort, { once: true });
+    void checksumDone.then(() => checksumFailed && stop.abort());
     const jobs = Math.max(1, opts.jobs ?? defaultJobs());
     const conn = toolConnection(opts.databaseUrl, scratch);
     let tables = 0;
@@ -147,7 +191,7 @@ export async function restoreBackup(opts: RestoreBackupOptions): Promise<Restore
       ],
       {
         env: conn.env,
-        signal: opts.signal,
+        signal: stop.signal,
         onSpawn: (pid) =>
           opts.onProgress?.({ phase: 'restoring', bytes: manifest.sizeBytes, tables, pid }),
         onStderrLine: (line) => {
@@ -155,10 +199,13 @@ export async function restoreBackup(opts: RestoreBackupOptions): Promise<Restore
           tables++;
         },
       },
-    );
+    ).finally(() => opts.signal?.removeEventListener('abort', onAbort));
     const restoreMs = Date.now() - restoreStarted;
-    if (run.aborted || run.exitCode !== 0) {
-      await dropDatabase(admin, scratch, versionNum).catch(() => undefined);
+    // Waited for even after a failed pg_restore: a corrupt dump is reported as corrupt.
+    const checksumMs = await checksumDone;
+    if (checksumFailed || run.aborted || run.exitCode !== 0) {
+      await dropScratch();
+      if (checksumFailed) await checksum.data;
       if (run.aborted)
         throw new BackupCancelledError(
           `restore of ${manifest.name} was cancelled: pg_restore was stopped, database "${target.database}" is untouched`,
@@ -178,33 +225,26 @@ export async function restoreBackup(opts: RestoreBackupOptions): Promise<Restore
       try {
         await opts.beforeSwap();
       } catch (error) {
-        await dropDatabase(admin, scratch, versionNum).catch(() => undefined);
+        await dropScratch();
         throw error;
       }
     }
     const waitedBeforeSwapMs = opts.beforeSwap ? Date.now() - waitStarted : 0;
     if (opts.beforeSwap && opts.signal?.aborted) {
-      await dropDatabase(admin, scratch, versionNum).catch(() => undefined);
+      await dropScratch();
       throw new BackupCancelledError(
         `restore of ${manifest.name} was cancelled before the swap: the scratch database was dropped, database "${target.database}" is untouched`,
       );
     }
     opts.onProgress?.({ phase: 'swapping', tables });
-    await dropDatabase(admin, target.database, versionNum);
-    await admin.query(`ALTER DATABASE ${q(scratch)} RENAME TO ${q(target.database)}`);
+    const preservedAs = await swapDatabase(admin, {
+      target: target.database,
+      replacement: scratch,
+      versionNum,
+      ...(opts.preserveAs ? { preserveAs: opts.preserveAs } : {}),
+    });
     opts.onProgress?.({ phase: 'done', tables });
-    return {
-      backup: manifest.name,
-      database: target.database,
-      durationMs: Date.now() - started,
-      checksumMs,
-      restoreMs,
-      waitedBeforeSwapMs,
-      jobs,
-      tables,
-      sizeBytes: manifest.sizeBytes,
-      migrationState: manifest.migrationState,
-    };
+    return result({ checksumMs, restoreMs, waitedBeforeSwapMs, jobs, tables, preservedAs });
   } finally {
     await admin.end().catch(() => undefined);
   }

@@ -17,6 +17,7 @@ import {
   ToolMissingError,
   createBackup,
   listBackups,
+  preservedDatabaseName,
   restoreBackup,
   verifyBackup,
 } from '../../src/backup';
@@ -406,5 +407,98 @@ describe('restoreBackup', () => {
     await expect(verifyBackup(join(dir, 'to-corrupt'))).rejects.toBeInstanceOf(
       BackupIntegrityError,
     );
+    expect(await databasesLike(url)).toEqual([databaseOf(url)]);
+  });
+
+  it('refuses a dump whose table of contents was changed before pg_restore runs any of it', async () => {
+    await createBackup({ databaseUrl: url, dir, name: 'toc-tampered' });
+    const toc = join(dir, 'toc-tampered', 'dump', 'toc.dat');
+    const bytes = readFileSync(toc);
+    bytes[bytes.length - 3] ^= 0xff;
+    writeFileSync(toc, bytes);
+    const phases: string[] = [];
+
+    const error = await restoreBackup({
+      databaseUrl: url,
+      backupDir: join(dir, 'toc-tampered'),
+      onProgress: (p) => phases.push(p.phase),
+    }).catch((e) => e);
+    expect(error).toBeInstanceOf(BackupIntegrityError);
+    expect(error.message).toContain('toc.dat');
+    expect(phases).toEqual(['verifying']);
+    expect(await databasesLike(url)).toEqual([databaseOf(url)]);
+  });
+
+  it('keeps the replaced database, with every write up to the swap, under preserveAs', async () => {
+    await restoreBackup({ databaseUrl: url, backupDir: join(dir, 'before-deploy') });
+    await query(url, `INSERT INTO customers (email) VALUES ('before-restore@example.com')`);
+    const preserveAs = preservedDatabaseName(databaseOf(url), 'incident-42');
+    expect(preserveAs).toMatch(/_pre_[0-9a-f]{10}$/);
+    const preservedUrl = withDatabaseName(url, preserveAs);
+    try {
+      const result = await restoreBackup({
+        databaseUrl: url,
+        backupDir: join(dir, 'before-deploy'),
+        preserveAs,
+        beforeSwap: () =>
+          query(url, `INSERT INTO customers (email) VALUES ('during-restore@example.com')`).then(
+            () => undefined,
+          ),
+      });
+      expect(result).toMatchObject({ preservedAs: preserveAs, alreadyRestored: false });
+      expect(await stateOf(url)).toEqual(original);
+      expect(
+        await query(
+          preservedUrl,
+          `SELECT email FROM customers WHERE email LIKE '%-restore@example.com' ORDER BY email`,
+        ),
+      ).toEqual([{ email: 'before-restore@example.com' }, { email: 'during-restore@example.com' }]);
+      expect(
+        await query(
+          testServerUrl(),
+          `SELECT datname, datallowconn FROM pg_database WHERE datname = ANY($1) ORDER BY 1`,
+          [[databaseOf(url), preserveAs]],
+        ),
+      ).toEqual(
+        [databaseOf(url), preserveAs].sort().map((datname) => ({ datname, datallowconn: true })),
+      );
+
+      // A retry of the same restore (same preserveAs) finds the swap done and changes nothing.
+      await query(url, `INSERT INTO customers (email) VALUES ('after-restore@example.com')`);
+      const retry = await restoreBackup({
+        databaseUrl: url,
+        backupDir: join(dir, 'before-deploy'),
+        preserveAs,
+      });
+      expect(retry).toMatchObject({ preservedAs: preserveAs, alreadyRestored: true });
+      expect(
+        await query(
+          url,
+          `SELECT count(*)::int AS n FROM customers WHERE email = 'after-restore@example.com'`,
+        ),
+      ).toEqual([{ n: 1 }]);
+    } finally {
+      await query(testServerUrl(), `DROP DATABASE IF EXISTS "${preserveAs}" WITH (FORCE)`);
+    }
   });
 });
+
+function databaseOf(url: string): string {
+  return decodeURIComponent(new URL(url).pathname.slice(1));
+}
+
+function withDatabaseName(url: string, database: string): string {
+  const next = new URL(url);
+  next.pathname = `/${encodeURIComponent(database)}`;
+  return next.toString();
+}
+
+/** The database of `url` and any scratch or preserved database named after it. */
+async function databasesLike(url: string): Promise<string[]> {
+  const rows = await query<{ datname: string }>(
+    testServerUrl(),
+    `SELECT datname FROM pg_database WHERE datname LIKE $1 ORDER BY 1`,
+    [`${databaseOf(url)}%`],
+  );
+  return rows.map((r) => r.datname);
+}
