@@ -2,12 +2,15 @@ import { join, resolve } from 'node:path';
 import { Context } from '@temporalio/activity';
 import {
   createBackup,
+  dropPreservedDatabase,
   listBackups,
+  preservedDatabaseName,
   restoreBackup,
   toBackupName,
   type BackupManifest,
   type BackupProgress,
 } from '../src/backup';
+import { toolConnection, withDatabase } from '../src/backup/connection-args';
 import { EMERGENCY_BACKUP_COMPRESSION } from '../src/backup/emergency';
 import { asActivity, databaseUrlOf, withHeartbeat, type ActivityDeps } from './deps';
 
@@ -33,6 +36,20 @@ export interface RestoreWithEmergencyBackupResult {
     /** How long the restored scratch database waited for the emergency backup before the swap. */
     waitedForBackupMs: number;
   };
+}
+
+/** A restore that kept the database it replaced (the emergency backup of a full rollback). */
+export interface PreservingRestoreResult {
+  backupId: string;
+  durationMs: number;
+  /** pg_restore into the scratch database alone. */
+  restoreMs: number;
+  /** The name the replaced database is kept under; null when there was no database to keep. */
+  preservedDatabase: string | null;
+  /** When the replaced database stopped taking writes: the instant of the swap. */
+  swappedAt: string;
+  /** A retry found the swap already done. */
+  alreadyRestored: boolean;
 }
 
 function summaryOf(manifest: BackupManifest, dir: string): BackupSummary {
@@ -159,6 +176,70 @@ export function createBackupActivities(deps: ActivityDeps) {
           },
         );
       });
+    },
+
+    /**
+     * Replaces the environment's database with backup `backupId`, keeping the database it
+     * replaces under a name derived from `incidentId` (renamed at the swap, so it holds every
+     * write up to that instant): the emergency backup of a full rollback, taken at no cost to
+     * the restore. A retry finds that name taken and returns the swap already done.
+     */
+    async restoreDatabasePreservingLive(input: {
+      environment: string;
+      backupId: string;
+      incidentId: string;
+    }): Promise<PreservingRestoreResult> {
+      return asActivity(async () => {
+        const databaseUrl = databaseUrlOf(deps, input.environment);
+        const result = await restoreBackup({
+          databaseUrl,
+          backupDir: join(backupsDirOf(deps, input.environment), toBackupName(input.backupId)),
+          preserveAs: preservedDatabaseName(toolConnection(databaseUrl).database, input.incidentId),
+          signal: Context.current().cancellationSignal,
+          onProgress: heartbeatProgress(),
+          ...(deps.pgBinDir ? { binDir: deps.pgBinDir } : {}),
+        });
+        return {
+          backupId: input.backupId,
+          durationMs: result.durationMs,
+          restoreMs: result.restoreMs,
+          preservedDatabase: result.preservedAs,
+          swappedAt: new Date().toISOString(),
+          alreadyRestored: result.alreadyRestored,
+        };
+      });
+    },
+
+    /** pg_dump of a database kept by a restore, into the environment's backups as `name`. */
+    async archivePreservedDatabase(input: {
+      environment: string;
+      database: string;
+      name: string;
+    }): Promise<BackupSummary> {
+      return asActivity(async () => {
+        const manifest = await createBackup({
+          databaseUrl: withDatabase(databaseUrlOf(deps, input.environment), input.database),
+          dir: backupsDirOf(deps, input.environment),
+          name: toBackupName(input.name),
+          signal: Context.current().cancellationSignal,
+          onProgress: heartbeatProgress(),
+          ...(deps.pgBinDir ? { binDir: deps.pgBinDir } : {}),
+        });
+        return summaryOf(manifest, backupsDirOf(deps, input.environment));
+      });
+    },
+
+    /** Drops a database kept by a restore (never the environment's own database). */
+    async dropPreservedDatabase(input: {
+      environment: string;
+      database: string;
+    }): Promise<{ dropped: boolean }> {
+      return asActivity(async () => ({
+        dropped: await dropPreservedDatabase(
+          databaseUrlOf(deps, input.environment),
+          input.database,
+        ),
+      }));
     },
 
     /** Replaces the environment's database with backup `backupId` (checksum verified first). */

@@ -19,6 +19,8 @@ export interface EmergencyPolicy {
   approversFrom: 'emergency.approvers' | 'approvals.roster';
   postMortemDueIn: string;
   postMortemDueInMs: number;
+  /** Keep the database a restore replaced after archiving it (absent in older histories). */
+  keepPreservedDatabase?: boolean;
   rollbackWindow: string;
   rollbackWindowMs: number;
   monitoringInterval: string;
@@ -55,6 +57,7 @@ export function createImpactActivities(deps: ActivityDeps) {
           approversFrom: explicit ? 'emergency.approvers' : 'approvals.roster',
           postMortemDueIn: settings.emergency.postMortemDueIn,
           postMortemDueInMs: parseDuration(settings.emergency.postMortemDueIn),
+          keepPreservedDatabase: settings.emergency.keepPreservedDatabase,
           rollbackWindow: settings.rollbackWindow,
           rollbackWindowMs: parseDuration(settings.rollbackWindow),
           monitoringInterval: settings.monitoringInterval,

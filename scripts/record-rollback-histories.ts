@@ -1,9 +1,13 @@
 /**
  * Regenerates test/histories/emergency-rollback-*.json: runs representative emergency
  * rollbacks (a full emergency approved by signal, a full emergency by restore with break-glass
- * — emergency backup during the restore —, an application rollback, a P3 no-action) against a real PostgreSQL and a real Temporal dev server (started here unless
+ * — the replaced database kept as the emergency backup, and the history of the child workflow
+ * that archives it, archive-preserved-database.json —, an application rollback, a P3
+ * no-action) against a real PostgreSQL and a real Temporal dev server (started here unless
  * TEST_DATABASE_URL / TEMPORAL_ADDRESS are set) and writes each run's event history.
  * test/rollback-workflow/replay.test.ts replays them against the current workflow code.
+ * emergency-rollback-full-emergency-restore-dump-during-restore.json comes from the code before
+ * PRESERVED_DATABASE_PATCH (pg_dump during the restore) and cannot be recorded any more.
  *
  *   npx tsx scripts/record-rollback-histories.ts [name…]   (default: all of them)
  *
@@ -26,25 +30,34 @@ import { approveRollbackSignal, type EmergencyRollbackResult } from '../workflow
 
 const HISTORIES = join(__dirname, '..', 'test', 'histories');
 
-async function record(name: string, handle: WorkflowHandle): Promise<void> {
+async function record(
+  name: string,
+  handle: WorkflowHandle,
+  workflowType = 'emergencyRollback',
+): Promise<EmergencyRollbackResult> {
   const result = (await handle.result()) as EmergencyRollbackResult;
   const history = await handle.fetchHistory();
-  const file = join(HISTORIES, `emergency-rollback-${name}.json`);
+  const file = join(
+    HISTORIES,
+    workflowType === 'emergencyRollback' ? `emergency-rollback-${name}.json` : `${name}.json`,
+  );
   writeHistoryFile(
     file,
-    {
-      workflowId: handle.workflowId,
-      workflowType: 'emergencyRollback',
-      finalState: result.finalState,
-    },
+    { workflowId: handle.workflowId, workflowType, finalState: result.finalState ?? 'completed' },
     history,
   );
   process.stdout.write(
-    `recorded ${file} (${history.events?.length ?? 0} events, ${result.finalState})\n`,
+    `recorded ${file} (${history.events?.length ?? 0} events, ${result.finalState ?? 'completed'})\n`,
   );
+  return result;
 }
 
-const NAMES = ['full-emergency-approved', 'full-emergency-restore', 'application', 'no-action'];
+const NAMES = [
+  'full-emergency-approved',
+  'full-emergency-keep-replaced',
+  'application',
+  'no-action',
+];
 
 async function main(): Promise<void> {
   const wanted = process.argv.slice(2);
@@ -79,15 +92,20 @@ async function main(): Promise<void> {
       await record('full-emergency-approved', full);
     }
 
-    if (recording('full-emergency-restore')) {
-      // No rollback files: the deploy backup is restored while the emergency backup is taken.
+    if (recording('full-emergency-keep-replaced')) {
+      // No rollback files: the deploy backup replaces the database, which is kept and archived.
       const restore = await fresh();
-      await record(
-        'full-emergency-restore',
+      const result = await record(
+        'full-emergency-keep-replaced',
         await restore.start({
           mode: 'full-emergency',
           breakGlass: { reason: 'checkout down, rollback files not at hand' },
         }),
+      );
+      await record(
+        'archive-preserved-database',
+        restore.client.workflow.getHandle(result.archiveWorkflowId!),
+        'archivePreservedDatabase',
       );
     }
 

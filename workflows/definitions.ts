@@ -16,6 +16,7 @@ export const WORKFLOW_TYPES = {
   stagingRehearsal: 'stagingRehearsal',
   productionDeploy: 'productionDeploy',
   emergencyRollback: 'emergencyRollback',
+  archivePreservedDatabase: 'archivePreservedDatabase',
 } as const;
 export type WorkflowKind = keyof typeof WORKFLOW_TYPES;
 
@@ -35,6 +36,11 @@ export function deployWorkflowId(environment: string, planChecksum: string): str
 export function rollbackWorkflowId(environment: string, requestedAtMs: number): string {
   const stamp = new Date(requestedAtMs).toISOString().replace(/[-:]/g, '').replace(/\.\d+/, '');
   return `rollback-${environment}-${stamp}`;
+}
+
+/** The child workflow that archives the database a full rollback replaced. */
+export function archiveWorkflowId(incidentId: string): string {
+  return `${incidentId}-archive`;
 }
 
 /** The id of the lock that lets only one deploy or rollback act on an environment at a time. */
@@ -181,7 +187,12 @@ export type Step = z.infer<typeof stepSchema>;
 
 /** What the `progress` query returns, for every workflow kind. */
 export const progressSchema = z.object({
-  workflowKind: z.enum(['stagingRehearsal', 'productionDeploy', 'emergencyRollback']),
+  workflowKind: z.enum([
+    'stagingRehearsal',
+    'productionDeploy',
+    'emergencyRollback',
+    'archivePreservedDatabase',
+  ]),
   environment: z.string(),
   phase: z.string(),
   steps: z.array(stepSchema),
@@ -375,5 +386,37 @@ export const emergencyRollbackResultSchema = z.looseObject({
   incidentPath: z.string().optional(),
   incidentMarkdown: z.string().optional(),
   durationMs: z.number().optional(),
+  /** The database a restore replaced, kept under this name until archived. */
+  preservedDatabase: z.string().optional(),
+  /** The child workflow archiving it (it outlives the rollback). */
+  archiveWorkflowId: z.string().optional(),
 });
 export type EmergencyRollbackResult = z.infer<typeof emergencyRollbackResultSchema>;
+
+// ──────────────────────── archive of a preserved database ────────────────────────
+
+export const archivePreservedDatabaseInputSchema = z.object({
+  environment: z.string().min(1),
+  /** The database kept by the restore (`<database>_pre_<id>`), a name and never a URL. */
+  database: z.string().min(1),
+  /** The backup it becomes, in the environment's backups folder. */
+  backupName: z.string().min(1),
+  incidentId: z.string().min(1),
+  /** Keep the database after archiving it (emergency.keepPreservedDatabase). */
+  keepDatabase: z.boolean().default(false),
+});
+export type ArchivePreservedDatabaseInput = z.input<typeof archivePreservedDatabaseInputSchema>;
+
+export interface ArchivePreservedDatabaseResult {
+  environment: string;
+  database: string;
+  backup: {
+    id: string;
+    path: string;
+    sizeBytes: number;
+    sha256: string;
+    currentVersion: number | null;
+  };
+  databaseDropped: boolean;
+  durationMs: number;
+}

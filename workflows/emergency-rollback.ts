@@ -4,11 +4,18 @@ import {
   condition,
   isCancellation,
   log,
+  ParentClosePolicy,
   patched,
   setHandler,
   sleep,
+  startChild,
   workflowInfo,
 } from '@temporalio/workflow';
+import {
+  PgshiftEnvironment,
+  PgshiftInitiator,
+  PgshiftWorkflowKind,
+} from '../src/temporal/search-attribute-keys';
 import { EMERGENCY_BACKUP_COMPRESSION } from '../src/backup/emergency';
 import { parseDuration } from '../src/config/duration';
 import { evaluateThresholds, type Baseline, type ThresholdHistory } from '../src/verify/thresholds';
@@ -22,6 +29,7 @@ import { DECISION_MATRIX, decideRollbackType } from './decision-matrix';
 import {
   approvalsQuery,
   approveRollbackSignal,
+  archiveWorkflowId,
   EMERGENCY_APPROVER_ROLE,
   emergencyRollbackInputSchema,
   rollbackWorkflowId,
@@ -33,6 +41,7 @@ import {
   type RollbackFinalState,
   type RollbackType,
 } from './definitions';
+import { archivePreservedDatabase } from './archive-preserved-database';
 import { describeFailure, stepFailure } from './failures';
 import {
   compareWithGuide,
@@ -57,6 +66,13 @@ const DEFAULT_APPROVAL_TIMEOUT = '1h';
  * old order.
  */
 export const CONCURRENT_EMERGENCY_BACKUP_PATCH = 'full-emergency-backup-during-restore';
+
+/**
+ * Patch: a full emergency rollback by restore keeps the database it replaces (renamed at the
+ * swap) as its emergency backup, and a child workflow archives it with pg_dump after the
+ * rollback, instead of a pg_dump competing with pg_restore for the same cores.
+ */
+export const PRESERVED_DATABASE_PATCH = 'full-emergency-keep-replaced-database';
 
 /** readMigrationState needs a plan; without rollback files only the ledger is read. */
 const EMPTY_PLAN: MigrationPlan = { checksum: '0'.repeat(64), migrations: [] };
@@ -450,6 +466,104 @@ export async function emergencyRollback(
     note(`backup ${backupId} restored and swapped in`);
   };
 
+  /**
+   * The restore of a full rollback whose emergency backup is the replaced database itself:
+   * renamed at the swap, it holds every write up to that instant; the archive with pg_dump
+   * follows in a child workflow once service is back.
+   */
+  const restoreKeepingReplacedDatabase = async (backupId: string) => {
+    const archiveName = `${incidentId}-emergency`;
+    tracker.start(
+      'emergency backup',
+      `${environment} is kept whole at the swap, with every write until then, and archived as backup ${archiveName} after the rollback`,
+    );
+    tracker.start(
+      'restore backup',
+      `restoring backup ${backupId} into a scratch database; it replaces ${environment}, which is kept as the emergency backup`,
+    );
+    note(
+      `restore of backup ${backupId} started: ${environment} keeps serving until the swap, then is kept under another name as the emergency backup`,
+    );
+    let done;
+    try {
+      done = await backups.restoreDatabasePreservingLive.executeWithOptions(
+        { summary: `pg_restore ${backupId} into ${environment}, keeping the replaced database` },
+        [{ environment, backupId, incidentId }],
+      );
+    } catch (error) {
+      const why = firstLine(describeFailure(error).message);
+      tracker.fail('emergency backup', `nothing was replaced: ${why}`);
+      tracker.fail('restore backup', why);
+      throw stepFailure(
+        'RollbackFailed',
+        `restore of ${backupId} failed: ${why} (${environment} is replaced only by a complete, verified restore)`,
+      );
+    }
+    changed = true;
+    facts.restoredBackupId = backupId;
+    if (done.preservedDatabase) {
+      facts.emergencyBackupId = archiveName;
+      facts.preserved = {
+        database: done.preservedDatabase,
+        swappedAt: done.swappedAt,
+        archiveWorkflowId: archiveWorkflowId(incidentId),
+        archiveBackupId: archiveName,
+        keepDatabase: policy?.keepPreservedDatabase ?? false,
+      };
+      tracker.completeAt(
+        'emergency backup',
+        done.swappedAt,
+        `${environment} kept as database ${done.preservedDatabase} at the swap, with every write until then; archived as backup ${archiveName} by workflow ${archiveWorkflowId(incidentId)} after the rollback`,
+      );
+      timeline.push({
+        at: done.swappedAt,
+        text: `emergency backup: ${environment} kept as database ${done.preservedDatabase} at the swap`,
+      });
+    } else
+      tracker.skip('emergency backup', `database ${environment} did not exist: nothing to keep`);
+    tracker.complete(
+      'restore backup',
+      `backup ${backupId} restored in ${formatSeconds(done.durationMs)} (pg_restore ${formatSeconds(done.restoreMs)}) and swapped in${done.alreadyRestored ? ' (by an earlier attempt)' : ''}`,
+    );
+    note(`backup ${backupId} restored and swapped in`);
+  };
+
+  /** Starts the archive of the kept database; it outlives this workflow (abandoned child). */
+  const startArchive = async () => {
+    const kept = facts.preserved;
+    if (!kept) return;
+    tracker.start('archive emergency backup', `starting workflow ${kept.archiveWorkflowId}`);
+    try {
+      await startChild(archivePreservedDatabase, {
+        workflowId: kept.archiveWorkflowId,
+        parentClosePolicy: ParentClosePolicy.ABANDON,
+        typedSearchAttributes: [
+          { key: PgshiftEnvironment, value: environment },
+          { key: PgshiftWorkflowKind, value: 'archivePreservedDatabase' },
+          { key: PgshiftInitiator, value: initiator },
+        ],
+        args: [
+          {
+            environment,
+            database: kept.database,
+            backupName: kept.archiveBackupId,
+            incidentId,
+            keepDatabase: kept.keepDatabase,
+          },
+        ],
+      });
+      tracker.complete(
+        'archive emergency backup',
+        `workflow ${kept.archiveWorkflowId} archives database ${kept.database} as backup ${kept.archiveBackupId}${kept.keepDatabase ? ' and keeps the database' : ', then drops the database'}`,
+      );
+    } catch (error) {
+      tracker.fail(
+        'archive emergency backup',
+        `not started (${firstLine(describeFailure(error).message)}): database ${kept.database} stays as the emergency backup; archive it with pg_dump by hand`,
+      );
+    }
+  };
+
   const rollBackApplication = async (expected: string | undefined, before: string | null) => {
     tracker.start(
       'roll back application',
@@ -671,9 +785,13 @@ export async function emergencyRollback(
       );
     if (!approvalRequired) tracker.skip('approval', approvalSkipReason);
     await CancellationScope.nonCancellable(async () => {
-      // Restoring without trying rollback files first: the emergency backup runs during the restore.
-      const duringRestore = dbNeeded && !useFiles && patched(CONCURRENT_EMERGENCY_BACKUP_PATCH);
-      if (dbNeeded && !duringRestore) await takeEmergencyBackup();
+      // Restoring without trying rollback files first: the replaced database is kept as the
+      // emergency backup (older histories: a pg_dump during the restore, or before it).
+      const byRestore = dbNeeded && !useFiles;
+      const keepReplaced = byRestore && patched(PRESERVED_DATABASE_PATCH);
+      const duringRestore =
+        byRestore && !keepReplaced && patched(CONCURRENT_EMERGENCY_BACKUP_PATCH);
+      if (dbNeeded && !duringRestore && !keepReplaced) await takeEmergencyBackup();
       else if (!dbNeeded) tracker.skip('emergency backup', 'the database is not changed');
       await announce(planLines.join('; '));
       if (dbNeeded) {
@@ -693,7 +811,8 @@ export async function emergencyRollback(
         } else {
           tracker.skip('revert migrations', 'restoring the deploy backup instead');
           facts.method = `restored backup ${deploy.backupId}`;
-          if (duringRestore) await restoreDuringEmergencyBackup(deploy.backupId!);
+          if (keepReplaced) await restoreKeepingReplacedDatabase(deploy.backupId!);
+          else if (duringRestore) await restoreDuringEmergencyBackup(deploy.backupId!);
           else await restore(deploy.backupId!);
         }
         await verifyVersion(target, facts.method);
@@ -975,6 +1094,11 @@ export async function emergencyRollback(
         finalState === 'completed' && !facts.watch?.breaches.length ? 'success' : 'critical',
         result.incidentPath ? { 'Incident document': result.incidentPath } : {},
       ).catch(() => undefined);
+    await startArchive();
+    if (facts.preserved) {
+      result.preservedDatabase = facts.preserved.database;
+      result.archiveWorkflowId = facts.preserved.archiveWorkflowId;
+    }
     // the document once more, now that every step (post-mortem included) has ended
     result.incidentMarkdown = incidentMarkdown({ ...incidentFacts, steps: tracker.progress.steps });
     if (result.incidentPath)

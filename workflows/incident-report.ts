@@ -46,6 +46,14 @@ export interface IncidentFacts {
   fromVersion?: number;
   toVersion?: number;
   emergencyBackupId?: string;
+  /** A full rollback by restore kept the replaced database as its emergency backup. */
+  preserved?: {
+    database: string;
+    swappedAt: string;
+    archiveWorkflowId: string;
+    archiveBackupId: string;
+    keepDatabase: boolean;
+  };
   restoredBackupId?: string;
   app?: { before?: string | null; after?: string | null; expected?: string };
   verification?: { ok: boolean; checks: { name: string; ok: boolean; detail: string }[] };
@@ -186,7 +194,11 @@ export function incidentMarkdown(f: IncidentFacts): string {
   if (f.method) lines.push(`- Database: ${f.method}`);
   if (f.fromVersion !== undefined || f.toVersion !== undefined)
     lines.push(`- Migration version: ${f.fromVersion ?? '?'} → ${f.toVersion ?? '?'}`);
-  if (f.emergencyBackupId)
+  if (f.preserved)
+    lines.push(
+      `- Emergency backup: the replaced database is kept as \`${f.preserved.database}\`, with every write up to the swap at ${timeOf(f.preserved.swappedAt)}; workflow \`${f.preserved.archiveWorkflowId}\` archives it with pg_dump as backup \`${f.preserved.archiveBackupId}\`${f.preserved.keepDatabase ? ' and keeps the database (emergency.keepPreservedDatabase)' : ', then drops the kept database'}`,
+    );
+  else if (f.emergencyBackupId)
     lines.push(`- Emergency backup taken before any change: \`${f.emergencyBackupId}\``);
   if (f.restoredBackupId) lines.push(`- Backup restored: \`${f.restoredBackupId}\``);
   if (f.app)

@@ -1,10 +1,5 @@
 export { createBackup, toBackupName, defaultJobs, type CreateBackupOptions } from './create-backup';
-export {
-  restoreBackup,
-  preservedDatabaseName,
-  type RestoreBackupOptions,
-  type RestoreResult,
-} from './restore-backup';
+export { restoreBackup, type RestoreBackupOptions, type RestoreResult } from './restore-backup';
 export { verifyBackup, type BackupVerification } from './verify-backup';
 export { listBackups, readManifest, type BackupManifest, type BackupFormat } from './manifest';
 export { findPgTool, type FoundTool } from './pg-tools';
@@ -15,3 +10,8 @@ export {
   BackupIntegrityError,
   BackupCancelledError,
 } from './errors';
+export {
+  preservedDatabaseName,
+  isPreservedDatabaseName,
+  dropPreservedDatabase,
+} from './preserved-database';

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { escapeIdentifier, escapeLiteral, type Client } from 'pg';
 import { connect } from '../migrations/database';
@@ -62,15 +61,6 @@ const q = escapeIdentifier;
 /** Name of the scratch database the backup is restored into before the swap. */
 function scratchName(target: string): string {
   return `${target.slice(0, 40)}_pgshift_restore`;
-}
-
-/**
- * A name, unique to `key` (an incident id), for keeping database `target` after a restore
- * replaced it: `<target>_pre_<10 hex>`, within PostgreSQL's 63-byte limit.
- */
-export function preservedDatabaseName(target: string, key: string): string {
-  const digest = createHash('sha256').update(key).digest('hex').slice(0, 10);
-  return `${target.slice(0, 40)}_pre_${digest}`;
 }
 
 /** CREATE DATABASE with the dumped database's owner, encoding and locale (falling back to defaults). */

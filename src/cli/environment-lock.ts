@@ -76,9 +76,10 @@ export async function listActiveWorkflows(
 /**
  * True when the workflow may change the environment now. A deploy still waiting for its
  * approvals (phase naming approvals) has touched nothing, so an emergency rollback may go
- * ahead of it.
+ * ahead of it; the archive of a database kept by a rollback works on that kept copy only.
  */
 export function actsOnEnvironment(workflow: ActiveWorkflow): boolean {
+  if (workflow.kind === 'archivePreservedDatabase') return false;
   return !(workflow.kind === 'productionDeploy' && /approv/i.test(workflow.phase ?? ''));
 }
 

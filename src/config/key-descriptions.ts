@@ -106,6 +106,8 @@ export const CONFIG_KEY_DESCRIPTIONS: Record<string, string> = {
     'Who may approve a data-losing rollback; default: anyone on the approvals roster.',
   'environments.<name>.emergency.postMortemDueIn':
     'Due date of the post-mortem written in the incident document.',
+  'environments.<name>.emergency.keepPreservedDatabase':
+    'A full rollback by restore keeps the database it replaced (renamed `<database>_pre_<id>`, with every write up to the swap) and archives it with pg_dump as the emergency backup; by default the kept database is dropped once the archive is complete, true keeps it too.',
   'environments.<name>.rehearsal': 'Staging rehearsal settings.',
   'environments.<name>.rehearsal.rollbackDepth':
     'How many of the newest migrations the rehearsal rolls back and re-applies.',

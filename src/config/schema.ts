@@ -106,6 +106,11 @@ export const emergencySchema = z.strictObject({
   /** Who may approve a data-losing rollback; when absent, anyone on the approvals roster. */
   approvers: z.array(z.string().min(1)).optional(),
   postMortemDueIn: duration('72h').default('72h'),
+  /**
+   * A full rollback by restore keeps the replaced database, archives it with pg_dump, then
+   * drops it; true keeps it as well.
+   */
+  keepPreservedDatabase: z.boolean().default(false),
 });
 
 export const rehearsalSchema = z.strictObject({

@@ -16,13 +16,14 @@ import {
   BackupIntegrityError,
   ToolMissingError,
   createBackup,
+  dropPreservedDatabase,
   listBackups,
   preservedDatabaseName,
   restoreBackup,
   verifyBackup,
 } from '../../src/backup';
 import { ConnectionError } from '../../src/migrations/errors';
-import { createTestDatabase, query, testServerUrl } from '../support/databases';
+import { createTestDatabase, query, testServerUrl, withDatabaseName } from '../support/databases';
 
 async function seed(url: string): Promise<void> {
   await query(
@@ -477,20 +478,24 @@ describe('restoreBackup', () => {
           `SELECT count(*)::int AS n FROM customers WHERE email = 'after-restore@example.com'`,
         ),
       ).toEqual([{ n: 1 }]);
+      expect(await dropPreservedDatabase(url, preserveAs)).toBe(true);
+      expect(await dropPreservedDatabase(url, preserveAs)).toBe(false);
     } finally {
       await query(testServerUrl(), `DROP DATABASE IF EXISTS "${preserveAs}" WITH (FORCE)`);
     }
+  });
+
+  it('drops only databases kept by a restore, never the live one', async () => {
+    for (const name of [databaseOf(url), 'postgres', `${databaseOf(url)}_pgshift_restore`])
+      await expect(dropPreservedDatabase(url, name)).rejects.toThrow(
+        `refusing to drop database "${name}": only a database kept by a restore`,
+      );
+    expect(await databasesLike(url)).toEqual([databaseOf(url)]);
   });
 });
 
 function databaseOf(url: string): string {
   return decodeURIComponent(new URL(url).pathname.slice(1));
-}
-
-function withDatabaseName(url: string, database: string): string {
-  const next = new URL(url);
-  next.pathname = `/${encodeURIComponent(database)}`;
-  return next.toString();
 }
 
 /** The database of `url` and any scratch or preserved database named after it. */

@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { historyFiles, installReplayRuntime, replayHistoryFile } from '../support/replay';
 
-const files = historyFiles('emergency-rollback-');
+const files = [...historyFiles('emergency-rollback-'), ...historyFiles('archive-')];
 
 beforeAll(installReplayRuntime);
 
@@ -10,8 +10,10 @@ describe('replay of recorded emergency rollbacks (scripts/record-rollback-histor
     expect(files).toEqual([
       'emergency-rollback-application.json',
       'emergency-rollback-full-emergency-approved.json',
-      'emergency-rollback-full-emergency-restore.json',
+      'emergency-rollback-full-emergency-keep-replaced.json',
+      'emergency-rollback-full-emergency-restore-dump-during-restore.json',
       'emergency-rollback-no-action.json',
+      'archive-preserved-database.json',
     ]);
   });
 

@@ -24,6 +24,7 @@ import { DEFAULT_RUNNER_OPTIONS, type MigrationPlan } from '../../src/migrations
 import { recordDeployment, type DeploymentRecord } from '../../src/records/deployments';
 import {
   progressQuery,
+  type ArchivePreservedDatabaseResult,
   type EmergencyRollbackInput,
   type EmergencyRollbackResult,
   type Progress,
@@ -63,6 +64,8 @@ export interface RollbackStack {
   run(
     input: Omit<EmergencyRollbackInput, 'environment' | 'initiator'> & { initiator?: string },
   ): Promise<EmergencyRollbackResult>;
+  /** Waits for the archive workflow a full rollback by restore started, and returns its result. */
+  archive(result: EmergencyRollbackResult): Promise<ArchivePreservedDatabaseResult>;
   appVersion(): Promise<string>;
   ledgerVersion(): Promise<number>;
   columns(table: string): Promise<string[]>;
@@ -120,6 +123,7 @@ export async function createRollbackStack(options: StackOptions = {}): Promise<R
   const appVersion = async () =>
     ((await (await fetch(`${app.url}/api/version`)).json()) as { version: string }).version;
 
+  const archives: string[] = [];
   const stack: RollbackStack = {
     environment,
     client,
@@ -188,7 +192,15 @@ export async function createRollbackStack(options: StackOptions = {}): Promise<R
       return handle;
     },
     async run(input) {
-      return (await stack.start(input)).result() as Promise<EmergencyRollbackResult>;
+      const result = (await (await stack.start(input)).result()) as EmergencyRollbackResult;
+      if (result.archiveWorkflowId) archives.push(result.archiveWorkflowId);
+      return result;
+    },
+    async archive(result) {
+      if (!result.archiveWorkflowId) throw new Error('the rollback started no archive workflow');
+      return (await client.workflow
+        .getHandle(result.archiveWorkflowId)
+        .result()) as ArchivePreservedDatabaseResult;
     },
     appVersion,
     async ledgerVersion() {
@@ -221,6 +233,8 @@ export async function createRollbackStack(options: StackOptions = {}): Promise<R
       });
     },
     async stop() {
+      // An archive outlives its rollback: let it end before its worker goes.
+      await Promise.allSettled(archives.map((id) => client.workflow.getHandle(id).result()));
       await worker.stop();
       await app.stop();
       await webhook.stop();

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { readManifest, verifyBackup } from '../../src/backup';
 import type { MigrationPlan } from '../../src/migrations/types';
+import { databaseExists, query, testServerUrl, withDatabaseName } from '../support/databases';
 import { closeTestEnv } from '../support/temporal';
 import {
   createRollbackStack,
@@ -198,7 +199,7 @@ describe('full emergency rollback (--full-emergency)', () => {
     expect(await stack.appVersion()).toBe('1.0.0');
   });
 
-  it('takes the emergency backup while the deploy backup is restored, and swaps only after it', async () => {
+  it('keeps the replaced database as the emergency backup and archives it after the rollback', async () => {
     const { stack } = await deployedProduction();
     const result = await stack.run({
       mode: 'full-emergency',
@@ -210,36 +211,82 @@ describe('full emergency rollback (--full-emergency)', () => {
     expect(await stack.ledgerVersion()).toBe(8);
     expect(await stack.columns('customers')).not.toContain('segment');
     expect(await stack.appVersion()).toBe('1.0.0');
+    expect(result.preservedDatabase).toMatch(/_pre_[0-9a-f]{10}$/);
+    expect(result.archiveWorkflowId).toBe(`${result.incidentId}-archive`);
+    expect(result.emergencyBackupId).toBe(`${result.incidentId}-emergency`);
 
-    // The emergency backup is complete, valid, and holds the state before the restore.
+    const step = (name: string) => result.steps.find((s) => s.name === name)!;
+    expect(step('emergency backup')).toMatchObject({ status: 'completed' });
+    expect(step('emergency backup').detail).toContain(
+      `kept as database ${result.preservedDatabase} at the swap`,
+    );
+    expect(step('restore backup')).toMatchObject({ status: 'completed' });
+    expect(step('archive emergency backup')).toMatchObject({ status: 'completed' });
+    expect(step('archive emergency backup').detail).toContain(
+      `workflow ${result.archiveWorkflowId} archives database ${result.preservedDatabase}`,
+    );
+    expect(result.incidentMarkdown).toContain('| emergency backup | completed |');
+    expect(result.incidentMarkdown).toContain(
+      `- Emergency backup: the replaced database is kept as \`${result.preservedDatabase}\``,
+    );
+    expect(result.incidentMarkdown).toMatch(/\| backup deploy-.* restored and swapped in \|/);
+
+    // The archive: a valid backup of the state before the rollback; the kept database is dropped.
+    const archive = await stack.archive(result);
+    expect(archive).toMatchObject({
+      database: result.preservedDatabase,
+      databaseDropped: true,
+      backup: { id: result.emergencyBackupId, currentVersion: 12 },
+    });
     const emergencyDir = join(
       stack.config.backupsDir,
       stack.environment,
       result.emergencyBackupId as string,
     );
-    expect(existsSync(emergencyDir)).toBe(true);
     await expect(verifyBackup(emergencyDir)).resolves.toMatchObject({
       name: result.emergencyBackupId,
     });
     expect(await readManifest(emergencyDir)).toMatchObject({
       migrationState: { currentVersion: 12 },
-      compression: 0,
+    });
+    expect(await databaseExists(result.preservedDatabase!)).toBe(false);
+    expect(stack.notificationTitles()).toContain(
+      `:information_source: Emergency backup of ${stack.environment} archived: ${result.emergencyBackupId}`,
+    );
+  });
+
+  it('keeps the replaced database, with the writes made before the rollback, when the config says so', async () => {
+    const { stack } = await deployedProduction({ emergency: { keepPreservedDatabase: true } });
+    await query(
+      stack.databaseUrl,
+      `CREATE TABLE incident_notes (note text); INSERT INTO incident_notes VALUES ('written during the incident')`,
+    );
+    const result = await stack.run({
+      mode: 'full-emergency',
+      breakGlass: { reason: 'checkout down' },
     });
 
-    const step = (name: string) => result.steps.find((s) => s.name === name)!;
-    expect(step('emergency backup')).toMatchObject({ status: 'completed' });
-    expect(step('restore backup')).toMatchObject({ status: 'completed' });
-    expect(step('emergency backup').startedAt).toBe(step('restore backup').startedAt);
-    expect(Date.parse(step('emergency backup').endedAt!)).toBeLessThanOrEqual(
-      Date.parse(step('restore backup').endedAt!),
-    );
-    expect(step('restore backup').detail).toMatch(/waiting for the emergency backup/);
-    expect(result.incidentMarkdown).toContain('| emergency backup | completed |');
-    expect(result.incidentMarkdown).toContain('| restore backup | completed |');
-    expect(result.incidentMarkdown).toMatch(
-      /\| emergency backup .*-emergency taken in \d+ s, during the restore \|/,
-    );
-    expect(result.incidentMarkdown).toMatch(/\| backup deploy-.* restored and swapped in \|/);
+    expect(result.finalState).toBe('completed');
+    expect(await stack.tableExists('incident_notes')).toBe(false);
+    const archive = await stack.archive(result);
+    expect(archive).toMatchObject({ databaseDropped: false, backup: { currentVersion: 12 } });
+    const kept = withDatabaseName(stack.databaseUrl, result.preservedDatabase!);
+    try {
+      expect(await query(kept, 'SELECT note FROM incident_notes')).toEqual([
+        { note: 'written during the incident' },
+      ]);
+      expect(await query(kept, 'SELECT max(version)::int AS v FROM pgshift.migrations')).toEqual([
+        { v: 12 },
+      ]);
+      expect(result.incidentMarkdown).toContain(
+        'and keeps the database (emergency.keepPreservedDatabase)',
+      );
+    } finally {
+      await query(
+        testServerUrl(),
+        `DROP DATABASE IF EXISTS "${result.preservedDatabase}" WITH (FORCE)`,
+      );
+    }
   });
 });
 

@@ -1,6 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { WorkflowHandle } from '@temporalio/client';
 import {
+  actsOnEnvironment,
   EnvironmentBusyError,
   listActiveWorkflows,
   startWithEnvironmentLock,
@@ -244,5 +245,22 @@ describe('one rollback or deploy per environment', () => {
       details: '',
     });
     expect(((await handle.result()) as EmergencyRollbackResult).finalState).toBe('completed');
+  });
+});
+
+describe('what counts as acting on an environment', () => {
+  const running = (kind: string, phase?: string) => ({
+    workflowId: 'w',
+    runId: 'r',
+    kind,
+    ...(phase ? { phase } : {}),
+    startTime: '2026-11-25T00:00:00.000Z',
+  });
+
+  it('counts rollbacks and deploys, but neither a deploy awaiting approvals nor the archive of a kept database', () => {
+    expect(actsOnEnvironment(running('emergencyRollback', 'restore backup'))).toBe(true);
+    expect(actsOnEnvironment(running('productionDeploy', 'migrate'))).toBe(true);
+    expect(actsOnEnvironment(running('productionDeploy', 'waiting for approvals'))).toBe(false);
+    expect(actsOnEnvironment(running('archivePreservedDatabase', 'archive'))).toBe(false);
   });
 });

@@ -39,3 +39,15 @@ export async function query<T = Record<string, unknown>>(
     await client.end();
   }
 }
+
+/** `url` pointing at another database of the same server. */
+export function withDatabaseName(url: string, database: string): string {
+  const next = new URL(url);
+  next.pathname = `/${encodeURIComponent(database)}`;
+  return next.toString();
+}
+
+export async function databaseExists(name: string): Promise<boolean> {
+  const rows = await query(testServerUrl(), 'SELECT 1 FROM pg_database WHERE datname = $1', [name]);
+  return rows.length > 0;
+}
