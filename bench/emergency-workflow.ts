@@ -8,18 +8,27 @@ import { DEFAULT_RUNNER_OPTIONS, type MigrationPlan } from '../src/migrations/ty
 import { recordDeployment } from '../src/records/deployments';
 import { defaultWorkflowsPath } from '../src/temporal/worker';
 import type { BenchInfra } from './infra';
-import { median, timeIt } from './measure';
+import { median, settle, timeIt } from './measure';
 import type { BenchContext } from './report';
 import { startBenchWorker } from './temporal-harness';
 
 export interface EmergencyWorkflowTiming {
   medianMs: number;
   times: number[];
+  /** Bare pg_restore of the same backup, one beside each workflow run (order alternating). */
+  bareTimes: number[];
   /** Median time of the workflow's own "restore backup" and "emergency backup" steps. */
   restoreStepMs?: number;
   emergencyBackupStepMs?: number;
-  /** The emergency backup ran during the restore (patched workflow) rather than before it. */
-  concurrent: boolean;
+  /**
+   * How the emergency backup was taken: the replaced database kept at the swap and archived
+   * afterwards by a child workflow (current code), a pg_dump during the restore, or before it.
+   */
+  emergencyBackup: 'kept-and-archived' | 'dump-during-restore' | 'dump-before-restore';
+  /** Median time of the archive child workflow, after the rollback (not in `medianMs`). */
+  archiveMs?: number;
+  /** Median time from the rollback's start until its archive had completed. */
+  untilArchivedMs?: number;
   notes: string[];
 }
 
@@ -60,6 +69,8 @@ export async function benchEmergencyWorkflow(
     backupVersion: number;
     plan: MigrationPlan;
     runs: number;
+    /** One timed bare pg_restore of the same backup (the pair of a workflow run). */
+    bareRestore: () => Promise<number>;
   },
 ): Promise<EmergencyWorkflowTiming | undefined> {
   if (!emergencyWorkflowExists()) return undefined;
@@ -79,9 +90,12 @@ export async function benchEmergencyWorkflow(
   const worker = await startBenchWorker(infra, activities);
   const top = Math.max(...input.plan.migrations.map((m) => m.version));
   const times: number[] = [];
+  const bareTimes: number[] = [];
   const restoreSteps: number[] = [];
   const backupSteps: number[] = [];
-  let concurrent = false;
+  const archives: number[] = [];
+  const untilArchived: number[] = [];
+  let emergencyBackup: EmergencyWorkflowTiming['emergencyBackup'] = 'dump-before-restore';
   try {
     for (let run = 0; run < input.runs; run++) {
       // The deploy that went wrong: backupVersion → top, recorded as the last good deploy.
@@ -96,7 +110,10 @@ export async function benchEmergencyWorkflow(
           status: 'completed',
         });
       });
+      if (run % 2) bareTimes.push(await input.bareRestore());
+      await settle();
       const workflowId = `rollback-production-bench-${run}-${Date.now()}`;
+      const startedAt = performance.now();
       const { ms, value } = await timeIt(
         () =>
           worker.client.workflow.execute('emergencyRollback', {
@@ -115,6 +132,7 @@ export async function benchEmergencyWorkflow(
             finalState: string;
             reason?: string;
             toVersion?: number;
+            archiveWorkflowId?: string;
             steps: { name: string; startedAt?: string; endedAt?: string }[];
           }>,
       );
@@ -128,24 +146,45 @@ export async function benchEmergencyWorkflow(
       if (restore !== undefined) restoreSteps.push(restore);
       if (backup !== undefined) backupSteps.push(backup);
       const startOf = (name: string) => value.steps.find((s) => s.name === name)?.startedAt;
-      concurrent = startOf('emergency backup') === startOf('restore backup');
+      let archiveMs: number | undefined;
+      if (value.archiveWorkflowId) {
+        // Untimed: the next run starts only once the archive (pg_dump, drop) has ended.
+        emergencyBackup = 'kept-and-archived';
+        const archive = (await worker.client.workflow
+          .getHandle(value.archiveWorkflowId)
+          .result()) as { durationMs: number };
+        archiveMs = archive.durationMs;
+        archives.push(archiveMs);
+        untilArchived.push(performance.now() - startedAt);
+      } else if (startOf('emergency backup') === startOf('restore backup'))
+        emergencyBackup = 'dump-during-restore';
+      if (run % 2 === 0) bareTimes.push(await input.bareRestore());
       ctx.log(
-        `emergencyRollback run ${run + 1}/${input.runs}: ${Math.round(ms)} ms (emergency backup ${backup ?? '?'} ms, restore ${restore ?? '?'} ms)`,
+        `emergencyRollback run ${run + 1}/${input.runs}: ${Math.round(ms)} ms, bare pg_restore beside it ${Math.round(bareTimes[run])} ms (emergency backup step ${backup ?? '?'} ms, restore ${restore ?? '?'} ms${archiveMs !== undefined ? `; archive afterwards ${archiveMs} ms` : ''})`,
       );
     }
   } finally {
     await worker.stop();
   }
+  const steps = `decide → assess (last successful deploy ${input.backupVersion} → ${top}) → notify`;
+  const after = 'verify version → verify system → watch (0 s window) → record → incident document';
+  const how = {
+    'kept-and-archived': `${steps} → restore the deploy's backup into a scratch database (toc.dat checked first, row data hashed during pg_restore) → swap, keeping the replaced database renamed as the emergency backup → ${after} → start the archive child workflow; timed from start to result. The archive (pg_dump of the kept database, then drop) runs after the result and is awaited, untimed, before the next run`,
+    'dump-during-restore': `${steps} → emergency backup (pg_dump -Fd --compress=0) while the deploy's backup is restored into a scratch database, swapped in once the emergency backup is complete → ${after}; timed from start to result`,
+    'dump-before-restore': `${steps} → emergency backup (pg_dump) → restore the deploy's backup → ${after}; timed from start to result`,
+  }[emergencyBackup];
   return {
     medianMs: median(times),
     times,
+    bareTimes,
     ...(restoreSteps.length ? { restoreStepMs: median(restoreSteps) } : {}),
     ...(backupSteps.length ? { emergencyBackupStepMs: median(backupSteps) } : {}),
-    concurrent,
+    emergencyBackup,
+    ...(archives.length
+      ? { archiveMs: median(archives), untilArchivedMs: median(untilArchived) }
+      : {}),
     notes: [
-      concurrent
-        ? `emergencyRollback --full-emergency with --break-glass, no rollback files: decide → assess (last successful deploy ${input.backupVersion} → ${top}) → notify → emergency backup (pg_dump -Fd --compress=0 of the current database, as the guide requires) while the deploy's backup is restored into a scratch database, swapped in once the emergency backup is complete → verify version → verify system → watch (0 s window) → incident document; timed from start to result, ${input.runs} run(s)`
-        : `emergencyRollback --full-emergency with --break-glass, no rollback files: decide → assess (last successful deploy ${input.backupVersion} → ${top}) → emergency backup (pg_dump of the current database, as the guide requires) → notify → restore the deploy's backup → verify version → verify system → watch (0 s window) → incident document; timed from start to result, ${input.runs} run(s)`,
+      `emergencyRollback --full-emergency with --break-glass, no rollback files: ${how}; ${input.runs} run(s)`,
     ],
   };
 }

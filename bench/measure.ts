@@ -88,3 +88,11 @@ export function median(values: number[]): number {
 export function pairedRatio(a: number[], b: number[]): number {
   return median(a.map((value, i) => value / b[i]));
 }
+
+/**
+ * Flushes dirty pages to disk (`sync`) before a timed run, so that the writeback of the
+ * previous run (a 1 GB restore leaves that much in the page cache) does not land in the next.
+ */
+export async function settle(): Promise<void> {
+  await runProcess('sync', [], { allowFailure: true });
+}
