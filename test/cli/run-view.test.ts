@@ -41,7 +41,7 @@ describe('progress of a long activity from its heartbeat details', () => {
 describe('pgshift list query', () => {
   it('selects pgshift runs by kind, narrowed by environment and status', () => {
     expect(buildListQuery({})).toBe(
-      'PgshiftWorkflowKind IN ("stagingRehearsal", "productionDeploy", "emergencyRollback")',
+      'PgshiftWorkflowKind IN ("stagingRehearsal", "productionDeploy", "emergencyRollback", "archivePreservedDatabase")',
     );
     expect(
       buildListQuery({ environment: 'production', kind: 'productionDeploy', status: 'running' }),

@@ -74,7 +74,10 @@ export function register(program: Command): void {
     .command('list')
     .description('recent pgshift runs, newest first, from the visibility API (search attributes)')
     .option('--env <name>', 'only this environment (PgshiftEnvironment)')
-    .option('--kind <kind>', 'stagingRehearsal, productionDeploy or emergencyRollback')
+    .option(
+      '--kind <kind>',
+      'stagingRehearsal, productionDeploy, emergencyRollback or archivePreservedDatabase',
+    )
     .option('--status <status>', 'running, completed, failed, canceled, terminated or timed-out')
     .option('--phase <phase>', 'only runs in this phase (PgshiftPhase)')
     .option('--limit <n>', 'at most this many runs', '20')
