@@ -5,8 +5,9 @@ import {
   type ArchivePreservedDatabaseInput,
   type ArchivePreservedDatabaseResult,
 } from './definitions';
+import { describeFailure } from './failures';
 import { ProgressTracker } from './progress-tracker';
-import { parseWorkflowInput } from './text';
+import { firstLine, parseWorkflowInput } from './text';
 
 /**
  * After a full rollback by restore: pg_dump of the database the restore replaced (kept under
@@ -30,11 +31,40 @@ export async function archivePreservedDatabase(
     'notify',
   ]);
 
+  const notify = (title: string, text: string, severity: 'info' | 'critical') =>
+    quick.sendNotification
+      .executeWithOptions({ summary: `notify: ${title}` }, [
+        {
+          environment,
+          message: {
+            title,
+            text,
+            severity,
+            fields: { Environment: environment, Incident: incidentId, Database: database },
+          },
+        },
+      ])
+      .catch((error: unknown) => log.warn('archive notification failed', { error: String(error) }));
+
   tracker.start('archive', `pg_dump of ${database} into backup ${backupName}`);
-  const backup = await backups.archivePreservedDatabase.executeWithOptions(
-    { summary: `archive ${database} as backup ${backupName}` },
-    [{ environment, database, name: backupName }],
-  );
+  let backup;
+  try {
+    backup = await backups.archivePreservedDatabase.executeWithOptions(
+      { summary: `archive ${database} as backup ${backupName}` },
+      [{ environment, database, name: backupName }],
+    );
+  } catch (error) {
+    const why = firstLine(describeFailure(error).message);
+    tracker.fail('archive', why);
+    tracker.skip('drop preserved database', 'not archived: the database is kept');
+    await notify(
+      `Emergency backup of ${environment} NOT archived: ${database} kept`,
+      `The archive of the database replaced by rollback ${incidentId} failed (${why}). It stays on the server as ${database}: archive it with pg_dump, then drop it.`,
+      'critical',
+    );
+    tracker.finish('failed', `${database} not archived: ${why}`);
+    throw error;
+  }
   tracker.complete(
     'archive',
     `backup ${backup.id} (${backup.sizeBytes} bytes, version ${backup.currentVersion ?? 0}) at ${backup.path}`,
@@ -56,19 +86,11 @@ export async function archivePreservedDatabase(
   }
 
   tracker.start('notify', 'telling stakeholders where the emergency backup is');
-  await quick.sendNotification
-    .executeWithOptions({ summary: 'notify: emergency backup archived' }, [
-      {
-        environment,
-        message: {
-          title: `Emergency backup of ${environment} archived: ${backup.id}`,
-          text: `The database replaced by rollback ${incidentId} (kept as ${database}) is archived as backup ${backup.id} (${backup.path}); ${input.keepDatabase ? `${database} is kept` : `${database} was dropped`}.`,
-          severity: 'info',
-          fields: { Environment: environment, Incident: incidentId, Backup: backup.id },
-        },
-      },
-    ])
-    .catch((error: unknown) => log.warn('archive notification failed', { error: String(error) }));
+  await notify(
+    `Emergency backup of ${environment} archived: ${backup.id}`,
+    `The database replaced by rollback ${incidentId} (kept as ${database}) is archived as backup ${backup.id} (${backup.path}); ${input.keepDatabase ? `${database} is kept` : `${database} was dropped`}.`,
+    'info',
+  );
   tracker.complete('notify', 'sent');
   tracker.finish('completed', `${database} archived as ${backup.id}`);
   return {

@@ -8,7 +8,12 @@ import { findPgTool, parseToolVersion } from './pg-tools';
 import { isTableDoneLine, type ProgressCallback } from './progress';
 import { defaultJobs } from './create-backup';
 import { isDiskFull, runTool } from './run-tool';
-import { databaseExists, dropDatabase, swapDatabase } from './swap-database';
+import {
+  databaseExists,
+  dropDatabase,
+  reopenAfterInterruptedSwap,
+  swapDatabase,
+} from './swap-database';
 import { assertChecksumInParts } from './verify-backup';
 
 export interface RestoreBackupOptions {
@@ -123,6 +128,8 @@ export async function restoreBackup(opts: RestoreBackupOptions): Promise<Restore
       opts.onProgress?.({ phase: 'done', tables: manifest.tableCount });
       return result({ preservedAs: opts.preserveAs, alreadyRestored: true });
     }
+    if (opts.preserveAs)
+      await reopenAfterInterruptedSwap(admin, target.database, scratchName(target.database));
 
     opts.onProgress?.({ phase: 'verifying', bytes: manifest.sizeBytes });
     const checksum = await assertChecksumInParts(opts.backupDir, manifest);

@@ -57,3 +57,24 @@ export async function swapDatabase(
   }
   return preserveAs;
 }
+
+/**
+ * A swap keeping the replaced database first closes it to new connections; a process killed
+ * before the renames committed leaves it closed. Seeing it closed while its scratch database
+ * still exists, a retry opens it again before anything else, so that production serves while
+ * the restore is redone.
+ */
+export async function reopenAfterInterruptedSwap(
+  admin: Client,
+  target: string,
+  scratch: string,
+): Promise<boolean> {
+  const { rows } = await admin.query<{ datname: string; datallowconn: boolean }>(
+    'SELECT datname, datallowconn FROM pg_database WHERE datname = ANY($1)',
+    [[target, scratch]],
+  );
+  const closed = rows.some((r) => r.datname === target && !r.datallowconn);
+  if (!closed || !rows.some((r) => r.datname === scratch)) return false;
+  await admin.query(`ALTER DATABASE ${q(target)} ALLOW_CONNECTIONS true`);
+  return true;
+}

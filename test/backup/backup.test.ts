@@ -485,6 +485,30 @@ describe('restoreBackup', () => {
     }
   });
 
+  it('opens the database again when a killed attempt left it closed in the middle of its swap', async () => {
+    const database = databaseOf(url);
+    const preserveAs = preservedDatabaseName(database, 'incident-killed-mid-swap');
+    // What a process killed between "ALLOW_CONNECTIONS false" and the renames leaves behind.
+    await query(testServerUrl(), `CREATE DATABASE "${database}_pgshift_restore"`);
+    await query(testServerUrl(), `ALTER DATABASE "${database}" ALLOW_CONNECTIONS false`);
+    let servedDuringRestore: unknown;
+    try {
+      await restoreBackup({
+        databaseUrl: url,
+        backupDir: join(dir, 'before-deploy'),
+        preserveAs,
+        beforeSwap: async () => {
+          servedDuringRestore = await query(url, 'SELECT 1 AS ok');
+        },
+      });
+      expect(servedDuringRestore).toEqual([{ ok: 1 }]);
+      expect(await stateOf(url)).toEqual(original);
+    } finally {
+      await query(testServerUrl(), `ALTER DATABASE "${database}" ALLOW_CONNECTIONS true`);
+      await query(testServerUrl(), `DROP DATABASE IF EXISTS "${preserveAs}" WITH (FORCE)`);
+    }
+  });
+
   it('drops only databases kept by a restore, never the live one', async () => {
     for (const name of [databaseOf(url), 'postgres', `${databaseOf(url)}_pgshift_restore`])
       await expect(dropPreservedDatabase(url, name)).rejects.toThrow(

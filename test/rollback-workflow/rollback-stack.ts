@@ -79,6 +79,8 @@ export interface StackOptions {
   /** Production-like (approval of data-losing rollbacks); default true. */
   production?: boolean;
   emergency?: Record<string, unknown>;
+  /** The folder the worker takes pg_dump and pg_restore from (default: found on the system). */
+  pgBinDir?: string;
 }
 
 export async function createRollbackStack(options: StackOptions = {}): Promise<RollbackStack> {
@@ -117,7 +119,9 @@ export async function createRollbackStack(options: StackOptions = {}): Promise<R
   const configFile = join(dir, 'pgshift.config.json');
   writeFileSync(configFile, JSON.stringify(raw, null, 2));
   const env = { ...process.env, [databaseUrlEnv]: databaseUrl };
-  const worker = await startTestWorker(createActivities({ config, env }));
+  const worker = await startTestWorker(
+    createActivities({ config, env, ...(options.pgBinDir ? { pgBinDir: options.pgBinDir } : {}) }),
+  );
   const client = worker.env.client;
 
   const appVersion = async () =>

@@ -1,7 +1,8 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { readManifest, verifyBackup } from '../../src/backup';
+import { findPgTool, readManifest, verifyBackup } from '../../src/backup';
 import type { MigrationPlan } from '../../src/migrations/types';
 import { databaseExists, query, testServerUrl, withDatabaseName } from '../support/databases';
 import { closeTestEnv } from '../support/temporal';
@@ -287,6 +288,27 @@ describe('full emergency rollback (--full-emergency)', () => {
         `DROP DATABASE IF EXISTS "${result.preservedDatabase}" WITH (FORCE)`,
       );
     }
+  });
+});
+
+describe('archive of the kept database', () => {
+  it('tells stakeholders and keeps the replaced database when the archive fails', async () => {
+    // A worker that has pg_restore but no pg_dump: the restore works, the archive cannot.
+    const binDir = mkdtempSync(join(tmpdir(), 'pgshift-restore-only-'));
+    const pgRestore = await findPgTool('pg_restore', 15);
+    symlinkSync(pgRestore.path, join(binDir, 'pg_restore'));
+    const { stack } = await deployedProduction({ pgBinDir: binDir });
+    const result = await stack.run({ mode: 'full-emergency', breakGlass: { reason: 'down' } });
+
+    expect(result.finalState).toBe('completed');
+    expect(await stack.ledgerVersion()).toBe(8);
+    await expect(stack.archive(result)).rejects.toThrow();
+    expect(await databaseExists(result.preservedDatabase!)).toBe(true);
+    expect(stack.notificationTitles()).toContain(
+      `:rotating_light: Emergency backup of ${stack.environment} NOT archived: ${result.preservedDatabase} kept`,
+    );
+    await query(testServerUrl(), `DROP DATABASE "${result.preservedDatabase}" WITH (FORCE)`);
+    rmSync(binDir, { recursive: true, force: true });
   });
 });
 
