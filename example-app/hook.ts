@@ -3,7 +3,7 @@
  * (pgshift runs it with execFile, never through a shell):
  *
  *   node dist/example-app/hook.js deploy <version> --url http://127.0.0.1:3100
- *   node dist/example-app/hook.js rollback --url http://127.0.0.1:3100
+ *   node dist/example-app/hook.js rollback [<version>] --url http://127.0.0.1:3100
  *
  * ADMIN_TOKEN from the environment is sent as a bearer token. Exit 0 on success, 1 otherwise.
  */
@@ -22,11 +22,12 @@ export async function runHookCommand(
     (action === 'deploy' && !positional[0])
   ) {
     process.stderr.write(
-      'usage: hook.js deploy <version> --url <app url> | hook.js rollback --url <app url>\n',
+      'usage: hook.js deploy <version> --url <app url> | hook.js rollback [<version>] --url <app url>\n',
     );
     return 2;
   }
-  const body = action === 'deploy' ? { version: positional[0] } : {};
+  // A rollback to a named version is idempotent (a retried hook does not go back twice).
+  const body = positional[0] ? { version: positional[0] } : {};
   const response = await fetch(new URL(`/admin/${action}`, base), {
     method: 'POST',
     headers: {

@@ -7,7 +7,8 @@
  *   GET  /api/version     {version, previous}
  *   GET  /api/metrics     request counts, error rate, latency percentiles
  *   POST /admin/deploy    {version}            switch to a version (persisted in the state file)
- *   POST /admin/rollback                       back to the previous version
+ *   POST /admin/rollback  {version?}           back to the previous version, or to `version`
+ *                                              (idempotent: already at it is success)
  *   POST /admin/fault     {mode:'none'|'fail'|'slow', latencyMs?, errorRatePercent?, version?}
  *   POST /admin/metrics/reset
  *
@@ -102,9 +103,18 @@ export async function startExampleApp(options: ExampleAppOptions): Promise<Runni
         return [200, { status: 'deployed', version: state.current, previous: state.previous }];
       }
       case '/admin/rollback': {
-        const next = rollbackVersion(state);
+        const wanted = typeof body.version === 'string' && body.version ? body.version : undefined;
+        const next = rollbackVersion(state, wanted);
         if (!next)
-          return [409, { error: `no previous version to roll back to (current ${state.current})` }];
+          return [
+            409,
+            {
+              error: wanted
+                ? `cannot roll back to ${wanted}: it is not a version deployed before ${state.current}`
+                : `no previous version to roll back to (current ${state.current})`,
+            },
+          ];
+        if (next === state) return [200, { status: 'already-at', version: state.current }];
         const from = state.current;
         state = next;
         writeState(options.stateFile, state);

@@ -59,11 +59,17 @@ export function deployVersion(state: AppState, version: string): AppState {
   };
 }
 
-/** The state after going back to the previous version; null when there is none. */
-export function rollbackVersion(state: AppState): AppState | null {
-  const target = state.past.at(-1);
-  if (!target) return null;
-  const past = state.past.slice(0, -1);
+/**
+ * The state after going back to the previous version, or to `target` when given (a version
+ * in `past`; already being at it is success, so a retried rollback does not go back twice);
+ * null when there is no such version.
+ */
+export function rollbackVersion(state: AppState, target?: string): AppState | null {
+  if (target !== undefined && target === state.current) return state;
+  const at = target === undefined ? state.past.length - 1 : state.past.lastIndexOf(target);
+  if (at < 0) return null;
+  target = state.past[at];
+  const past = state.past.slice(0, at);
   return {
     current: target,
     previous: past.at(-1) ?? null,

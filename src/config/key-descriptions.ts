@@ -41,7 +41,7 @@ export const CONFIG_KEY_DESCRIPTIONS: Record<string, string> = {
   'environments.<name>.app.deploy':
     'Hook that deploys the application version: a command (`{ "command": [...] }`, run with execFile, `{version}` replaced) or an HTTP request (`{ "url": ... }`).',
   'environments.<name>.app.rollback':
-    'Hook that rolls the application back; same forms as `deploy`.',
+    'Hook that rolls the application back; same forms as `deploy`. `{version}` is the version to go back to (empty when unknown): a hook that goes to that version and treats already being there as success is safe to retry after a worker crash.',
   'environments.<name>.app.deploy.command':
     'Program and arguments (no shell); `{version}` is replaced by the version.',
   'environments.<name>.app.deploy.env': 'Extra environment variables for the command.',

@@ -203,6 +203,27 @@ describe('example app: deploy and rollback', () => {
     ]);
   });
 
+  it('rolls back to a given version, and a repeated rollback to it changes nothing', async () => {
+    const app = await start();
+    for (const version of ['1.1.0', '1.2.0', '1.3.0'])
+      await requestJson(`${app.url}/admin/deploy`, 'POST', { version });
+    expect(
+      (await requestJson(`${app.url}/admin/rollback`, 'POST', { version: '1.1.0' })).json,
+    ).toMatchObject({ status: 'rolled-back', from: '1.3.0', version: '1.1.0' });
+    expect(
+      (await requestJson(`${app.url}/admin/rollback`, 'POST', { version: '1.1.0' })).json,
+    ).toEqual({ status: 'already-at', version: '1.1.0' });
+    expect((await requestJson(`${app.url}/api/version`)).json).toEqual({
+      version: '1.1.0',
+      previous: '1.0.0',
+    });
+    const unknown = await requestJson(`${app.url}/admin/rollback`, 'POST', { version: '9.9.9' });
+    expect(unknown.status).toBe(409);
+    expect(unknown.json).toEqual({
+      error: 'cannot roll back to 9.9.9: it is not a version deployed before 1.1.0',
+    });
+  });
+
   it('treats deploying the current version again as done (idempotent)', async () => {
     const app = await start();
     await requestJson(`${app.url}/admin/deploy`, 'POST', { version: '1.1.0' });

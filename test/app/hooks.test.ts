@@ -43,13 +43,24 @@ describe('command hooks (execFile)', () => {
     expect(result.durationMs).toBeGreaterThan(0);
     expect((await requestJson(`${app.url}/api/version`)).json).toMatchObject({ version: '4.2.0' });
 
-    const rollback = await runHook(
-      {
-        command: [node, '--import', 'tsx', 'example-app/hook.ts', 'rollback', '--url', '{appUrl}'],
-      },
-      { appUrl: app.url },
-    );
+    const rollbackHook = {
+      command: [
+        node,
+        '--import',
+        'tsx',
+        'example-app/hook.ts',
+        'rollback',
+        '{version}',
+        '--url',
+        '{appUrl}',
+      ],
+    };
+    const rollback = await runHook(rollbackHook, { version: '1.0.0', appUrl: app.url });
     expect(rollback.ok).toBe(true);
+    expect((await requestJson(`${app.url}/api/version`)).json).toMatchObject({ version: '1.0.0' });
+    // A retried rollback hook (the worker died after it ran) does not go back a second time.
+    const retried = await runHook(rollbackHook, { version: '1.0.0', appUrl: app.url });
+    expect(retried.output).toContain('"status":"already-at"');
     expect((await requestJson(`${app.url}/api/version`)).json).toMatchObject({ version: '1.0.0' });
   });
 
