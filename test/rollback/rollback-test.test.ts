@@ -1,7 +1,12 @@
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { loadPlan } from '../../src/migrations/files';
-import { SCRATCH_PREFIX } from '../../src/migrations/scratch-database';
+import { Client } from 'pg';
+import {
+  ABANDONED_AFTER_MS,
+  SCRATCH_PREFIX,
+  scratchName,
+} from '../../src/migrations/scratch-database';
 import {
   testAllRollbacks,
   testRollback,
@@ -9,7 +14,7 @@ import {
 } from '../../src/migrations/rollback-test';
 import { testRollbacksDryRun } from '../../src/migrations/rollback-dry-run';
 import type { MigrationPlan } from '../../src/migrations/types';
-import { createTestDatabase, query, testServerUrl } from '../support/databases';
+import { createTestDatabase, query, testServerUrl, withDatabaseName } from '../support/databases';
 
 const fixture = (name: string) => join(__dirname, '..', 'fixtures', name);
 
@@ -177,5 +182,27 @@ describe('test rollback --dry-run', () => {
       [3, 'passed'],
     ]);
     expect(report.migrations[1].error).toMatch(/^002_rollback\.sql:9: column "sourc"/);
+  });
+});
+
+describe('scratch databases of killed runs', () => {
+  it('are dropped by the next run once abandoned; recent or connected ones are kept', async () => {
+    const old = Date.now() - ABANDONED_AFTER_MS - 60_000;
+    const abandoned = scratchName(old);
+    const connected = scratchName(old);
+    const recent = scratchName();
+    for (const name of [abandoned, connected, recent])
+      await query(testServerUrl(), `CREATE DATABASE "${name}"`);
+    const session = new Client(withDatabaseName(testServerUrl(), connected));
+    await session.connect();
+    try {
+      const report = await testRollback(testServerUrl(), good, { migration: 2 });
+      expect(report.passed).toBe(true);
+      expect((await scratchDatabases()).sort()).toEqual([connected, recent].sort());
+    } finally {
+      await session.end();
+      for (const name of [connected, recent])
+        await query(testServerUrl(), `DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+    }
   });
 });
