@@ -50,6 +50,8 @@ export interface PreservingRestoreResult {
   swappedAt: string;
   /** A retry found the swap already done. */
   alreadyRestored: boolean;
+  /** Settings or grants of the replaced database that could not be carried over, with why. */
+  propertiesNotCopied?: string[];
 }
 
 function summaryOf(manifest: BackupManifest, dir: string): BackupSummary {
@@ -206,6 +208,7 @@ export function createBackupActivities(deps: ActivityDeps) {
           preservedDatabase: result.preservedAs,
           swappedAt: new Date().toISOString(),
           alreadyRestored: result.alreadyRestored,
+          propertiesNotCopied: result.propertiesNotCopied,
         };
       });
     },

@@ -526,6 +526,10 @@ export async function emergencyRollback(
       `backup ${backupId} restored in ${formatSeconds(done.durationMs)} (pg_restore ${formatSeconds(done.restoreMs)}) and swapped in${done.alreadyRestored ? ' (by an earlier attempt)' : ''}`,
     );
     note(`backup ${backupId} restored and swapped in`);
+    if (done.propertiesNotCopied?.length)
+      note(
+        `NEEDS ATTENTION: database settings not carried over to the restored ${environment}: ${done.propertiesNotCopied.join('; ')}`,
+      );
   };
 
   /** Starts the archive of the kept database; it outlives this workflow (abandoned child). */

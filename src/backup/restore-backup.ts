@@ -4,6 +4,7 @@ import { connect } from '../migrations/database';
 import { toolConnection, withDatabase } from './connection-args';
 import { BackupCancelledError, BackupError } from './errors';
 import { readManifest, type BackupManifest } from './manifest';
+import { copyDatabaseProperties } from './database-properties';
 import { findPgTool, parseToolVersion } from './pg-tools';
 import { isTableDoneLine, type ProgressCallback } from './progress';
 import { defaultJobs } from './create-backup';
@@ -59,6 +60,11 @@ export interface RestoreResult {
   preservedAs: string | null;
   /** A previous attempt had already swapped (preserveAs taken): nothing was done this time. */
   alreadyRestored: boolean;
+  /**
+   * Properties of the replaced database (settings, grants, comment, connection limit) that
+   * could not be copied onto the restored one, each with its error; empty when all were.
+   */
+  propertiesNotCopied: string[];
 }
 
 const q = escapeIdentifier;
@@ -99,8 +105,9 @@ async function createScratch(
  * The checksum of `toc.dat`, which holds every statement pg_restore runs, is checked before
  * pg_restore starts; the row data files are hashed while it runs, and the swap waits for them.
  * A failed restore (or hook, or checksum) drops the scratch database and leaves the target
- * untouched. Database-level settings (ALTER DATABASE … SET), comments and grants are not
- * restored.
+ * untouched. A dump does not hold the database's own properties (ALTER DATABASE … SET, ALTER
+ * ROLE … IN DATABASE … SET, grants, comment, connection limit): they are copied from the
+ * database being replaced just before the swap.
  */
 export async function restoreBackup(opts: RestoreBackupOptions): Promise<RestoreResult> {
   const started = Date.now();
@@ -122,6 +129,7 @@ export async function restoreBackup(opts: RestoreBackupOptions): Promise<Restore
       migrationState: manifest.migrationState,
       preservedAs: null,
       alreadyRestored: false,
+      propertiesNotCopied: [],
       ...fields,
     });
     if (opts.preserveAs && (await databaseExists(admin, opts.preserveAs))) {
@@ -234,6 +242,7 @@ export async function restoreBackup(opts: RestoreBackupOptions): Promise<Restore
       );
     }
     opts.onProgress?.({ phase: 'swapping', tables });
+    const propertiesNotCopied = await copyDatabaseProperties(admin, target.database, scratch);
     const preservedAs = await swapDatabase(admin, {
       target: target.database,
       replacement: scratch,
@@ -241,7 +250,15 @@ export async function restoreBackup(opts: RestoreBackupOptions): Promise<Restore
       ...(opts.preserveAs ? { preserveAs: opts.preserveAs } : {}),
     });
     opts.onProgress?.({ phase: 'done', tables });
-    return result({ checksumMs, restoreMs, waitedBeforeSwapMs, jobs, tables, preservedAs });
+    return result({
+      checksumMs,
+      restoreMs,
+      waitedBeforeSwapMs,
+      jobs,
+      tables,
+      preservedAs,
+      propertiesNotCopied,
+    });
   } finally {
     await admin.end().catch(() => undefined);
   }

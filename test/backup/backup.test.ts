@@ -22,6 +22,7 @@ import {
   restoreBackup,
   verifyBackup,
 } from '../../src/backup';
+import { setClause } from '../../src/backup/database-properties';
 import { ConnectionError } from '../../src/migrations/errors';
 import { createTestDatabase, query, testServerUrl, withDatabaseName } from '../support/databases';
 
@@ -326,6 +327,75 @@ describe('restoreBackup', () => {
       'swapping',
       'done',
     ]);
+  });
+
+  it('quotes database settings as pg_dump does, list parameters item by item', () => {
+    expect(setClause('statement_timeout=5s')).toBe(`SET "statement_timeout" TO '5s'`);
+    expect(setClause(`search_path=app, "$user", "we,ird", public`)).toBe(
+      `SET "search_path" TO 'app', '$user', 'we,ird', 'public'`,
+    );
+    expect(setClause(`application_name=it's`)).toBe(`SET "application_name" TO 'it''s'`);
+  });
+
+  it("keeps the database's own settings, grants, comment and connection limit", async () => {
+    const database = databaseOf(url);
+    const db = `"${database}"`;
+    await query(
+      testServerUrl(),
+      `DO $$ BEGIN
+         IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'pgshift_test_app') THEN
+           CREATE ROLE pgshift_test_app LOGIN;
+         END IF;
+       END $$`,
+    );
+    for (const statement of [
+      `ALTER DATABASE ${db} SET search_path TO 'app', '$user', 'public'`,
+      `ALTER DATABASE ${db} SET statement_timeout TO '5s'`,
+      `ALTER ROLE pgshift_test_app IN DATABASE ${db} SET work_mem TO '64MB'`,
+      `ALTER DATABASE ${db} CONNECTION LIMIT 50`,
+      `REVOKE CONNECT ON DATABASE ${db} FROM PUBLIC`,
+      `GRANT CONNECT ON DATABASE ${db} TO pgshift_test_app WITH GRANT OPTION`,
+      `COMMENT ON DATABASE ${db} IS 'churn-saver production, it''s live'`,
+    ])
+      await query(testServerUrl(), statement);
+    const properties = () =>
+      query(
+        testServerUrl(),
+        `SELECT d.datconnlimit, (SELECT array_agg(a ORDER BY a) FROM unnest(d.datacl::text[]) a) AS acl, shobj_description(d.oid, 'pg_database') AS comment,
+                (SELECT array_agg(coalesce(r.rolname, '*') || ': ' || array_to_string(s.setconfig, '; ') ORDER BY r.rolname NULLS FIRST)
+                   FROM pg_db_role_setting s LEFT JOIN pg_roles r ON r.oid = s.setrole
+                  WHERE s.setdatabase = d.oid) AS settings
+           FROM pg_database d WHERE d.datname = $1`,
+        [database],
+      );
+    const before = await properties();
+    expect(before[0]).toMatchObject({
+      datconnlimit: 50,
+      comment: "churn-saver production, it's live",
+      settings: [
+        '*: search_path=app, "$user", public; statement_timeout=5s',
+        'pgshift_test_app: work_mem=64MB',
+      ],
+    });
+    try {
+      const result = await restoreBackup({
+        databaseUrl: url,
+        backupDir: join(dir, 'before-deploy'),
+      });
+      expect(result.propertiesNotCopied).toEqual([]);
+      expect(await properties()).toEqual(before);
+      expect(await stateOf(url)).toEqual(original);
+    } finally {
+      for (const statement of [
+        `ALTER DATABASE ${db} RESET ALL`,
+        `ALTER ROLE pgshift_test_app IN DATABASE ${db} RESET ALL`,
+        `ALTER DATABASE ${db} CONNECTION LIMIT -1`,
+        `REVOKE ALL ON DATABASE ${db} FROM pgshift_test_app CASCADE`,
+        `GRANT CONNECT, TEMPORARY ON DATABASE ${db} TO PUBLIC`,
+        `COMMENT ON DATABASE ${db} IS NULL`,
+      ])
+        await query(testServerUrl(), statement);
+    }
   });
 
   it('terminates the connections still open on the database it replaces', async () => {
