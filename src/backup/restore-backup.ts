@@ -243,12 +243,29 @@ export async function restoreBackup(opts: RestoreBackupOptions): Promise<Restore
     }
     opts.onProgress?.({ phase: 'swapping', tables });
     const propertiesNotCopied = await copyDatabaseProperties(admin, target.database, scratch);
-    const preservedAs = await swapDatabase(admin, {
-      target: target.database,
-      replacement: scratch,
-      versionNum,
-      ...(opts.preserveAs ? { preserveAs: opts.preserveAs } : {}),
-    });
+    let preservedAs: string | null;
+    try {
+      preservedAs = await swapDatabase(admin, {
+        target: target.database,
+        replacement: scratch,
+        versionNum,
+        ...(opts.preserveAs ? { preserveAs: opts.preserveAs } : {}),
+      });
+    } catch (error) {
+      const why = (error as Error).message;
+      if (await databaseExists(admin, target.database).catch(() => true)) {
+        await dropScratch();
+        throw new BackupError(
+          `cannot swap the restored copy of backup ${manifest.name} in (${why}): database "${target.database}" is untouched; end the sessions the restoring user may not terminate, then retry`,
+          'tool-failed',
+          { nonRetryable: false },
+        );
+      }
+      throw new BackupError(
+        `database "${target.database}" was dropped but the restored copy could not take its name (${why}): it is complete in database "${scratch}"; rename it with ALTER DATABASE "${scratch}" RENAME TO "${target.database}"`,
+        'tool-failed',
+      );
+    }
     opts.onProgress?.({ phase: 'done', tables });
     return result({
       checksumMs,

@@ -11,8 +11,10 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Client } from 'pg';
 import {
   BackupCancelledError,
+  BackupError,
   BackupIntegrityError,
   ToolMissingError,
   createBackup,
@@ -576,6 +578,48 @@ describe('restoreBackup', () => {
     } finally {
       await query(testServerUrl(), `ALTER DATABASE "${database}" ALLOW_CONNECTIONS true`);
       await query(testServerUrl(), `DROP DATABASE IF EXISTS "${preserveAs}" WITH (FORCE)`);
+    }
+  });
+
+  it('leaves the database untouched and drops its scratch copy when the swap cannot end a session', async () => {
+    // A restoring user who owns the database but may not end a superuser's session in it.
+    await query(
+      testServerUrl(),
+      `DO $$ BEGIN
+         IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'pgshift_restorer') THEN
+           CREATE ROLE pgshift_restorer LOGIN CREATEDB PASSWORD 'restorer-secret';
+         END IF;
+       END $$`,
+    );
+    const owned = await createTestDatabase('restore_owned');
+    const name = databaseOf(owned);
+    await query(testServerUrl(), `ALTER DATABASE "${name}" OWNER TO pgshift_restorer`);
+    const asRestorer = new URL(owned);
+    asRestorer.username = 'pgshift_restorer';
+    asRestorer.password = 'restorer-secret';
+    await query(asRestorer.toString(), 'CREATE TABLE kept (id int); INSERT INTO kept VALUES (1)');
+    const ownDir = mkdtempSync(join(tmpdir(), 'pgshift-backups-'));
+    await createBackup({ databaseUrl: asRestorer.toString(), dir: ownDir, name: 'owned' });
+    await query(asRestorer.toString(), 'INSERT INTO kept VALUES (2)');
+    const superuserSession = new Client(owned);
+    await superuserSession.connect();
+    try {
+      const error = await restoreBackup({
+        databaseUrl: asRestorer.toString(),
+        backupDir: join(ownDir, 'owned'),
+        noOwner: true,
+      }).catch((e) => e);
+      expect(error).toBeInstanceOf(BackupError);
+      expect(error.message).toMatch(
+        new RegExp(
+          `cannot swap the restored copy of backup owned in .*database "${name}" is untouched`,
+        ),
+      );
+      expect(await query(owned, 'SELECT count(*)::int AS n FROM kept')).toEqual([{ n: 2 }]);
+      expect(await databasesLike(owned)).toEqual([name]);
+    } finally {
+      await superuserSession.end();
+      rmSync(ownDir, { recursive: true, force: true });
     }
   });
 
