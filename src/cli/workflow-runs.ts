@@ -36,11 +36,31 @@ export interface StartRequest {
   details: string;
 }
 
+/**
+ * The largest workflow input pgshift starts. Temporal refuses payloads over 2 MB, and every
+ * step of a run carries the plan again, so a run's history grows by about this much per step
+ * towards Temporal's 50 MB limit, where the server would terminate it halfway, compensation
+ * included. Refusing before the start is the safe answer.
+ */
+export const MAX_WORKFLOW_INPUT_BYTES = 1024 * 1024;
+
+/** Throws UsageError when `input` is too large to run safely as a workflow. */
+export function assertWorkflowInputSize(kind: WorkflowKind, input: unknown): void {
+  const bytes = Buffer.byteLength(JSON.stringify(input ?? null), 'utf8');
+  if (bytes <= MAX_WORKFLOW_INPUT_BYTES) return;
+  const plan = (input as { plan?: { migrations?: unknown[] } } | undefined)?.plan;
+  const count = plan?.migrations?.length;
+  throw new UsageError(
+    `the ${kind} input is ${(bytes / 1024 / 1024).toFixed(1)} MB${count !== undefined ? ` (a plan of ${count} migrations)` : ''}, over pgshift's limit of ${MAX_WORKFLOW_INPUT_BYTES / 1024 / 1024} MB: every step of the run carries the plan, and Temporal would end the run halfway when its history passes 50 MB; plans this large are not supported yet (nothing was started)`,
+  );
+}
+
 /** Starts a pgshift workflow with its search attributes and Web UI text; a running duplicate is a clear error. */
 export async function startPgshiftWorkflow(
   client: Client,
   request: StartRequest,
 ): Promise<{ handle: WorkflowHandleWithFirstExecutionRunId; link: string }> {
+  assertWorkflowInputSize(request.kind, request.input);
   const attributes: { key: SearchAttributeKey<SearchAttributeType>; value: unknown }[] = [
     { key: PgshiftEnvironment, value: request.environment },
     { key: PgshiftWorkflowKind, value: request.kind },

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { buildListQuery, describeHeartbeat } from '../../src/cli/run-inspect';
 import { formatDuration } from '../../src/cli/run-view';
+import { assertWorkflowInputSize } from '../../src/cli/workflow-runs';
 
 describe('progress of a long activity from its heartbeat details', () => {
   it('shows a migration run as the file and its position', () => {
@@ -63,5 +64,27 @@ describe('durations', () => {
     expect(formatDuration(192_000)).toBe('3m 12s');
     expect(formatDuration(2 * 3600_000 + 5 * 60_000)).toBe('2h 05m');
     expect(formatDuration(27 * 3600_000)).toBe('1d 3h');
+  });
+});
+
+describe('workflow input size', () => {
+  const plan = (count: number, sqlBytes: number) => ({
+    checksum: '0'.repeat(64),
+    migrations: Array.from({ length: count }, (_, i) => ({
+      version: i + 1,
+      forward: { sql: 'x'.repeat(sqlBytes) },
+    })),
+  });
+
+  it('starts a plan of ordinary size', () => {
+    expect(() =>
+      assertWorkflowInputSize('productionDeploy', { plan: plan(200, 2000) }),
+    ).not.toThrow();
+  });
+
+  it('refuses, before starting anything, a plan whose history would pass Temporal limits', () => {
+    expect(() => assertWorkflowInputSize('stagingRehearsal', { plan: plan(300, 4000) })).toThrow(
+      /^the stagingRehearsal input is 1\.\d MB \(a plan of 300 migrations\), over pgshift's limit of 1 MB: every step of the run carries the plan, .* \(nothing was started\)$/,
+    );
   });
 });
