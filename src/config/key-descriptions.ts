@@ -92,7 +92,8 @@ export const CONFIG_KEY_DESCRIPTIONS: Record<string, string> = {
     'Roll back after this many failing health checks in a row.',
   'environments.<name>.monitoringWindow':
     'How long a deploy watches the thresholds after migrating before it completes.',
-  'environments.<name>.monitoringInterval': 'Time between two samples of the monitoring window.',
+  'environments.<name>.monitoringInterval':
+    'Time between two samples of the monitoring window (and of the rollback watch); a window may hold at most 2000 samples.',
   'environments.<name>.rollbackWindow':
     'How long an emergency rollback watches the thresholds afterwards.',
   'environments.<name>.notify': 'Where notifications go (Slack-compatible JSON webhook).',

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { DURATION_PATTERN } from './duration';
+import { DURATION_PATTERN, tryParseDuration } from './duration';
 
 /**
  * The zod schema of `pgshift.config.json`. Objects are strict (a misspelt key is an error
@@ -118,26 +118,47 @@ export const rehearsalSchema = z.strictObject({
   rollbackDepth: z.number().int().min(0).default(2),
 });
 
-export const environmentSchema = z.strictObject({
-  /** Name of the variable that holds the database URL; default `<NAME>_DATABASE_URL`. */
-  databaseUrlEnv: envVarName.optional(),
-  lockTimeout: duration('5s').default('5s'),
-  statementTimeout: duration('15min').default('15min'),
-  /** A production deploy requires a passing rehearsal certificate from this environment. */
-  requireRehearsalFrom: z.string().min(1).nullable().optional(),
-  healthChecks: z.array(healthCheckSchema).default(() => []),
-  criticalTables: z.array(z.string().min(1)).default(() => []),
-  checks: z.array(sqlCheckSchema).default(() => []),
-  app: appSchema.default(() => ({})),
-  approvals: approvalsSchema.default(() => approvalsSchema.parse({})),
-  thresholds: thresholdsSchema.default(() => thresholdsSchema.parse({})),
-  monitoringWindow: duration('10m').default('10m'),
-  monitoringInterval: duration('15s').default('15s'),
-  rollbackWindow: duration('5m').default('5m'),
-  notify: notifySchema.default(() => ({})),
-  emergency: emergencySchema.default(() => emergencySchema.parse({})),
-  rehearsal: rehearsalSchema.default(() => rehearsalSchema.parse({})),
-});
+/**
+ * The most threshold samples one watch may take. Each sample adds about a dozen events to the
+ * workflow's history (activity, timer, workflow tasks); Temporal ends a run at 50 000 events,
+ * which would stop a deploy in its monitoring window, with no compensation.
+ */
+export const MAX_MONITORING_SAMPLES = 2000;
+
+export const environmentSchema = z
+  .strictObject({
+    /** Name of the variable that holds the database URL; default `<NAME>_DATABASE_URL`. */
+    databaseUrlEnv: envVarName.optional(),
+    lockTimeout: duration('5s').default('5s'),
+    statementTimeout: duration('15min').default('15min'),
+    /** A production deploy requires a passing rehearsal certificate from this environment. */
+    requireRehearsalFrom: z.string().min(1).nullable().optional(),
+    healthChecks: z.array(healthCheckSchema).default(() => []),
+    criticalTables: z.array(z.string().min(1)).default(() => []),
+    checks: z.array(sqlCheckSchema).default(() => []),
+    app: appSchema.default(() => ({})),
+    approvals: approvalsSchema.default(() => approvalsSchema.parse({})),
+    thresholds: thresholdsSchema.default(() => thresholdsSchema.parse({})),
+    monitoringWindow: duration('10m').default('10m'),
+    monitoringInterval: duration('15s').default('15s'),
+    rollbackWindow: duration('5m').default('5m'),
+    notify: notifySchema.default(() => ({})),
+    emergency: emergencySchema.default(() => emergencySchema.parse({})),
+    rehearsal: rehearsalSchema.default(() => rehearsalSchema.parse({})),
+  })
+  .superRefine((settings, ctx) => {
+    const interval = tryParseDuration(settings.monitoringInterval);
+    if (!interval) return;
+    for (const key of ['monitoringWindow', 'rollbackWindow'] as const) {
+      const window = tryParseDuration(settings[key]);
+      if (window === undefined || window / interval <= MAX_MONITORING_SAMPLES) continue;
+      ctx.addIssue({
+        code: 'custom',
+        path: [key],
+        message: `${settings[key]} sampled every ${settings.monitoringInterval} (monitoringInterval) is ${Math.ceil(window / interval)} samples, over ${MAX_MONITORING_SAMPLES}: Temporal would end the run when its history passes 50 000 events; sample less often or watch for less time`,
+      });
+    }
+  });
 
 export const ENVIRONMENT_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]*$/;
 

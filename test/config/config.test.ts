@@ -63,6 +63,29 @@ describe('config file', () => {
     );
   });
 
+  it('refuses a watch with more samples than a workflow history can hold, naming the key', () => {
+    const error = configError(() =>
+      parseConfig(
+        {
+          environments: {
+            production: { monitoringWindow: '24h', monitoringInterval: '10s' },
+            staging: { rollbackWindow: '12h', monitoringInterval: '15s' },
+            dev: { monitoringWindow: '5h', monitoringInterval: '10s' },
+          },
+        },
+        'pgshift.config.json',
+      ),
+    );
+    const byPath = Object.fromEntries(error.issues.map((issue) => [issue.path, issue.message]));
+    expect(byPath).toEqual({
+      'environments.production.monitoringWindow':
+        '24h sampled every 10s (monitoringInterval) is 8640 samples, over 2000: Temporal would end the run when its history passes 50 000 events; sample less often or watch for less time',
+      'environments.staging.rollbackWindow': expect.stringMatching(
+        /^12h sampled every 15s .* 2880 samples/,
+      ),
+    });
+  });
+
   it('refuses a database URL written where a variable name belongs', () => {
     const error = configError(() =>
       parseConfig(
