@@ -1,4 +1,4 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startLocalPostgres, type LocalPostgres } from '../../src/local/postgres-server';
@@ -14,10 +14,18 @@ import { startDevServer, type DevServer } from '../../src/temporal/dev-server';
  */
 let postgres: LocalPostgres | undefined;
 let temporal: DevServer | undefined;
+/** Folders of this run (the cluster's data, a few hundred MB to GBs; the dev server's log). */
+const scratchDirs: string[] = [];
+
+function scratchDir(prefix: string): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  scratchDirs.push(dir);
+  return dir;
+}
 
 async function startPostgres(): Promise<void> {
   if (process.env.TEST_DATABASE_URL) return;
-  postgres = await startLocalPostgres(mkdtempSync(join(tmpdir(), 'pgshift-test-pg-')));
+  postgres = await startLocalPostgres(scratchDir('pgshift-test-pg-'));
   process.env.TEST_DATABASE_URL = postgres.url;
 }
 
@@ -26,7 +34,7 @@ async function startTemporal(): Promise<void> {
     process.env.TEMPORAL_NAMESPACE ||= 'default';
     return;
   }
-  const logDir = mkdtempSync(join(tmpdir(), 'pgshift-test-temporal-'));
+  const logDir = scratchDir('pgshift-test-temporal-');
   temporal = await startDevServer({
     logFile: join(logDir, 'temporal.log'),
     log: (line) => process.stderr.write(line + '\n'),
@@ -40,6 +48,9 @@ export async function setup(): Promise<void> {
   const results = await Promise.allSettled([startPostgres(), startTemporal()]);
   const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
   if (failed) {
+    // The dev server's log stays for the error to point at; the cluster's data goes.
+    const logDir = scratchDirs.find((dir) => dir.includes('pgshift-test-temporal-'));
+    if (logDir) scratchDirs.splice(scratchDirs.indexOf(logDir), 1);
     await teardown();
     throw failed.reason;
   }
@@ -47,4 +58,5 @@ export async function setup(): Promise<void> {
 
 export async function teardown(): Promise<void> {
   await Promise.allSettled([postgres?.stop(), temporal?.stop()]);
+  for (const dir of scratchDirs.splice(0)) rmSync(dir, { recursive: true, force: true });
 }
