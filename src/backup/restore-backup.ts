@@ -100,8 +100,9 @@ async function createScratch(
 /**
  * Restores a backup exactly: checks the manifest checksum (a tampered or corrupt backup never
  * replaces anything), restores with `pg_restore -j` into a scratch database (the live one keeps
- * serving meanwhile), then swaps: the target is dropped (or kept under `preserveAs`) and the
- * scratch database takes its name; an optional `beforeSwap` hook is awaited between the two.
+ * serving meanwhile), then swaps in one transaction: the scratch database takes the target's
+ * name, and the target is dropped after (or kept under `preserveAs`); an optional
+ * `beforeSwap` hook is awaited before the swap.
  * The checksum of `toc.dat`, which holds every statement pg_restore runs, is checked before
  * pg_restore starts; the row data files are hashed while it runs, and the swap waits for them.
  * A failed restore (or hook, or checksum) drops the scratch database and leaves the target
@@ -136,8 +137,7 @@ export async function restoreBackup(opts: RestoreBackupOptions): Promise<Restore
       opts.onProgress?.({ phase: 'done', tables: manifest.tableCount });
       return result({ preservedAs: opts.preserveAs, alreadyRestored: true });
     }
-    if (opts.preserveAs)
-      await reopenAfterInterruptedSwap(admin, target.database, scratchName(target.database));
+    await reopenAfterInterruptedSwap(admin, target.database, scratchName(target.database));
 
     opts.onProgress?.({ phase: 'verifying', bytes: manifest.sizeBytes });
     const checksum = await assertChecksumInParts(opts.backupDir, manifest);
@@ -262,7 +262,7 @@ export async function restoreBackup(opts: RestoreBackupOptions): Promise<Restore
         );
       }
       throw new BackupError(
-        `database "${target.database}" was dropped but the restored copy could not take its name (${why}): it is complete in database "${scratch}"; rename it with ALTER DATABASE "${scratch}" RENAME TO "${target.database}"`,
+        `database "${target.database}" does not exist and the restored copy could not take its name (${why}): it is complete in database "${scratch}"; rename it with ALTER DATABASE "${scratch}" RENAME TO "${target.database}"`,
         'tool-failed',
       );
     }

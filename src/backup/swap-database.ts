@@ -22,29 +22,31 @@ async function terminateSessions(admin: Client, name: string): Promise<void> {
 }
 
 /**
- * Puts `replacement` in the place of `target`. Without `preserveAs` the target is dropped.
- * With it, the target is renamed to `preserveAs` and kept whole, with every write made up to
- * the swap: new connections are refused, open sessions are ended, and both renames commit in
- * one transaction, so the name `target` always denotes one complete database. Returns the
- * name the replaced database now has (null when it was dropped or did not exist).
+ * Puts `replacement` in the place of `target`, which always denotes one complete database:
+ * new connections to the target are refused, its open sessions ended, and it is renamed
+ * aside while `replacement` takes its name, both renames in one transaction. The replaced
+ * database is then dropped, or kept under `preserveAs` with every write made up to the swap.
+ * Returns the name it is kept under (null when it was dropped or did not exist).
  */
 export async function swapDatabase(
   admin: Client,
   opts: { target: string; replacement: string; preserveAs?: string; versionNum: number },
 ): Promise<string | null> {
   const { target, replacement, preserveAs } = opts;
-  if (!preserveAs || !(await databaseExists(admin, target))) {
-    await dropDatabase(admin, target, opts.versionNum);
+  if (!(await databaseExists(admin, target))) {
     await admin.query(`ALTER DATABASE ${q(replacement)} RENAME TO ${q(target)}`);
     return null;
   }
+  const aside = preserveAs ?? `${target.slice(0, 40)}_pgshift_old`;
+  // Left by a run killed between the swap and the drop: the restore it did is live.
+  if (!preserveAs) await dropDatabase(admin, aside, opts.versionNum);
   await admin.query(`ALTER DATABASE ${q(target)} ALLOW_CONNECTIONS false`);
   let renamed = false;
   try {
     await terminateSessions(admin, target);
     await admin.query('BEGIN');
     try {
-      await admin.query(`ALTER DATABASE ${q(target)} RENAME TO ${q(preserveAs)}`);
+      await admin.query(`ALTER DATABASE ${q(target)} RENAME TO ${q(aside)}`);
       await admin.query(`ALTER DATABASE ${q(replacement)} RENAME TO ${q(target)}`);
       await admin.query('COMMIT');
       renamed = true;
@@ -53,14 +55,16 @@ export async function swapDatabase(
       throw error;
     }
   } finally {
-    await admin.query(`ALTER DATABASE ${q(renamed ? preserveAs : target)} ALLOW_CONNECTIONS true`);
+    await admin.query(`ALTER DATABASE ${q(renamed ? aside : target)} ALLOW_CONNECTIONS true`);
   }
-  return preserveAs;
+  if (preserveAs) return preserveAs;
+  await dropDatabase(admin, aside, opts.versionNum);
+  return null;
 }
 
 /**
- * A swap keeping the replaced database first closes it to new connections; a process killed
- * before the renames committed leaves it closed. Seeing it closed while its scratch database
+ * A swap first closes the replaced database to new connections; a process killed before the
+ * renames committed leaves it closed. Seeing it closed while its scratch database
  * still exists, a retry opens it again before anything else, so that production serves while
  * the restore is redone.
  */

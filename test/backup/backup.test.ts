@@ -623,6 +623,14 @@ describe('restoreBackup', () => {
     }
   });
 
+  it('drops the replaced database that a run killed after its swap left aside', async () => {
+    const database = databaseOf(url);
+    await query(testServerUrl(), `CREATE DATABASE "${database}_pgshift_old"`);
+    await restoreBackup({ databaseUrl: url, backupDir: join(dir, 'before-deploy') });
+    expect(await stateOf(url)).toEqual(original);
+    expect(await databasesLike(url)).toEqual([database]);
+  });
+
   it('drops only databases kept by a restore, never the live one', async () => {
     for (const name of [databaseOf(url), 'postgres', `${databaseOf(url)}_pgshift_restore`])
       await expect(dropPreservedDatabase(url, name)).rejects.toThrow(
