@@ -220,15 +220,16 @@ export function createBackupActivities(deps: ActivityDeps) {
       name: string;
     }): Promise<BackupSummary> {
       return asActivity(async () => {
+        const dir = backupsDirOf(deps, input.environment);
         const manifest = await createBackup({
           databaseUrl: withDatabase(databaseUrlOf(deps, input.environment), input.database),
-          dir: backupsDirOf(deps, input.environment),
+          dir,
           name: toBackupName(input.name),
           signal: Context.current().cancellationSignal,
           onProgress: heartbeatProgress(),
           ...(deps.pgBinDir ? { binDir: deps.pgBinDir } : {}),
         });
-        return summaryOf(manifest, backupsDirOf(deps, input.environment));
+        return summaryOf(manifest, dir);
       });
     },
 

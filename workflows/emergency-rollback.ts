@@ -192,6 +192,7 @@ export async function emergencyRollback(
   const { environment, initiator, plan, options } = input;
   const startedMs = Date.now();
   const incidentId = rollbackWorkflowId(environment, startedMs);
+  const emergencyBackupName = `${incidentId}-emergency`;
   const workflowId = workflowInfo().workflowId;
   const chosen = chooseRollback(input);
   const tracker = new ProgressTracker('emergencyRollback', environment, STEPS[chosen.mode]);
@@ -341,7 +342,7 @@ export async function emergencyRollback(
     tracker.start('emergency backup', `pg_dump of ${environment} before anything changes`);
     const backup = await backups.backupDatabase.executeWithOptions(
       { summary: `emergency backup of ${environment}` },
-      [{ environment, name: `${incidentId}-emergency`, compression: EMERGENCY_BACKUP_COMPRESSION }],
+      [{ environment, name: emergencyBackupName, compression: EMERGENCY_BACKUP_COMPRESSION }],
     );
     facts.emergencyBackupId = backup.id;
     tracker.complete(
@@ -434,7 +435,7 @@ export async function emergencyRollback(
     try {
       done = await backups.restoreWithEmergencyBackup.executeWithOptions(
         { summary: `emergency backup of ${environment} while ${backupId} is restored` },
-        [{ environment, backupId, emergencyBackupName: `${incidentId}-emergency` }],
+        [{ environment, backupId, emergencyBackupName }],
       );
     } catch (error) {
       const why = firstLine(describeFailure(error).message);
@@ -472,10 +473,9 @@ export async function emergencyRollback(
    * follows in a child workflow once service is back.
    */
   const restoreKeepingReplacedDatabase = async (backupId: string) => {
-    const archiveName = `${incidentId}-emergency`;
     tracker.start(
       'emergency backup',
-      `${environment} is kept whole at the swap, with every write until then, and archived as backup ${archiveName} after the rollback`,
+      `${environment} is kept whole at the swap, with every write until then, and archived as backup ${emergencyBackupName} after the rollback`,
     );
     tracker.start(
       'restore backup',
@@ -502,18 +502,18 @@ export async function emergencyRollback(
     changed = true;
     facts.restoredBackupId = backupId;
     if (done.preservedDatabase) {
-      facts.emergencyBackupId = archiveName;
+      facts.emergencyBackupId = emergencyBackupName;
       facts.preserved = {
         database: done.preservedDatabase,
         swappedAt: done.swappedAt,
         archiveWorkflowId: archiveWorkflowId(incidentId),
-        archiveBackupId: archiveName,
+        archiveBackupId: emergencyBackupName,
         keepDatabase: policy?.keepPreservedDatabase ?? false,
       };
       tracker.completeAt(
         'emergency backup',
         done.swappedAt,
-        `${environment} kept as database ${done.preservedDatabase} at the swap, with every write until then; archived as backup ${archiveName} by workflow ${archiveWorkflowId(incidentId)} after the rollback`,
+        `${environment} kept as database ${done.preservedDatabase} at the swap, with every write until then; archived as backup ${emergencyBackupName} by workflow ${archiveWorkflowId(incidentId)} after the rollback`,
       );
       timeline.push({
         at: done.swappedAt,

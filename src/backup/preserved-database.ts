@@ -1,8 +1,12 @@
 import { createHash } from 'node:crypto';
-import { connect } from '../migrations/database';
-import { toolConnection, withDatabase } from './connection-args';
+import { toolConnection } from './connection-args';
 import { BackupError } from './errors';
-import { databaseExists, dropDatabase } from './swap-database';
+import {
+  connectMaintenance,
+  databaseExists,
+  dropDatabase,
+  serverVersionNum,
+} from './swap-database';
 
 const SUFFIX = /_pre_[0-9a-f]{10}$/;
 
@@ -31,15 +35,10 @@ export async function dropPreservedDatabase(databaseUrl: string, name: string): 
       `refusing to drop database "${name}": only a database kept by a restore (named <database>_pre_<10 hex digits>) may be dropped this way`,
       'bad-name',
     );
-  const admin = await connect(
-    withDatabase(databaseUrl, live === 'postgres' ? 'template1' : 'postgres'),
-  );
+  const admin = await connectMaintenance(databaseUrl);
   try {
     if (!(await databaseExists(admin, name))) return false;
-    const { rows } = await admin.query<{ v: string }>(
-      `SELECT current_setting('server_version_num') AS v`,
-    );
-    await dropDatabase(admin, name, Number(rows[0].v));
+    await dropDatabase(admin, name, await serverVersionNum(admin));
     return true;
   } finally {
     await admin.end().catch(() => undefined);

@@ -1,7 +1,6 @@
 import { join } from 'node:path';
 import { escapeIdentifier, escapeLiteral, type Client } from 'pg';
-import { connect } from '../migrations/database';
-import { toolConnection, withDatabase } from './connection-args';
+import { toolConnection } from './connection-args';
 import { BackupCancelledError, BackupError } from './errors';
 import { readManifest, type BackupManifest } from './manifest';
 import { copyDatabaseProperties } from './database-properties';
@@ -10,9 +9,11 @@ import { isTableDoneLine, type ProgressCallback } from './progress';
 import { defaultJobs } from './create-backup';
 import { isDiskFull, runTool } from './run-tool';
 import {
+  connectMaintenance,
   databaseExists,
   dropDatabase,
   reopenAfterInterruptedSwap,
+  serverVersionNum,
   swapDatabase,
 } from './swap-database';
 import { assertChecksumInParts } from './verify-backup';
@@ -114,8 +115,7 @@ export async function restoreBackup(opts: RestoreBackupOptions): Promise<Restore
   const started = Date.now();
   const manifest = await readManifest(opts.backupDir);
   const target = toolConnection(opts.databaseUrl);
-  const maintenance = target.database === 'postgres' ? 'template1' : 'postgres';
-  const admin = await connect(withDatabase(opts.databaseUrl, maintenance));
+  const admin = await connectMaintenance(opts.databaseUrl);
   try {
     const result = (fields: Partial<RestoreResult>): RestoreResult => ({
       backup: manifest.name,
@@ -149,10 +149,7 @@ export async function restoreBackup(opts: RestoreBackupOptions): Promise<Restore
     if (opts.signal?.aborted)
       throw new BackupCancelledError(`restore of ${manifest.name} was cancelled before it started`);
 
-    const versionNum = Number(
-      (await admin.query<{ v: string }>(`SELECT current_setting('server_version_num') AS v`))
-        .rows[0].v,
-    );
+    const versionNum = await serverVersionNum(admin);
     const archiveMajor = parseToolVersion(`(PostgreSQL) ${manifest.pgDumpVersion}`)?.major ?? 0;
     const pgRestore = await findPgTool(
       'pg_restore',

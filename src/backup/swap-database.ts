@@ -1,4 +1,21 @@
 import { escapeIdentifier as q, type Client } from 'pg';
+import { connect } from '../migrations/database';
+import { toolConnection, withDatabase } from './connection-args';
+
+/** A connection to the server of `databaseUrl` that is not to its database (to create, rename or drop it). */
+export function connectMaintenance(databaseUrl: string): Promise<Client> {
+  const maintenance =
+    toolConnection(databaseUrl).database === 'postgres' ? 'template1' : 'postgres';
+  return connect(withDatabase(databaseUrl, maintenance));
+}
+
+/** `server_version_num`, e.g. 150018 (DROP DATABASE … WITH (FORCE) needs 130000). */
+export async function serverVersionNum(admin: Client): Promise<number> {
+  const { rows } = await admin.query<{ v: string }>(
+    `SELECT current_setting('server_version_num') AS v`,
+  );
+  return Number(rows[0].v);
+}
 
 export async function databaseExists(admin: Client, name: string): Promise<boolean> {
   const { rows } = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);

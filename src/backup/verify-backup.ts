@@ -12,10 +12,7 @@ export async function assertChecksum(backupDir: string, manifest: BackupManifest
   try {
     digest = await digestDump(join(backupDir, manifest.dumpPath));
   } catch (error) {
-    throw new BackupIntegrityError(
-      `backup ${manifest.name} in ${backupDir} cannot be read (${(error as Error).message}): it is incomplete or damaged; use another backup`,
-      backupDir,
-    );
+    throw unreadable(backupDir, manifest, error);
   }
   if (digest.sha256 === manifest.sha256) return;
   const known = new Map(manifest.files.map((f) => [f.file, f.sha256]));
@@ -26,6 +23,13 @@ export async function assertChecksum(backupDir: string, manifest: BackupManifest
       manifest.files.filter((f) => !digest.files.some((d) => d.file === f.file)).map((f) => f.file),
     );
   throw mismatch(backupDir, manifest, changed);
+}
+
+function unreadable(backupDir: string, manifest: BackupManifest, error: unknown) {
+  return new BackupIntegrityError(
+    `backup ${manifest.name} in ${backupDir} cannot be read (${(error as Error).message}): it is incomplete or damaged; use another backup`,
+    backupDir,
+  );
 }
 
 function mismatch(backupDir: string, manifest: BackupManifest, changed: string[]) {
@@ -60,10 +64,7 @@ export async function assertChecksumInParts(
   try {
     names = (await readdir(dumpDir)).sort();
   } catch (error) {
-    throw new BackupIntegrityError(
-      `backup ${manifest.name} in ${backupDir} cannot be read (${(error as Error).message}): it is incomplete or damaged; use another backup`,
-      backupDir,
-    );
+    throw unreadable(backupDir, manifest, error);
   }
   const listed = manifest.files.map((f) => f.file);
   const unlisted = names.filter((n) => !listed.includes(n));
@@ -79,10 +80,7 @@ export async function assertChecksumInParts(
     try {
       actual = await mapLimited(others, 4, (f) => hashFile(join(dumpDir, f.file)));
     } catch (error) {
-      throw new BackupIntegrityError(
-        `backup ${manifest.name} in ${backupDir} cannot be read (${(error as Error).message}): it is incomplete or damaged; use another backup`,
-        backupDir,
-      );
+      throw unreadable(backupDir, manifest, error);
     }
     const changed = others.filter((f, i) => actual[i] !== f.sha256).map((f) => f.file);
     if (changed.length) throw mismatch(backupDir, manifest, changed);
