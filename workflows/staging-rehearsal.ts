@@ -26,6 +26,15 @@ const STEPS = [
 ];
 
 /** Versions the rehearsal rolls back to: newest first, below `top`, never negative. */
+/** The rollback files that run when going from version `from` down to `to`, newest first. */
+function rollbackFilesBetween(plan: MigrationPlan, to: number, from: number): string {
+  const files = plan.migrations
+    .filter((m) => m.version > to && m.version <= from)
+    .sort((a, b) => b.version - a.version)
+    .map((m) => m.rollback.file);
+  return files.length > 0 ? files.join(' + ') : `rolling back to ${to}`;
+}
+
 export function rehearsalTargets(
   top: number,
   fromVersion: number,
@@ -166,7 +175,10 @@ export async function stagingRehearsal(
       `rolling back to ${targets.join(', ') || 'nothing'} and re-applying`,
     );
     const visited: string[] = [];
+    let level = top;
     for (const target of targets) {
+      const reverted = rollbackFilesBetween(plan, target, level);
+      level = target;
       tracker.setPhase('rollback rehearsal', `rolling ${environment} back to version ${target}`);
       await long.revertMigrations.executeWithOptions(
         { summary: `roll back ${environment} to ${padVersion(target)}` },
@@ -189,7 +201,7 @@ export async function stagingRehearsal(
         if (!same.matches)
           throw stepFailure(
             'RollbackIntegrityError',
-            `rolling back to ${target} did not restore its schema: ${same.differences.slice(0, 5).join('; ')}`,
+            `${reverted} did not restore: ${same.differences.slice(0, 5).join('; ')} (rolling back to ${target})`,
           );
         visited.push(`${target} (schema identical)`);
       } else visited.push(`${target} (version verified)`);

@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { reportError } from './output';
 import { registerCommands } from './commands';
+import { pgshiftVersion } from './version';
 
 export async function buildProgram(argv: string[] = []): Promise<Command> {
   const program = new Command('pgshift')
@@ -9,6 +10,7 @@ export async function buildProgram(argv: string[] = []): Promise<Command> {
     )
     .option('--json', 'print machine-readable JSON')
     .option('--verbose', 'print stack traces on errors')
+    .version(pgshiftVersion(), '-V, --version', 'print the version')
     .showHelpAfterError()
     .exitOverride();
   await registerCommands(program, argv);

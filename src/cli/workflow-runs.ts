@@ -1,3 +1,4 @@
+import { noWorkerWarning } from './worker-presence';
 import {
   WorkflowExecutionAlreadyStartedError,
   type Client,
@@ -78,6 +79,8 @@ export async function startPgshiftWorkflow(
       staticSummary: request.summary,
       staticDetails: request.details,
     });
+    const warning = await noWorkerWarning(client, taskQueueFromEnv());
+    if (warning) process.stderr.write(`pgshift: warning: ${warning}\n`);
     return { handle, link: webUiLink(request.workflowId, handle.firstExecutionRunId) };
   } catch (error) {
     if (error instanceof WorkflowExecutionAlreadyStartedError)

@@ -1,3 +1,4 @@
+import { databaseUrlProblem } from './database-url';
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { z } from 'zod';
@@ -96,6 +97,13 @@ export function resolveDatabaseUrl(
 ): string {
   const settings = environmentConfig(config, name);
   const url = env[settings.databaseUrlEnv];
+  const known = Object.keys(config.environments);
+  if (!url && known.length > 0 && !known.includes(name))
+    throw new ConfigError(
+      `unknown environment "${name}": ${config.source ?? 'the config'} configures ${known.join(', ')}, and ${settings.databaseUrlEnv} is not set either; check the spelling, or add environments.${name}`,
+      [{ path: `environments.${name}`, message: `not configured` }],
+      config.source ?? undefined,
+    );
   if (!url)
     throw new ConfigError(
       `${settings.databaseUrlEnv} is not set: export it or set environments.${name}.databaseUrlEnv`,
@@ -105,6 +113,13 @@ export function resolveDatabaseUrl(
           message: `${settings.databaseUrlEnv} is not set`,
         },
       ],
+      config.source ?? undefined,
+    );
+  const problem = databaseUrlProblem(url, settings.databaseUrlEnv);
+  if (problem)
+    throw new ConfigError(
+      problem,
+      [{ path: `environments.${name}.databaseUrlEnv`, message: problem }],
       config.source ?? undefined,
     );
   return url;

@@ -103,7 +103,7 @@ export async function startLocalStack(options: {
   };
   try {
     log('starting a private PostgreSQL…');
-    const postgres = await startLocalPostgres(join(dir, 'postgres'));
+    const postgres = await startLocalPostgres(join(dir, 'postgres'), { log });
     stops.push(() => postgres.stop());
     const databases = {
       staging: await createDatabase(postgres.url, 'churn_saver_staging'),

@@ -298,6 +298,11 @@ export async function testAllRollbacks(
   return report('all', results, started);
 }
 
+/** `004: default of …` → `004_rollback.sql did not restore: default of …` (the file at fault). */
+export function namingTheRollbackFile(difference: string): string {
+  return difference.replace(/^(\d+): /, '$1_rollback.sql did not restore: ');
+}
+
 /**
  * Throws RollbackIntegrityError (non-retryable, exit 1) listing every difference and error
  * when the report did not pass; for callers that branch on errors (Temporal activities).
@@ -306,7 +311,7 @@ export function assertRollbacksPassed(report: RollbackTestReport): void {
   if (report.passed) return;
   const failed = report.migrations.filter((m) => m.status !== 'passed');
   const details = failed.flatMap((m) => [
-    ...m.differences,
+    ...m.differences.map(namingTheRollbackFile),
     ...(m.error ? [`${String(m.version).padStart(3, '0')}: ${m.error.split('\n')[0]}`] : []),
   ]);
   throw new RollbackIntegrityError(

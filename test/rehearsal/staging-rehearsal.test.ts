@@ -150,6 +150,7 @@ describe('staging rehearsal workflow', () => {
       const result = (await handle.result()) as StagingRehearsalResult;
       expect(result.finalState).toBe('failed');
       expect(result.failure).toMatch(/sequence .*case_numbers/);
+      expect(result.failure).toMatch(/002_rollback\.sql did not restore: /);
       expect(result.compensation).toMatch(/restored backup/);
       expect(result.certificate).toBeUndefined();
       const after = await withClient(brokenStaging, (client) => snapshotSchema(client));

@@ -55,6 +55,9 @@ describe('pgshift test rollback', () => {
     expect(result.stdout).toMatch(
       /^✗ 002_index_case_status \(\d+ ms\)\n    002: index idx_cases_status still exists\n/,
     );
+    expect(result.stdout).toContain(
+      '    → 002_rollback.sql did not restore the schema before 002_index_case_status.sql',
+    );
     expect(result.stdout).toContain('FAILED: 1 rollback tested: 0 passed, 1 failed');
   });
 

@@ -1,3 +1,4 @@
+import { databaseUrlProblem } from '../../config/database-url';
 import { userInfo } from 'node:os';
 import type { Command } from 'commander';
 import type { Client } from 'pg';
@@ -47,6 +48,11 @@ export function resolveDatabaseUrl(options: { databaseUrl?: string }): string {
     throw new UsageError(
       'no database given: set the DATABASE_URL environment variable or pass --database-url',
     );
+  const problem = databaseUrlProblem(
+    url,
+    options.databaseUrl !== undefined ? '--database-url' : 'DATABASE_URL',
+  );
+  if (problem) throw new UsageError(problem);
   return url;
 }
 

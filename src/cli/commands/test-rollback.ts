@@ -1,3 +1,4 @@
+import { databaseUrlProblem } from '../../config/database-url';
 import type { Command } from 'commander';
 import { redactUrl } from '../../migrations/database';
 import { UsageError } from '../../migrations/errors';
@@ -29,6 +30,11 @@ export function resolveTestServerUrl(options: { testDatabaseUrl?: string }): str
     throw new UsageError(
       'no test server given: set TEST_DATABASE_URL (e.g. postgresql://user:pass@localhost/postgres) or pass --test-database-url; rollback tests create and drop scratch databases on that server and never touch DATABASE_URL',
     );
+  const problem = databaseUrlProblem(
+    url,
+    options.testDatabaseUrl !== undefined ? '--test-database-url' : 'TEST_DATABASE_URL',
+  );
+  if (problem) throw new UsageError(problem);
   return url;
 }
 
@@ -84,6 +90,10 @@ export function formatRollbackReport(report: RollbackTestReport, plan: Migration
     const status = result.status === 'skipped' ? ' (skipped)' : '';
     lines.push(`${mark} ${label}_${result.name} (${result.durationMs} ms)${status}`);
     for (const difference of result.differences) lines.push(`    ${difference}`);
+    if (result.differences.length > 0)
+      lines.push(
+        `    → ${label}_rollback.sql did not restore the schema before ${label}_${result.name}.sql`,
+      );
     if (result.error) lines.push(indent(result.error, '    '));
     for (const note of result.notes ?? []) lines.push(`    note: ${note}`);
   }
