@@ -76,7 +76,9 @@ export const REFUSAL_CODES = [
 export type RefusalCode = (typeof REFUSAL_CODES)[number];
 
 export type SignedDecisionCheck =
-  { ok: true; decision: VerifiedDecision } | { ok: false; code: RefusalCode; reason: string };
+  | { ok: true; decision: VerifiedDecision }
+  /** `fingerprint`: the key that signed, once the signature could be read. */
+  | { ok: false; code: RefusalCode; reason: string; fingerprint?: string };
 
 export interface VerifyOptions {
   /** How far in the future issued-at may be (signers' clocks drift); default 5 minutes. */
@@ -130,8 +132,14 @@ export function verifySignedDecision(
       `the signature was made for namespace "${signature.namespace}", not "${SIGNATURE_NAMESPACE}" (ssh-keygen -Y sign -n ${SIGNATURE_NAMESPACE})`,
     );
   const fingerprint = fingerprintOf(signature.publicKey);
+  const refuseKey = (code: RefusalCode, reason: string): SignedDecisionCheck => ({
+    ok: false,
+    code,
+    reason,
+    fingerprint,
+  });
   if (!verifySshSignature(signature, signed.statement))
-    return refuse(
+    return refuseKey(
       'bad-signature',
       `the signature by key ${fingerprint} does not match the statement (altered or forged)`,
     );
@@ -140,7 +148,7 @@ export function verifySignedDecision(
     (signer) => signer.keyType === signature.publicKey.type && signer.fingerprint === fingerprint,
   );
   if (sameKey.length === 0)
-    return refuse(
+    return refuseKey(
       'unknown-key',
       `key ${fingerprint} is not in the allowed signers (never added, or revoked)`,
     );
@@ -148,7 +156,7 @@ export function verifySignedDecision(
     matchPatternList(statement.person, signer.principals),
   );
   if (forPerson.length === 0)
-    return refuse(
+    return refuseKey(
       'wrong-principal',
       `key ${fingerprint} is allowed for ${sameKey.map((s) => s.principals.join(',')).join('; ')}, not for ${statement.person} (${sameKey[0].source})`,
     );
@@ -157,18 +165,18 @@ export function verifySignedDecision(
     keyProblem = keyProblemOf(candidate, signature, fingerprint, now);
     return keyProblem === undefined;
   });
-  if (!signer) return refuse(keyProblem!.code, keyProblem!.reason);
+  if (!signer) return refuseKey(keyProblem!.code, keyProblem!.reason);
 
   const mismatch = firstMismatch(statement, expected);
-  if (mismatch) return refuse('other-decision', mismatch);
+  if (mismatch) return refuseKey('other-decision', mismatch);
   const skew = options.clockSkewMs ?? DEFAULT_CLOCK_SKEW_MS;
   if (statement.issuedAt > now + skew)
-    return refuse(
+    return refuseKey(
       'issued-in-the-future',
       `the statement was issued at ${formatInstant(statement.issuedAt)}, after now (${formatInstant(now)}): check the signer's clock`,
     );
   if (now >= statement.expiresAt)
-    return refuse(
+    return refuseKey(
       'expired',
       `the statement expired at ${formatInstant(statement.expiresAt)}: sign a new one`,
     );
@@ -176,7 +184,7 @@ export function verifySignedDecision(
     ? seenNonces.includes(statement.nonce)
     : (seenNonces as ReadonlySet<string>).has(statement.nonce);
   if (seen)
-    return refuse(
+    return refuseKey(
       'replayed',
       `nonce ${statement.nonce} was already used: a statement counts once; sign a new one`,
     );

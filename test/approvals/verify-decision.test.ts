@@ -74,7 +74,7 @@ function expectRefused(
     options.now ?? NOW,
     options.seen ?? [],
   );
-  expect(check).toEqual({ ok: false, code, reason: expect.stringMatching(reason) });
+  expect(check).toMatchObject({ ok: false, code, reason: expect.stringMatching(reason) });
 }
 
 describe('verifySignedDecision', () => {
