@@ -289,7 +289,9 @@ export function evaluateRollbackApproval(
  * rehearsal waiver, the start of a deploy or rollback) against the context's allowed signers.
  * Without a signature context every decision passes unsigned (`signer` absent); with one, a
  * signed decision must verify, and an unsigned one passes only when signatures are not
- * required. Nonces already used in this state count as replays.
+ * required. Nonces already used in this state count as replays. `atStart`: the statement came
+ * with the workflow's input (a start, a rehearsal waiver, a break-glass), signed before the run
+ * existed, so it names no run (`run-id: none`).
  */
 export function checkSignedDecision(
   payload: SignedDecision,
@@ -297,6 +299,7 @@ export function checkSignedDecision(
   person: string,
   state: Pick<ApprovalState, 'granted' | 'rejected'> | { usedNonces: string[] },
   context: { now: number; planChecksum?: string; signatures?: SignatureContext },
+  options: { atStart?: boolean } = {},
 ): SignatureCheck {
   const signatures = context.signatures;
   if (!signatures) return { ok: true };
@@ -307,8 +310,7 @@ export function checkSignedDecision(
       namespace: signatures.namespace,
       environment: signatures.environment,
       workflowId: signatures.workflowId,
-      runId:
-        action === 'initiate-deploy' || action === 'initiate-rollback' ? null : signatures.runId,
+      runId: options.atStart ? null : signatures.runId,
       planChecksum: context.planChecksum || null,
       action,
       person,

@@ -298,10 +298,12 @@ export const productionDeployInputSchema = z.object({
   environment: z.string().min(1),
   plan: migrationPlanSchema,
   initiator: person,
+  /** The initiator's signed `initiate-deploy` statement. */
+  ...signedFields,
   options: z
     .object({
       /** Deploy without a rehearsal certificate; the reason is recorded and notified. */
-      waiveRehearsal: z.object({ reason: z.string().trim().min(1) }).optional(),
+      waiveRehearsal: z.object({ reason: z.string().trim().min(1), ...signedFields }).optional(),
       /** Application version to deploy with the configured hook (`{version}` in its arguments). */
       appVersion: z.string().min(1).optional(),
       /** Treat as high risk (executive approval) whatever validation finds. */
@@ -360,6 +362,8 @@ export type Severity = (typeof SEVERITIES)[number];
 export const emergencyRollbackInputSchema = z.object({
   environment: z.string().min(1),
   initiator: person,
+  /** The initiator's signed `initiate-rollback` statement. */
+  ...signedFields,
   /** What to do; when absent, chosen by the decision matrix from `issue` and `severity`. */
   mode: z.enum(['migration', 'application', 'full-emergency', 'status-only']).optional(),
   /** `--migration-target=N`: roll the database back to version N. */
@@ -367,7 +371,7 @@ export const emergencyRollbackInputSchema = z.object({
   issue: z.enum(ISSUE_TYPES).optional(),
   severity: z.enum(SEVERITIES).optional(),
   /** Skip the data-loss approval; the reason is recorded and notified. */
-  breakGlass: z.object({ reason: z.string().trim().min(1) }).optional(),
+  breakGlass: z.object({ reason: z.string().trim().min(1), ...signedFields }).optional(),
   /** The rollback files (the migrations that may be reverted), when the database is rolled back. */
   plan: migrationPlanSchema.optional(),
   /** Free text for the incident document. */
