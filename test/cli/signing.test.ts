@@ -119,6 +119,8 @@ describe('CLI signing', () => {
       signWithSshKeygen('x\n', lonePub, {
         env: { ...process.env, SSH_AUTH_SOCK: join(dir, 'no-agent') },
       }),
-    ).rejects.toThrow(/ssh-keygen could not sign with .*carol\.pub: No private key found.*ssh-agent/s);
+    ).rejects.toThrow(
+      /ssh-keygen could not sign with .*carol\.pub: No private key found.*ssh-agent/s,
+    );
   });
 });
