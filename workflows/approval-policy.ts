@@ -5,8 +5,8 @@
  * state (visible by the `approvals` query) and never counted.
  */
 import type { z } from 'zod';
-import { matchPatternList, type AllowedSigner } from '../src/approvals/allowed-signers';
-import { SIGNATURE_NAMESPACE, type DecisionAction } from '../src/approvals/statement';
+import { isKeyAllowed, type AllowedSigner } from '../src/approvals/allowed-signers';
+import type { DecisionAction } from '../src/approvals/statement';
 import { verifySignedDecision, type SignedDecision } from '../src/approvals/verify-decision';
 import {
   approvalPayloadSchema,
@@ -58,6 +58,8 @@ export interface SignatureContext {
 export type SignatureCheck =
   | { ok: true; signer?: { fingerprint: string; nonce: string; reason: string } & SignedDecision }
   | { ok: false; reason: string; fingerprint?: string };
+
+export { isKeyAllowed };
 
 export type ApprovalDecision =
   | { accepted: true; state: ApprovalState }
@@ -344,27 +346,6 @@ export function usedNonces(state: Pick<ApprovalState, 'granted' | 'rejected'>): 
     ...state.granted.flatMap((g) => (g.nonce ? [g.nonce] : [])),
     ...(state.rejected?.nonce ? [state.rejected.nonce] : []),
   ];
-}
-
-/**
- * True when `person` may still sign with the key `fingerprint` at `now` under the allowed
- * signers: the key is listed for a matching principal, for the `pgshift` namespace, inside its
- * valid-after/valid-before. A key removed from the file is revoked.
- */
-export function isKeyAllowed(
-  fingerprint: string,
-  person: string,
-  allowedSigners: readonly AllowedSigner[],
-  now: number,
-): boolean {
-  return allowedSigners.some(
-    (signer) =>
-      signer.fingerprint === fingerprint &&
-      matchPatternList(person, signer.principals) &&
-      (!signer.namespaces || matchPatternList(SIGNATURE_NAMESPACE, signer.namespaces)) &&
-      (signer.validAfter === undefined || now >= signer.validAfter) &&
-      (signer.validBefore === undefined || now <= signer.validBefore),
-  );
 }
 
 /**

@@ -100,6 +100,28 @@ export function matchPatternList(value: string, patterns: readonly string[]): bo
   return matched;
 }
 
+/**
+ * True when `person` may sign with the key `fingerprint` at `now`: the key is listed for a
+ * matching principal, for the `pgshift` namespace, inside its valid-after/valid-before. A key
+ * removed from the file is revoked.
+ */
+export function isKeyAllowed(
+  fingerprint: string,
+  person: string,
+  allowedSigners: readonly AllowedSigner[],
+  now: number,
+  namespace = 'pgshift',
+): boolean {
+  return allowedSigners.some(
+    (signer) =>
+      signer.fingerprint === fingerprint &&
+      matchPatternList(person, signer.principals) &&
+      (!signer.namespaces || matchPatternList(namespace, signer.namespaces)) &&
+      (signer.validAfter === undefined || now >= signer.validAfter) &&
+      (signer.validBefore === undefined || now <= signer.validBefore),
+  );
+}
+
 function matchPattern(value: string, pattern: string): boolean {
   const regex = pattern
     .replace(/[.+^${}()|[\]\\]/g, '\\$&')

@@ -6,3 +6,4 @@ export * from './allowed-signers';
 export * from './sshsig';
 export * from './statement';
 export * from './verify-decision';
+export * from './verify-approval-set';
