@@ -5,6 +5,9 @@
  * state (visible by the `approvals` query) and never counted.
  */
 import type { z } from 'zod';
+import { isKeyAllowed, type AllowedSigner } from '../src/approvals/allowed-signers';
+import type { DecisionAction } from '../src/approvals/statement';
+import { verifySignedDecision, type SignedDecision } from '../src/approvals/verify-decision';
 import {
   approvalPayloadSchema,
   EMERGENCY_APPROVER_ROLE,
@@ -30,7 +33,33 @@ export interface ApprovalContext {
   expiresAt: number;
   /** The initiator may approve their own deploy (config approvals.allowInitiator). */
   allowInitiator?: boolean;
+  /** Signed decisions; absent: names are taken as given (the unsigned mode of non-production tiers). */
+  signatures?: SignatureContext;
 }
+
+/**
+ * What a signed statement must be bound to, and the keys that may sign (the environment's
+ * allowed-signers file, read by an activity from the worker's config — never workflow input).
+ */
+export interface SignatureContext {
+  /** Refuse unsigned decisions (config approvals.requireSignatures). */
+  required: boolean;
+  allowedSigners: AllowedSigner[];
+  /** The Temporal namespace, workflow id and run id the statements must name. */
+  namespace: string;
+  environment: string;
+  workflowId: string;
+  runId: string;
+  /** The key that signed the start of this deploy or rollback, when the start was signed. */
+  initiatorFingerprint?: string;
+}
+
+/** The outcome of checking the signature of one decision (see checkSignedDecision). */
+export type SignatureCheck =
+  | { ok: true; signer?: { fingerprint: string; nonce: string; reason: string } & SignedDecision }
+  | { ok: false; reason: string; fingerprint?: string };
+
+export { isKeyAllowed };
 
 export type ApprovalDecision =
   | { accepted: true; state: ApprovalState }
@@ -81,6 +110,15 @@ export function evaluateApproval(
   payload: unknown,
   context: ApprovalContext,
 ): ApprovalDecision {
+  return decideApproval(state, payload, context, (role) => `approve:${role}`);
+}
+
+function decideApproval(
+  state: ApprovalState,
+  payload: unknown,
+  context: ApprovalContext,
+  actionFor: (role: string) => DecisionAction,
+): ApprovalDecision {
   const parsed = approvalPayloadSchema.safeParse(payload);
   if (!parsed.success)
     return refuse(state, context, describeMalformed(payload), malformedReason(parsed.error));
@@ -94,6 +132,20 @@ export function evaluateApproval(
     );
   if (context.now >= context.expiresAt)
     return refuseWith(`the approval window closed at ${new Date(context.expiresAt).toISOString()}`);
+  const signed = checkSignedDecision(
+    approval,
+    actionFor(approval.role),
+    approval.approver,
+    state,
+    context,
+  );
+  if (!signed.ok)
+    return refuse(state, context, summary, signed.reason, approval, signed.fingerprint);
+  const signer = signed.signer;
+  if (signer && approval.comment !== undefined && approval.comment.trim() !== signer.reason)
+    return refuseWith(
+      `the comment differs from the reason in the signed statement ("${signer.reason}"): send the statement's reason, or sign a new statement`,
+    );
   if (approval.planChecksum && !context.planChecksum.startsWith(approval.planChecksum))
     return refuseWith(
       `the approval names plan ${approval.planChecksum.slice(0, 12)} but this deploy applies plan ${context.planChecksum.slice(0, 12)}`,
@@ -114,6 +166,11 @@ export function evaluateApproval(
     );
   if (!context.allowInitiator && samePerson(approval.approver, context.initiator))
     return refuseWith(`${approval.approver} started this deploy and may not approve it`);
+  const initiatorKey = context.signatures?.initiatorFingerprint;
+  if (!context.allowInitiator && signer && initiatorKey === signer.fingerprint)
+    return refuseWith(
+      `signed with key ${signer.fingerprint}, the key that started this deploy: the initiator may not approve it`,
+    );
   const sameRole = state.granted.find((g) => g.role === approval.role);
   if (sameRole)
     return refuseWith(`role "${approval.role}" was already approved by ${sameRole.approver}`);
@@ -122,14 +179,29 @@ export function evaluateApproval(
     return refuseWith(
       `${approval.approver} already approved as "${samePersonOtherRole.role}": each role needs a different person`,
     );
+  const sameKeyOtherRole =
+    signer && state.granted.find((g) => g.fingerprint === signer.fingerprint);
+  if (sameKeyOtherRole)
+    return refuseWith(
+      `key ${signer.fingerprint} already approved as "${sameKeyOtherRole.role}" (${sameKeyOtherRole.approver}): each role needs a different person's key`,
+    );
 
+  const comment = signer ? signer.reason : approval.comment;
   const granted = [
     ...state.granted,
     {
       role: approval.role,
       approver: approval.approver,
       at: iso(context.now),
-      ...(approval.comment ? { comment: approval.comment } : {}),
+      ...(comment ? { comment } : {}),
+      ...(signer
+        ? {
+            fingerprint: signer.fingerprint,
+            nonce: signer.nonce,
+            statement: signer.statement,
+            signature: signer.signature,
+          }
+        : {}),
     },
   ];
   const next: ApprovalState = { ...state, granted };
@@ -155,6 +227,13 @@ export function evaluateRejection(
     return refuseWith(`the deploy was already rejected by ${state.rejected.approver}`);
   if (context.now >= context.expiresAt)
     return refuseWith(`the approval window closed at ${new Date(context.expiresAt).toISOString()}`);
+  const signed = checkSignedDecision(parsed.data, 'reject', approver, state, context);
+  if (!signed.ok)
+    return refuse(state, context, summary, signed.reason, { approver }, signed.fingerprint);
+  if (signed.signer && signed.signer.reason !== reason.trim())
+    return refuseWith(
+      `the reason differs from the one in the signed statement ("${signed.signer.reason}")`,
+    );
   const mayReject =
     samePerson(approver, context.initiator) ||
     unique(context.requiredRoles).some((role) =>
@@ -164,7 +243,17 @@ export function evaluateRejection(
     return refuseWith(`${approver} holds none of the roles ${context.requiredRoles.join(', ')}`);
   return {
     accepted: true,
-    state: { ...state, rejected: { approver, reason, at: iso(context.now) } },
+    state: {
+      ...state,
+      rejected: {
+        approver,
+        reason,
+        at: iso(context.now),
+        ...(signed.signer
+          ? { fingerprint: signed.signer.fingerprint, nonce: signed.signer.nonce }
+          : {}),
+      },
+    },
   };
 }
 
@@ -184,7 +273,7 @@ export function evaluateRollbackApproval(
   const parsed = rollbackApprovalPayloadSchema.safeParse(payload);
   if (!parsed.success)
     return refuse(state, context, describeMalformed(payload), malformedReason(parsed.error));
-  return evaluateApproval(
+  return decideApproval(
     state,
     { ...parsed.data, role: EMERGENCY_APPROVER_ROLE },
     {
@@ -193,7 +282,108 @@ export function evaluateRollbackApproval(
       roster: { [EMERGENCY_APPROVER_ROLE]: context.approvers },
       requiredRoles: [EMERGENCY_APPROVER_ROLE],
     },
+    () => 'rollback-approve',
   );
+}
+
+/**
+ * Checks the signature of one decision (an approval, a rejection, a cancel, a break-glass, a
+ * rehearsal waiver, the start of a deploy or rollback) against the context's allowed signers.
+ * Without a signature context every decision passes unsigned (`signer` absent); with one, a
+ * signed decision must verify, and an unsigned one passes only when signatures are not
+ * required. Nonces already used in this state count as replays. `atStart`: the statement came
+ * with the workflow's input (a start, a rehearsal waiver, a break-glass), signed before the run
+ * existed, so it names no run (`run-id: none`).
+ */
+export function checkSignedDecision(
+  payload: SignedDecision,
+  action: DecisionAction,
+  person: string,
+  state: Pick<ApprovalState, 'granted' | 'rejected'> | { usedNonces: string[] },
+  context: { now: number; planChecksum?: string; signatures?: SignatureContext },
+  options: { atStart?: boolean } = {},
+): SignatureCheck {
+  const signatures = context.signatures;
+  if (!signatures) return { ok: true };
+  if (!signatures.required && !payload.statement && !payload.signature) return { ok: true };
+  const check = verifySignedDecision(
+    payload,
+    {
+      namespace: signatures.namespace,
+      environment: signatures.environment,
+      workflowId: signatures.workflowId,
+      runId: options.atStart ? null : signatures.runId,
+      planChecksum: context.planChecksum || null,
+      action,
+      person,
+    },
+    signatures.allowedSigners,
+    context.now,
+    'usedNonces' in state ? state.usedNonces : usedNonces(state),
+  );
+  if (!check.ok)
+    return {
+      ok: false,
+      reason: check.reason,
+      ...(check.fingerprint ? { fingerprint: check.fingerprint } : {}),
+    };
+  const { decision } = check;
+  return {
+    ok: true,
+    signer: {
+      fingerprint: decision.fingerprint,
+      nonce: decision.nonce,
+      reason: decision.statement.reason,
+      statement: payload.statement,
+      signature: payload.signature,
+    },
+  };
+}
+
+/** The nonces of the signed decisions this state counted (a statement counts once). */
+export function usedNonces(state: Pick<ApprovalState, 'granted' | 'rejected'>): string[] {
+  return [
+    ...state.granted.flatMap((g) => (g.nonce ? [g.nonce] : [])),
+    ...(state.rejected?.nonce ? [state.rejected.nonce] : []),
+  ];
+}
+
+/**
+ * Re-checks the signed approvals already granted against the current allowed signers (after a
+ * config reload, before the gate opens): an approval whose key was removed, or is no longer
+ * valid, stops counting and is recorded as refused. Unsigned grants are kept unless signatures
+ * became required, in which case they stop counting too.
+ */
+export function revokeStaleGrants(
+  state: ApprovalState,
+  context: { now: number; signatures?: SignatureContext },
+): { state: ApprovalState; revoked: string[] } {
+  const signatures = context.signatures;
+  if (!signatures) return { state, revoked: [] };
+  let next = state;
+  const revoked: string[] = [];
+  for (const grant of state.granted) {
+    const reason = grant.fingerprint
+      ? isKeyAllowed(grant.fingerprint, grant.approver, signatures.allowedSigners, context.now)
+        ? undefined
+        : `revoked: key ${grant.fingerprint} of ${grant.approver} is no longer in the allowed signers (or no longer valid)`
+      : signatures.required
+        ? 'revoked: unsigned, and this environment now requires signed approvals'
+        : undefined;
+    if (!reason) continue;
+    revoked.push(grant.role);
+    const granted = next.granted.filter((g) => g !== grant);
+    const refusedState = refuse(
+      { ...next, granted },
+      context,
+      `${grant.role} by ${grant.approver}`,
+      reason,
+      grant,
+      grant.fingerprint,
+    ).state;
+    next = { ...refusedState, missing: missingRoles(refusedState) };
+  }
+  return { state: next, revoked };
 }
 
 /** Everyone on an approvals roster: the default emergency approvers. */
@@ -207,6 +397,7 @@ function refuse(
   summary: string,
   reason: string,
   payload?: Partial<ApprovalPayload>,
+  fingerprint?: string,
 ): ApprovalDecision {
   const entry: RefusedApproval = {
     summary,
@@ -214,6 +405,7 @@ function refuse(
     at: iso(context.now),
     ...(payload?.role ? { role: payload.role } : {}),
     ...(payload?.approver ? { approver: payload.approver } : {}),
+    ...(fingerprint ? { fingerprint } : {}),
   };
   const refused = [...state.refused, entry].slice(-MAX_RECORDED_REFUSALS);
   return { accepted: false, reason, state: { ...state, refused } };

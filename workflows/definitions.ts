@@ -91,6 +91,12 @@ export const migrationPlanSchema: z.ZodType<MigrationPlan> = z.looseObject({
 
 const person = z.string().trim().min(1, 'expected a name').max(200);
 
+/** A signed decision: the canonical statement and its `ssh-keygen -Y sign -n pgshift` signature. */
+const signedFields = {
+  statement: z.string().max(5000).optional(),
+  signature: z.string().max(5000).optional(),
+};
+
 /** `approve` signal and `submitApproval` update: one role granted by one person for one plan. */
 export const approvalPayloadSchema = z.object({
   role: z.string().trim().min(1, 'expected a role').max(100),
@@ -101,6 +107,7 @@ export const approvalPayloadSchema = z.object({
     .string()
     .regex(/^[0-9a-f]{8,64}$/, 'expected the plan checksum (at least 8 hex digits)')
     .optional(),
+  ...signedFields,
 });
 export type ApprovalPayload = z.infer<typeof approvalPayloadSchema>;
 
@@ -108,6 +115,7 @@ export type ApprovalPayload = z.infer<typeof approvalPayloadSchema>;
 export const rejectPayloadSchema = z.object({
   approver: person,
   reason: z.string().trim().min(1, 'a rejection needs a reason').max(2000),
+  ...signedFields,
 });
 export type RejectPayload = z.infer<typeof rejectPayloadSchema>;
 
@@ -115,6 +123,7 @@ export type RejectPayload = z.infer<typeof rejectPayloadSchema>;
 export const rollbackApprovalPayloadSchema = z.object({
   approver: person,
   comment: z.string().max(2000).optional(),
+  ...signedFields,
 });
 export type RollbackApprovalPayload = z.infer<typeof rollbackApprovalPayloadSchema>;
 
@@ -125,6 +134,7 @@ export const EMERGENCY_APPROVER_ROLE = 'emergency-approver';
 export const cancelPayloadSchema = z.object({
   by: person,
   reason: z.string().trim().min(1, 'a cancellation needs a reason').max(2000),
+  ...signedFields,
 });
 export type CancelPayload = z.infer<typeof cancelPayloadSchema>;
 
@@ -140,6 +150,10 @@ export const grantedApprovalSchema = z.object({
   approver: z.string(),
   at: z.string(),
   comment: z.string().optional(),
+  /** Signed approvals: the key that signed (`SHA256:…`), the statement's nonce, and both texts. */
+  fingerprint: z.string().optional(),
+  nonce: z.string().optional(),
+  ...signedFields,
 });
 export type GrantedApproval = z.infer<typeof grantedApprovalSchema>;
 
@@ -150,6 +164,7 @@ export const refusedApprovalSchema = z.object({
   at: z.string(),
   role: z.string().optional(),
   approver: z.string().optional(),
+  fingerprint: z.string().optional(),
 });
 export type RefusedApproval = z.infer<typeof refusedApprovalSchema>;
 
@@ -159,7 +174,15 @@ export const approvalStateSchema = z.object({
   missing: z.array(z.string()),
   granted: z.array(grantedApprovalSchema),
   refused: z.array(refusedApprovalSchema),
-  rejected: z.object({ approver: z.string(), reason: z.string(), at: z.string() }).optional(),
+  rejected: z
+    .object({
+      approver: z.string(),
+      reason: z.string(),
+      at: z.string(),
+      fingerprint: z.string().optional(),
+      nonce: z.string().optional(),
+    })
+    .optional(),
   expiresAt: z.string(),
 });
 export type ApprovalState = z.infer<typeof approvalStateSchema>;
@@ -275,10 +298,12 @@ export const productionDeployInputSchema = z.object({
   environment: z.string().min(1),
   plan: migrationPlanSchema,
   initiator: person,
+  /** The initiator's signed `initiate-deploy` statement. */
+  ...signedFields,
   options: z
     .object({
       /** Deploy without a rehearsal certificate; the reason is recorded and notified. */
-      waiveRehearsal: z.object({ reason: z.string().trim().min(1) }).optional(),
+      waiveRehearsal: z.object({ reason: z.string().trim().min(1), ...signedFields }).optional(),
       /** Application version to deploy with the configured hook (`{version}` in its arguments). */
       appVersion: z.string().min(1).optional(),
       /** Treat as high risk (executive approval) whatever validation finds. */
@@ -337,6 +362,8 @@ export type Severity = (typeof SEVERITIES)[number];
 export const emergencyRollbackInputSchema = z.object({
   environment: z.string().min(1),
   initiator: person,
+  /** The initiator's signed `initiate-rollback` statement. */
+  ...signedFields,
   /** What to do; when absent, chosen by the decision matrix from `issue` and `severity`. */
   mode: z.enum(['migration', 'application', 'full-emergency', 'status-only']).optional(),
   /** `--migration-target=N`: roll the database back to version N. */
@@ -344,7 +371,7 @@ export const emergencyRollbackInputSchema = z.object({
   issue: z.enum(ISSUE_TYPES).optional(),
   severity: z.enum(SEVERITIES).optional(),
   /** Skip the data-loss approval; the reason is recorded and notified. */
-  breakGlass: z.object({ reason: z.string().trim().min(1) }).optional(),
+  breakGlass: z.object({ reason: z.string().trim().min(1), ...signedFields }).optional(),
   /** The rollback files (the migrations that may be reverted), when the database is rolled back. */
   plan: migrationPlanSchema.optional(),
   /** Free text for the incident document. */

@@ -3,3 +3,4 @@ export * from './errors';
 export * from './schema';
 export * from './load';
 export * from './json-schema';
+export * from './signatures';

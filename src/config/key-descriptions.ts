@@ -78,6 +78,10 @@ export const CONFIG_KEY_DESCRIPTIONS: Record<string, string> = {
     'Reminder to the notification hook while approvals are missing.',
   'environments.<name>.approvals.allowInitiator':
     'Whether the person who started a deploy may approve it.',
+  'environments.<name>.approvals.allowedSigners':
+    'Path (relative to this config file) of an OpenSSH allowed-signers file, the format git uses for SSH signing: `<person> ssh-ed25519 AAAA…` per line (also `sk-ssh-ed25519@openssh.com`; `namespaces=`, `valid-after=`, `valid-before=` honoured). Approvals, rejections, cancels, break-glass, waivers and starts signed with `ssh-keygen -Y sign -n pgshift` are verified against it; a key removed from the file is revoked.',
+  'environments.<name>.approvals.requireSignatures':
+    'Refuse decisions that are not signed by a key in `allowedSigners`. Default: true for a production environment, false otherwise.',
   'environments.<name>.thresholds':
     "The guide's immediate-rollback triggers, watched during the monitoring window.",
   'environments.<name>.thresholds.errorRatePercent':

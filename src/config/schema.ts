@@ -86,6 +86,10 @@ export const approvalsSchema = z.strictObject({
   expiry: duration('24h').default('24h'),
   reminderEvery: duration('4h').default('4h'),
   allowInitiator: z.boolean().default(false),
+  /** OpenSSH allowed-signers file of the approvers' keys, relative to the config file. */
+  allowedSigners: z.string().min(1).optional(),
+  /** Refuse unsigned decisions; default (src/config/signatures.ts): true for a production tier. */
+  requireSignatures: z.boolean().optional(),
 });
 
 export const thresholdsSchema = z.strictObject({

@@ -13,8 +13,16 @@ import {
 import { explainDeployError, openDeploy } from '../deploy-handles';
 import { resolveInitiator } from '../initiator';
 import { emit } from '../output';
+import {
+  describeStatementTarget,
+  newStatement,
+  signDecision,
+  type SignedFields,
+  type SigningFlags,
+} from '../signing';
+import type { DecisionAction } from '../../approvals/statement';
 
-interface ApproveOptions {
+interface ApproveOptions extends SignedDecisionFlags {
   role: string;
   as?: string;
   comment?: string;
@@ -22,15 +30,36 @@ interface ApproveOptions {
   json?: boolean;
 }
 
-interface RejectOptions {
+interface RejectOptions extends SignedDecisionFlags {
   reason: string;
   as?: string;
   json?: boolean;
 }
 
+/** `--key`, `--valid-for` and `--print-statement`, shared by every command that decides. */
+export interface SignedDecisionFlags extends SigningFlags {
+  printStatement?: boolean;
+}
+
+/** Adds the signing options to a command that sends a decision. */
+export function signingOptions(command: Command, printStatement = true): Command {
+  command
+    .option(
+      '--key <path>',
+      'sign the decision with this SSH key (ssh-keygen -Y sign -n pgshift): a private key, or a .pub whose key is in ssh-agent',
+    )
+    .option('--valid-for <duration>', 'how long the signed statement stays valid', '1h');
+  if (printStatement)
+    command.option(
+      '--print-statement',
+      'print the exact statement to sign (ssh-keygen -Y sign -f <key> -n pgshift statement.txt) and send nothing',
+    );
+  return command;
+}
+
 /** `pgshift approve`, `pgshift reject` and `pgshift approvals`: the approvers' side of a deploy. */
 export function register(program: Command): void {
-  program
+  const approveCommand = program
     .command('approve <workflowId>')
     .description(
       'approve a waiting production deploy for one role; answered at once: accepted, or refused with the reason (exit 1)',
@@ -44,18 +73,22 @@ export function register(program: Command): void {
     .option(
       '--plan <checksum>',
       'the plan checksum you reviewed (refused if the deploy applies another plan)',
-    )
-    .action(async (workflowId: string, _opts: unknown, command: Command) => {
+    );
+  signingOptions(approveCommand).action(
+    async (workflowId: string, _opts: unknown, command: Command) => {
       process.exitCode = await approve(workflowId, command.optsWithGlobals<ApproveOptions>());
-    });
-  program
+    },
+  );
+  const rejectCommand = program
     .command('reject <workflowId>')
     .description('reject a waiting production deploy: it ends with no change made')
     .requiredOption('--reason <text>', 'why (kept in the approvals record and the report)')
-    .option('--as <name>', 'who rejects (default: PGSHIFT_USER or the OS user)')
-    .action(async (workflowId: string, _opts: unknown, command: Command) => {
+    .option('--as <name>', 'who rejects (default: PGSHIFT_USER or the OS user)');
+  signingOptions(rejectCommand).action(
+    async (workflowId: string, _opts: unknown, command: Command) => {
       process.exitCode = await reject(workflowId, command.optsWithGlobals<RejectOptions>());
-    });
+    },
+  );
   program
     .command('approvals <workflowId>')
     .description('who approved a deploy and when, what is still missing, and every refused attempt')
@@ -68,46 +101,92 @@ export function register(program: Command): void {
 }
 
 export async function approve(workflowId: string, opts: ApproveOptions): Promise<number> {
+  const comment = opts.comment?.trim();
   const payload: ApprovalPayload = {
     role: opts.role,
     approver: resolveInitiator(opts.as),
-    ...(opts.comment ? { comment: opts.comment } : {}),
+    ...(comment ? { comment } : {}),
     ...(opts.plan ? { planChecksum: opts.plan.trim().toLowerCase() } : {}),
   };
   return submit(
     workflowId,
     opts,
     'approval',
-    async (handle) => handle.executeUpdate(submitApprovalUpdate, { args: [payload] }),
+    { action: `approve:${payload.role}`, person: payload.approver, reason: comment ?? '' },
+    async (handle, signed) =>
+      handle.executeUpdate(submitApprovalUpdate, { args: [{ ...payload, ...signed }] }),
     `${payload.role} by ${payload.approver}`,
   );
 }
 
 export async function reject(workflowId: string, opts: RejectOptions): Promise<number> {
   const approver = resolveInitiator(opts.as);
+  const reason = opts.reason.trim();
   return submit(
     workflowId,
     opts,
     'rejection',
-    (handle) =>
-      handle.executeUpdate(submitRejectionUpdate, { args: [{ approver, reason: opts.reason }] }),
+    { action: 'reject', person: approver, reason },
+    (handle, signed) =>
+      handle.executeUpdate(submitRejectionUpdate, { args: [{ approver, reason, ...signed }] }),
     `rejection by ${approver}`,
   );
 }
 
+/**
+ * `--print-statement`: the exact statement for this workflow's current run, on stdout (and
+ * nothing sent). Otherwise, with `--key`, the signed statement to send; without, nothing.
+ */
+export async function prepareSignedDecision(
+  client: Awaited<ReturnType<typeof connectClient>>,
+  workflowId: string,
+  decision: { action: DecisionAction; person: string; reason: string },
+  opts: SignedDecisionFlags & { json?: boolean },
+): Promise<{ printed: true } | { printed: false; signed: Partial<SignedFields> }> {
+  if (!opts.printStatement && !opts.key) return { printed: false, signed: {} };
+  const target = await describeStatementTarget(client, workflowId);
+  if (opts.printStatement) {
+    const statement = newStatement(target, decision.action, decision.person, decision.reason, {
+      validFor: opts.validFor,
+    });
+    if (opts.json) emit(opts, { workflowId, statement }, () => '');
+    else {
+      process.stdout.write(statement);
+      process.stderr.write(
+        `Sign it with: ssh-keygen -Y sign -f ~/.ssh/id_ed25519 -n pgshift statement.txt\n` +
+          `then send the statement and the .sig contents as "statement" and "signature" in the payload.\n`,
+      );
+    }
+    return { printed: true };
+  }
+  return {
+    printed: false,
+    signed: await signDecision(target, decision.action, decision.person, decision.reason, {
+      ...opts,
+      key: opts.key!,
+    }),
+  };
+}
+
 async function submit(
   workflowId: string,
-  opts: { json?: boolean },
+  opts: SignedDecisionFlags & { json?: boolean },
   kind: 'approval' | 'rejection',
-  send: (handle: Awaited<ReturnType<typeof openDeploy>>['handle']) => Promise<ApprovalUpdateResult>,
+  decision: { action: DecisionAction; person: string; reason: string },
+  send: (
+    handle: Awaited<ReturnType<typeof openDeploy>>['handle'],
+    signed: Partial<SignedFields>,
+  ) => Promise<ApprovalUpdateResult>,
   what: string,
 ): Promise<number> {
   const client = await connectClient();
   try {
+    const prepared = await prepareSignedDecision(client, workflowId, decision, opts);
+    if (prepared.printed) return 0;
     const { handle, planChecksum } = await openDeploy(client, workflowId);
     let result: ApprovalUpdateResult;
     try {
-      result = await send(handle);
+      result = await send(handle, prepared.signed);
     } catch (error) {
       throw explainDeployError(error, workflowId);
     }
@@ -178,15 +257,21 @@ export function formatApprovals(
     'Approved:',
     ...(a.granted.length
       ? a.granted.map(
-          (g) => `  ✓ ${g.role} by ${g.approver} at ${g.at}${g.comment ? ` — ${g.comment}` : ''}`,
+          (g) =>
+            `  ✓ ${g.role} by ${g.approver} at ${g.at}${g.fingerprint ? ` (signed, key ${g.fingerprint})` : ''}${g.comment ? ` — ${g.comment}` : ''}`,
         )
       : ['  (none)']),
     ...(a.rejected
-      ? [`Rejected by ${a.rejected.approver} at ${a.rejected.at}: ${a.rejected.reason}`]
+      ? [
+          `Rejected by ${a.rejected.approver} at ${a.rejected.at}${a.rejected.fingerprint ? ` (signed, key ${a.rejected.fingerprint})` : ''}: ${a.rejected.reason}`,
+        ]
       : []),
     'Refused attempts:',
     ...(a.refused.length
-      ? a.refused.map((r) => `  ✗ ${r.summary} at ${r.at}: ${r.reason}`)
+      ? a.refused.map(
+          (r) =>
+            `  ✗ ${r.summary} at ${r.at}${r.fingerprint ? ` (key ${r.fingerprint})` : ''}: ${r.reason}`,
+        )
       : ['  (none)']),
   ].join('\n');
 }

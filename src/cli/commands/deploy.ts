@@ -14,6 +14,8 @@ import { resolveInitiator } from '../initiator';
 import { emit } from '../output';
 import { readPlanForWorkflow } from '../plan-input';
 import { followProgress, formatStep, startPgshiftWorkflow } from '../workflow-runs';
+import { signDecision, type SigningFlags, type StatementTarget } from '../signing';
+import { signingOptions } from './approve';
 
 interface DeployOptions {
   env: string;
@@ -27,10 +29,12 @@ interface DeployOptions {
   approvalExpiry?: string;
   as?: string;
   json?: boolean;
+  key?: string;
+  validFor?: string;
 }
 
 export function register(program: Command): void {
-  program
+  const command = program
     .command('deploy')
     .description(
       "start the guide's production deployment as a durable workflow: validation, approvals, backup, migrations, verification, monitoring window; rolls itself back on the guide's triggers",
@@ -56,10 +60,44 @@ export function register(program: Command): void {
       '--approval-expiry <duration>',
       'how long approvals may take (default: approvals.expiry, 24h)',
     )
-    .option('--as <name>', 'who starts it (default: PGSHIFT_USER or the OS user)')
-    .action(async (_opts: unknown, command: Command) => {
-      process.exitCode = await deploy(command.optsWithGlobals<DeployOptions>());
-    });
+    .option('--as <name>', 'who starts it (default: PGSHIFT_USER or the OS user)');
+  signingOptions(command, false).action(async (_opts: unknown, command: Command) => {
+    process.exitCode = await deploy(command.optsWithGlobals<DeployOptions>());
+  });
+}
+
+/**
+ * `--key`: the initiator signs the start (`initiate-deploy`) and, when asked for, the rehearsal
+ * waiver, before the run exists (`run-id: none`).
+ */
+export async function signDeployStart(
+  target: StatementTarget,
+  input: ProductionDeployInput,
+  flags: SigningFlags & { key: string },
+): Promise<ProductionDeployInput> {
+  const start = await signDecision(target, 'initiate-deploy', input.initiator, '', flags);
+  const waiver = input.options?.waiveRehearsal;
+  return {
+    ...input,
+    ...start,
+    options: {
+      ...input.options,
+      ...(waiver
+        ? {
+            waiveRehearsal: {
+              ...waiver,
+              ...(await signDecision(
+                target,
+                'rehearsal-waiver',
+                input.initiator,
+                waiver.reason,
+                flags,
+              )),
+            },
+          }
+        : {}),
+    },
+  };
 }
 
 function durationFlag(value: string | undefined, flag: string): string | undefined {
@@ -90,10 +128,22 @@ export async function deploy(opts: DeployOptions): Promise<number> {
   };
   const plan = await readPlanForWorkflow(opts.dir);
   const initiator = resolveInitiator(opts.as);
-  const input: ProductionDeployInput = { environment: opts.env, plan, initiator, options };
+  let input: ProductionDeployInput = { environment: opts.env, plan, initiator, options };
   const client = await connectClient();
   try {
     const workflowId = deployWorkflowId(opts.env, plan.checksum);
+    if (opts.key)
+      input = await signDeployStart(
+        {
+          namespace: client.options.namespace,
+          environment: opts.env,
+          workflowId,
+          runId: null,
+          planChecksum: plan.checksum,
+        },
+        input,
+        { key: opts.key, validFor: opts.validFor },
+      );
     const top = Math.max(...plan.migrations.map((m) => m.version));
     const { handle, link } = await startPgshiftWorkflow(client, {
       kind: 'productionDeploy',

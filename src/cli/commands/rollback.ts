@@ -26,6 +26,8 @@ import { resolveInitiator } from '../initiator';
 import { emit } from '../output';
 import { readPlanForWorkflow } from '../plan-input';
 import { followProgress, startPgshiftWorkflow } from '../workflow-runs';
+import { signDecision, type SigningFlags } from '../signing';
+import { prepareSignedDecision, signingOptions, type SignedDecisionFlags } from './approve';
 
 export interface RollbackOptions {
   env: string;
@@ -45,6 +47,8 @@ export interface RollbackOptions {
   watchInterval?: string;
   approvalTimeout?: string;
   json?: boolean;
+  key?: string;
+  validFor?: string;
 }
 
 export function register(program: Command): void {
@@ -89,25 +93,20 @@ export function register(program: Command): void {
     .option(
       '--approval-timeout <duration>',
       'how long a data-losing rollback waits for its approval (default 1h)',
-    )
-    .action(async (_opts: unknown, command: Command) => {
-      process.exitCode = await rollbackCommand(command.optsWithGlobals<RollbackOptions>());
-    });
-  rollback
+    );
+  signingOptions(rollback, false).action(async (_opts: unknown, command: Command) => {
+    process.exitCode = await rollbackCommand(command.optsWithGlobals<RollbackOptions>());
+  });
+  const approve = rollback
     .command('approve')
     .description('approve the running data-losing emergency rollback of an environment')
     .option('--env <name>', 'environment whose rollback to approve', 'production')
     .option('--as <name>', 'who approves (default: PGSHIFT_USER or the OS user)')
-    .option('--comment <text>', 'a comment kept with the approval')
-    .action(async (_opts: unknown, command: Command) => {
-      const opts = command.optsWithGlobals<{
-        env: string;
-        as?: string;
-        comment?: string;
-        json?: boolean;
-      }>();
-      process.exitCode = await approveCommand(opts);
-    });
+    .option('--comment <text>', 'a comment kept with the approval');
+  signingOptions(approve).action(async (_opts: unknown, command: Command) => {
+    const opts = command.optsWithGlobals<RollbackApproveOptions>();
+    process.exitCode = await approveCommand(opts);
+  });
 }
 
 function parseTarget(value: string): number {
@@ -253,9 +252,14 @@ export async function rollbackCommand(opts: RollbackOptions): Promise<number> {
   const initiator = resolveInitiator(opts.as);
   buildRollbackInput(opts, initiator); // usage errors before reading files or connecting
   const plan = await readPlanFor(opts, warn);
-  const input = buildRollbackInput(opts, initiator, plan);
+  let input = buildRollbackInput(opts, initiator, plan);
   const client = await connectClient();
   try {
+    if (opts.key && input.mode !== 'status-only')
+      input = await signRollbackStart(client.options.namespace, input, {
+        key: opts.key,
+        validFor: opts.validFor,
+      });
     const { workflowId, handle, link } = await startRollback(client, input);
     if (input.mode === 'status-only') {
       const result = await handle.result();
@@ -282,18 +286,29 @@ export async function rollbackCommand(opts: RollbackOptions): Promise<number> {
   }
 }
 
-export async function approveCommand(opts: {
+interface RollbackApproveOptions extends SignedDecisionFlags {
   env: string;
   as?: string;
   comment?: string;
   json?: boolean;
-}): Promise<number> {
+}
+
+export async function approveCommand(opts: RollbackApproveOptions): Promise<number> {
   const approver = resolveInitiator(opts.as);
+  const comment = opts.comment?.trim();
   const client = await connectClient();
   try {
-    const handle = client.workflow.getHandle(environmentLockId(opts.env));
+    const workflowId = environmentLockId(opts.env);
+    const prepared = await prepareSignedDecision(
+      client,
+      workflowId,
+      { action: 'rollback-approve', person: approver, reason: comment ?? '' },
+      opts,
+    );
+    if (prepared.printed) return 0;
+    const handle = client.workflow.getHandle(workflowId);
     const result: ApprovalUpdateResult = await handle.executeUpdate(submitRollbackApprovalUpdate, {
-      args: [{ approver, ...(opts.comment ? { comment: opts.comment } : {}) }],
+      args: [{ approver, ...(comment ? { comment } : {}), ...prepared.signed }],
     });
     emit(opts, result, (r) =>
       r.accepted
@@ -304,6 +319,44 @@ export async function approveCommand(opts: {
   } finally {
     await client.connection.close();
   }
+}
+
+/**
+ * `--key`: the initiator signs the start (`initiate-rollback`) and a break-glass, before the run
+ * exists (`run-id: none`), for the environment's lock workflow the rollback runs as.
+ */
+export async function signRollbackStart(
+  namespace: string,
+  input: EmergencyRollbackInput,
+  flags: SigningFlags & { key: string },
+): Promise<EmergencyRollbackInput> {
+  const target = {
+    namespace,
+    environment: input.environment,
+    workflowId: environmentLockId(input.environment),
+    runId: null,
+    planChecksum: (input.plan as MigrationPlan | undefined)?.checksum ?? null,
+  };
+  const start = await signDecision(target, 'initiate-rollback', input.initiator, '', flags);
+  const breakGlass = input.breakGlass;
+  return {
+    ...input,
+    ...start,
+    ...(breakGlass
+      ? {
+          breakGlass: {
+            ...breakGlass,
+            ...(await signDecision(
+              target,
+              'break-glass',
+              input.initiator,
+              breakGlass.reason,
+              flags,
+            )),
+          },
+        }
+      : {}),
+  };
 }
 
 /** The human rendering of a finished rollback. */
