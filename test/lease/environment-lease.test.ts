@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { WorkflowFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLeaseActivities } from '../../activities/lease';
+import { assertEnvironmentFree, EnvironmentBusyError } from '../../src/cli/environment-lock';
 import {
   leaseHolderQuery,
   leaseLastReleaseQuery,
@@ -149,6 +150,36 @@ describe('the environment lease', () => {
     expect(await lease(environment).query(leaseQueueQuery)).toEqual([]);
     await leave(deploy);
     await deploy.result();
+  });
+
+  it("gives the CLI's busy message from the lease's holder, and lets it through once released", async () => {
+    const environment = newEnvironment();
+    const deploy = await start('deploy', {
+      environment,
+      kind: 'productionDeploy',
+      initiator: 'alice',
+    });
+    await entered(deploy);
+    const busy = await assertEnvironmentFree(client, environment).catch((e: unknown) => e);
+    expect(busy).toBeInstanceOf(EnvironmentBusyError);
+    expect((busy as Error).message).toContain(
+      `${environment} is busy: its lease is held by productionDeploy ${deploy.workflowId} (alice) since`,
+    );
+    expect((busy as EnvironmentBusyError).running[0]).toMatchObject({
+      workflowId: deploy.workflowId,
+      kind: 'productionDeploy',
+      initiator: 'alice',
+    });
+    await expect(
+      assertEnvironmentFree(client, environment, { except: [deploy.workflowId] }),
+    ).resolves.toBeUndefined();
+    await leave(deploy);
+    await deploy.result();
+    await waitFor(
+      'the lease to be free',
+      async () => (await lease(environment).query(leaseHolderQuery)) === null,
+    );
+    await expect(assertEnvironmentFree(client, environment)).resolves.toBeUndefined();
   });
 
   it('fails a waiter whose timeout passes and takes it out of the queue', async () => {
