@@ -84,6 +84,16 @@ interface ActivitiesModule {
   }): object;
 }
 
+let activityConnection: ReturnType<typeof connectClient> | undefined;
+/** The activities' Temporal client (environment lease), connected once; closed by `runWorker`. */
+function activityClient(): ReturnType<typeof connectClient> {
+  activityConnection ??= connectClient().catch((error) => {
+    activityConnection = undefined;
+    throw error;
+  });
+  return activityConnection;
+}
+
 /** Builds the activities from `activities/index` with the loaded config. */
 export async function loadDefaultActivities(configPath?: string): Promise<object> {
   const { loadConfig } = await import('../config');
@@ -100,7 +110,7 @@ export async function loadDefaultActivities(configPath?: string): Promise<object
   }
   // The environment lease's activities signal-with-start its workflow: a client on the same
   // server, namespace and TLS settings as the worker (TEMPORAL_*), connected on first use.
-  return module.createActivities({ config, env: process.env, client: () => connectClient() });
+  return module.createActivities({ config, env: process.env, client: activityClient });
 }
 
 function logLevelFromEnv(env: NodeJS.ProcessEnv): LogLevel {
@@ -243,5 +253,6 @@ export async function runWorker(options: RunWorkerOptions = {}): Promise<void> {
     print('pgshift worker stopped');
   } finally {
     await connection.close();
+    await activityConnection?.then((c) => c.connection.close()).catch(() => undefined);
   }
 }
