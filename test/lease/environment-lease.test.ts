@@ -8,6 +8,7 @@ import {
   leaseHolderQuery,
   leaseLastReleaseQuery,
   leaseQueueQuery,
+  leaseRequestSignal,
   leaseWorkflowId,
   type EnvironmentLeaseResult,
 } from '../../workflows/lease/definitions';
@@ -327,5 +328,38 @@ describe('the environment lease', () => {
     const sections = [deploy, rollback, rehearsal].map(sectionOf);
     expect(sections[1].enter!).toBeGreaterThanOrEqual(sections[0].leave!);
     expect(sections[2].enter!).toBeGreaterThanOrEqual(sections[1].leave!);
+  });
+
+  it("runs in pgshift's own worker, and skips a requester that is gone before its grant", async () => {
+    const environment = newEnvironment();
+    // The project's workflows module (workflows/index), as `pgshift worker` bundles it.
+    const own = await startTestWorker(createLeaseActivities({ client }));
+    try {
+      const handle = await client.workflow.signalWithStart('environmentLease', {
+        taskQueue: own.taskQueue,
+        workflowId: leaseWorkflowId(environment),
+        args: [{ environment, idleTimeout: '1s' }],
+        signal: leaseRequestSignal,
+        signalArgs: [
+          {
+            requestId: 'r-1',
+            workflowId: `${environment}-never-started`,
+            runId: '00000000-0000-4000-8000-000000000000',
+            kind: 'productionDeploy',
+            initiator: 'dave',
+            purpose: 'a run that does not exist',
+            wait: 'wait',
+            requestedAt: new Date().toISOString(),
+          },
+        ],
+      });
+      const result = (await handle.result()) as EnvironmentLeaseResult;
+      expect(result.lastRelease).toMatchObject({
+        how: 'gone before the grant',
+        holder: { workflowId: `${environment}-never-started` },
+      });
+    } finally {
+      await own.stop();
+    }
   });
 });

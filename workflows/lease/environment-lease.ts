@@ -155,17 +155,18 @@ export async function environmentLease(
         continue;
       }
       const woken = await condition(
-        () => queue.length > 0 || outbox.length > 0 || holder !== undefined,
+        () =>
+          queue.length > 0 || outbox.length > 0 || holder !== undefined || shouldContinueAsNew(),
         input.idleTimeout ?? DEFAULT_IDLE_TIMEOUT,
       );
-      if (!woken && !queue.length && !outbox.length && !holder)
+      if (!woken && !queue.length && !outbox.length && !holder && !shouldContinueAsNew())
         return { environment, lastRelease: lastRelease ?? null };
       continue;
     }
 
     const current = holder;
     const changed = await condition(
-      () => holder !== current || outbox.length > 0,
+      () => holder !== current || outbox.length > 0 || shouldContinueAsNew(),
       input.holderCheckInterval ?? DEFAULT_HOLDER_CHECK_INTERVAL,
     );
     if (changed || holder !== current) continue;
