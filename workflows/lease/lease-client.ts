@@ -2,27 +2,45 @@
  * The workflow side of the environment lease: pure orchestration, used inside a workflow that
  * changes an environment (rehearsal, deploy from its backup step on, rollback, restore).
  *
- * Integration (one call per workflow):
+ * Integration (one call per workflow; guard it with `patched()` so that recorded histories,
+ * which have no lease activity, still replay):
  *
  * ```ts
+ * import { patched } from '@temporalio/workflow';
  * import { EnvironmentLease } from './lease/lease-client';
  *
+ * // At the top of the workflow: only registers two signal handlers, no command.
  * const lease = new EnvironmentLease(input.environment);
  * // … steps that change nothing (validation, approvals) …
- * return await lease.withLease(
- *   { kind: 'productionDeploy', initiator: input.initiator, purpose: `apply ${n} migrations` },
- *   () => runTheChangingSteps(), // backup, migrate, verify, compensation
- * );
+ * const changeSteps = () => runTheChangingSteps(); // backup, migrate, verify, compensation
+ * const result = patched('environment-lease')
+ *   ? await lease.withLease(
+ *       { kind: 'productionDeploy', initiator: input.initiator, purpose: `apply ${n} migrations` },
+ *       changeSteps,
+ *     )
+ *   : await changeSteps();
  * ```
  *
- * `withLease` acquires (waiting in line, or failing at once with `wait: 'refuse'`), runs `fn`,
- * and releases in a non-cancellable scope whatever happens: success, failure, or a cancelled
- * workflow (the cancellation still reaches `fn`, then the release is sent). A holder that never
- * releases (terminated, timed out, crashed into a failed workflow task forever) is found closed
- * by the lease workflow's holder check and loses the lease.
+ * Everything that changes the environment, compensation included, goes inside the function:
+ * the lease is held until it returns or throws. The first step inside should re-read what a
+ * previous holder may have changed (the ledger, drift): that is a deploy's re-check after its
+ * approvals.
+ *
+ * `withLease` acquires (waiting in line, or failing at once with `wait: 'refuse'`, or after
+ * `timeout` with an `EnvironmentBusy` failure naming the holder), runs `fn`, and releases in a
+ * non-cancellable scope whatever happens: success, failure, or a cancelled workflow (the
+ * cancellation still reaches `fn`, whose compensation runs non-cancellable, then the release
+ * is sent). A holder run that closes without releasing (terminated, timed out, failed,
+ * continued-as-new) is found closed by the lease workflow's holder check and loses the lease.
+ * A run stuck on a failing workflow task is still running, so it keeps the lease.
+ *
+ * While waiting, "Waiting for the lease on <env>, held by <kind> <id> (<initiator>) since …"
+ * goes to the Web UI's current details (or to `onWaiting`, e.g. the progress tracker); a run
+ * that tracks progress with ProgressTracker overwrites it at its next step.
  *
  * Needs the `requestEnvironmentLease` activity (activities/lease.ts) on the workflow's task
- * queue, and the `environmentLease` workflow exported by the worker's workflows module.
+ * queue, and the `environmentLease` workflow exported by the worker's workflows module
+ * (workflows/index.ts does both for pgshift's worker).
  */
 import {
   ApplicationFailure,
