@@ -47,7 +47,6 @@ import {
   CancellationScope,
   condition,
   getExternalWorkflowHandle,
-  isCancellation,
   log,
   proxyActivities,
   setCurrentDetails,
@@ -160,20 +159,20 @@ export class EnvironmentLease {
       const refusal = this.refusals.get(id);
       if (refusal)
         throw busy(this.environment, `is held by ${describeLeaseHolder(refusal.holder)}`);
-      if (!answered) {
-        await this.withdraw(id);
+      if (!answered)
         throw busy(
           this.environment,
           `was not granted within ${String(options.timeout)}${holder ? ` (held by ${describeLeaseHolder(holder)} when asked)` : ''}`,
         );
-      }
       this.grant = this.grants.get(id)!;
       (this.options.onWaiting ?? setCurrentDetails)(
         `Holding the lease on ${this.environment} since ${this.grant.grantedAt}`,
       );
       return this.grant;
     } catch (error) {
-      if (isCancellation(error)) await this.withdraw(id);
+      // Timed out, cancelled, or the request activity failed after its signal got through:
+      // withdraw, so that the lease never grants itself to a run that stopped waiting.
+      if (!this.refusals.has(id)) await this.withdraw(id);
       throw error;
     } finally {
       this.pending = undefined;
