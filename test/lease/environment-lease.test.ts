@@ -236,6 +236,34 @@ describe('the environment lease', () => {
     await rollback.result();
   });
 
+  it('releases the lease of a holder whose run timed out', async () => {
+    const environment = newEnvironment();
+    const options = { holderCheckInterval: '1s' } as const;
+    const deploy = await client.workflow.start('changesEnvironment', {
+      taskQueue: worker.taskQueue,
+      workflowId: `${environment}-deploy`,
+      args: [
+        { environment, kind: 'productionDeploy', initiator: 'alice', lease: options },
+      ] satisfies [LeaseHolderInput],
+      workflowRunTimeout: '4s',
+    });
+    started.push(deploy);
+    await entered(deploy);
+    const rollback = await start('rollback', {
+      environment,
+      kind: 'emergencyRollback',
+      initiator: 'carol',
+      lease: options,
+    });
+    await entered(rollback);
+    expect(await lease(environment).query(leaseLastReleaseQuery)).toMatchObject({
+      how: 'TIMED_OUT',
+      holder: { workflowId: deploy.workflowId },
+    });
+    await leave(rollback);
+    await rollback.result();
+  });
+
   it('releases the lease when its holder is cancelled, and when a waiter is cancelled it leaves the queue', async () => {
     const environment = newEnvironment();
     // No holder check before the test ends: the release must come from the cancelled holder.
