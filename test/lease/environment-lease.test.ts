@@ -322,6 +322,8 @@ describe('the environment lease', () => {
       initiator: 'carol',
       lease: options,
     });
+    // Requests race to the lease: start the second once the first is in line.
+    await queued(environment, rollback);
     const rehearsal = await start('rehearsal', {
       environment,
       kind: 'stagingRehearsal',
