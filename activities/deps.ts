@@ -9,6 +9,7 @@ import {
 import { PgshiftError } from '../src/migrations/errors';
 import { DEFAULT_RUNNER_OPTIONS, type RunnerOptions } from '../src/migrations/types';
 import { parseDuration } from '../src/config';
+import type { LeaseActivityDeps } from './lease';
 
 /** What every activity needs; injected so tests build activities without globals. */
 export interface ActivityDeps {
@@ -19,6 +20,8 @@ export interface ActivityDeps {
   scratchServerUrl?: string;
   /** Directory holding pg_dump / pg_restore; default: PGSHIFT_PG_BIN, /usr/lib/postgresql/<major>/bin, PATH. */
   pgBinDir?: string;
+  /** Temporal client of the lease activities (activities/lease.ts); default: made from TEMPORAL_*. */
+  client?: LeaseActivityDeps['client'];
 }
 
 export function settingsOf(deps: ActivityDeps, environment: string): EnvironmentConfig {

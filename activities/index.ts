@@ -2,6 +2,7 @@ import { createAppActivities } from './app';
 import { createBackupActivities } from './backup';
 import type { ActivityDeps } from './deps';
 import { createImpactActivities } from './impact';
+import { createLeaseActivities } from './lease';
 import { createMigrateActivities } from './migrate';
 import { createNotifyActivities } from './notify';
 import { createPlanActivities } from './plan';
@@ -25,6 +26,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createReportActivities(deps),
     ...createPolicyActivities(deps),
     ...createImpactActivities(deps),
+    ...createLeaseActivities(deps),
   };
 }
 

@@ -2,3 +2,4 @@ export { stagingRehearsal } from './staging-rehearsal';
 export { productionDeploy } from './production-deploy';
 export { emergencyRollback } from './emergency-rollback';
 export { archivePreservedDatabase } from './archive-preserved-database';
+export { environmentLease } from './lease/environment-lease';

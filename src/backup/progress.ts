@@ -6,6 +6,7 @@ export interface BackupProgress {
     | 'listing'
     | 'checksumming'
     | 'reused'
+    | 'waiting-for-migration-lock'
     | 'verifying'
     | 'creating-database'
     | 'restoring'

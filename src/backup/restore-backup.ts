@@ -17,6 +17,7 @@ import {
   swapDatabase,
 } from './swap-database';
 import { assertChecksumInParts } from './verify-backup';
+import { holdMigrationLock, type HeldMigrationLock } from './restore-lock';
 
 export interface RestoreBackupOptions {
   /** The database to replace (it is created when missing). */
@@ -42,6 +43,11 @@ export interface RestoreBackupOptions {
    * returns without restoring again.
    */
   preserveAs?: string;
+  /**
+   * How long to wait for a migration run holding the pgshift migration lock of the target
+   * (the restore holds that lock until its swap: see restore-lock.ts); default 2 minutes.
+   */
+  migrationLockWaitMs?: number;
 }
 
 export interface RestoreResult {
@@ -116,6 +122,7 @@ export async function restoreBackup(opts: RestoreBackupOptions): Promise<Restore
   const manifest = await readManifest(opts.backupDir);
   const target = toolConnection(opts.databaseUrl);
   const admin = await connectMaintenance(opts.databaseUrl);
+  let migrationLock: HeldMigrationLock | undefined;
   try {
     const result = (fields: Partial<RestoreResult>): RestoreResult => ({
       backup: manifest.name,
@@ -138,6 +145,11 @@ export async function restoreBackup(opts: RestoreBackupOptions): Promise<Restore
       return result({ preservedAs: opts.preserveAs, alreadyRestored: true });
     }
     await reopenAfterInterruptedSwap(admin, target.database, scratchName(target.database));
+    migrationLock = await holdMigrationLock(opts.databaseUrl, admin, {
+      waitMs: opts.migrationLockWaitMs ?? 120_000,
+      holder: `pgshift restore ${manifest.name}`,
+      onWaiting: () => opts.onProgress?.({ phase: 'waiting-for-migration-lock' }),
+    });
 
     opts.onProgress?.({ phase: 'verifying', bytes: manifest.sizeBytes });
     const checksum = await assertChecksumInParts(opts.backupDir, manifest);
@@ -274,6 +286,7 @@ export async function restoreBackup(opts: RestoreBackupOptions): Promise<Restore
       propertiesNotCopied,
     });
   } finally {
+    await migrationLock?.release();
     await admin.end().catch(() => undefined);
   }
 }

@@ -44,6 +44,9 @@ async function terminateSessions(admin: Client, name: string): Promise<void> {
  * aside while `replacement` takes its name, both renames in one transaction. The replaced
  * database is then dropped, or kept under `preserveAs` with every write made up to the swap.
  * Returns the name it is kept under (null when it was dropped or did not exist).
+ * The caller holds the target's migration lock in a session on the target (restore-lock.ts):
+ * ending the target's sessions ends that one too, after new connections are refused, so no
+ * migration run slips in between the lock and the renames.
  */
 export async function swapDatabase(
   admin: Client,

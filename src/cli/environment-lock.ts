@@ -9,13 +9,22 @@ import {
   PgshiftWorkflowKind,
 } from '../temporal/search-attribute-keys';
 import { environmentLockId } from '../../workflows/definitions';
+import {
+  describeLeaseHolder,
+  leaseHolderQuery,
+  leaseQueueQuery,
+  leaseWorkflowId,
+  type LeaseGrant,
+} from '../../workflows/lease/definitions';
 import { startPgshiftWorkflow, type StartRequest } from './workflow-runs';
 
 /**
  * Only one deploy or rollback may act on an environment at a time. Two guards:
  * - a rollback runs under the environment's lock id (`pgshift-lock-<env>`): Temporal refuses a
  *   second start of a running workflow id, whatever the race;
- * - before starting, the visibility API is asked for running pgshift workflows of the
+ * - the environment lease (`pgshift-lease-<env>`, workflows/lease) is what Temporal itself
+ *   arbitrates inside the workflows; when it exists, its holder is what the CLI names;
+ * - otherwise (no lease workflow, or it cannot answer) the visibility API is asked for running pgshift workflows of the
  *   environment (search attributes PgshiftEnvironment + ExecutionStatus), so a running deploy
  *   refuses a rollback (and the deploy CLI can refuse a deploy during a rollback) with a message
  *   naming what runs.
@@ -96,12 +105,74 @@ function busyError(environment: string, running: ActiveWorkflow[]): EnvironmentB
   );
 }
 
-/** Throws EnvironmentBusyError when a deploy or rollback (other than `except`) acts on `environment`. */
+const LEASE_QUERY_TIMEOUT_MS = 5000;
+
+/**
+ * The holder of the environment's lease and how many wait behind it, when a lease workflow
+ * runs and answers within a few seconds; undefined otherwise (the caller falls back).
+ */
+export async function queryLeaseHolder(
+  client: Client,
+  environment: string,
+): Promise<{ holder: LeaseGrant | null; waiting: number } | undefined> {
+  assertEnvironmentName(environment);
+  const handle = client.workflow.getHandle(leaseWorkflowId(environment));
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<undefined>((resolve) => {
+    timer = setTimeout(() => resolve(undefined), LEASE_QUERY_TIMEOUT_MS);
+  });
+  const ask = async () => {
+    const description = await handle.describe();
+    if (description.status.name !== 'RUNNING') return undefined;
+    const [holder, queue] = await Promise.all([
+      handle.query(leaseHolderQuery),
+      handle.query(leaseQueueQuery),
+    ]);
+    return { holder, waiting: queue.length };
+  };
+  try {
+    return await Promise.race([ask().catch(() => undefined), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function leaseBusyError(
+  environment: string,
+  holder: LeaseGrant,
+  waiting: number,
+): EnvironmentBusyError {
+  return new EnvironmentBusyError(
+    `${environment} is busy: its lease is held by ${describeLeaseHolder(holder)}${
+      waiting ? ` (${waiting} more waiting)` : ''
+    }; Web UI: ${webUiLink(holder.workflowId, holder.runId)}. Only one workflow at a time may change an environment: follow it with \`pgshift watch ${holder.workflowId}\`, wait for it to end, or cancel it first`,
+    environment,
+    [
+      {
+        workflowId: holder.workflowId,
+        runId: holder.runId,
+        kind: holder.kind,
+        phase: 'holds the lease',
+        initiator: holder.initiator,
+        startTime: holder.grantedAt,
+      },
+    ],
+  );
+}
+
+/**
+ * Throws EnvironmentBusyError when a deploy or rollback (other than `except`) acts on
+ * `environment`: the lease's holder when a lease workflow answers, else what the visibility
+ * API lists. Only a friendly early message: the lease inside the workflows is the guarantee.
+ */
 export async function assertEnvironmentFree(
   client: Client,
   environment: string,
   options: { except?: string[] } = {},
 ): Promise<void> {
+  const lease = await queryLeaseHolder(client, environment);
+  if (lease?.holder && !(options.except ?? []).includes(lease.holder.workflowId))
+    throw leaseBusyError(environment, lease.holder, lease.waiting);
   const running = (await listActiveWorkflows(client, environment)).filter(
     (w) => actsOnEnvironment(w) && !(options.except ?? []).includes(w.workflowId),
   );

@@ -104,3 +104,9 @@ export async function withAdvisoryLock<T>(
       .catch(() => undefined);
   }
 }
+
+/**
+ * Takes the migration lock for a session that keeps it beyond one function (a restore holds it
+ * until its swap ends the session); like every advisory lock it dies with the session.
+ */
+export const acquireMigrationLock = acquire;

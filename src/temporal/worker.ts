@@ -12,7 +12,7 @@ import {
 } from '@temporalio/worker';
 import { UsageError } from '../migrations/errors';
 import { activityMetricsInterceptor } from './activity-metrics';
-import { connectWorker } from './connection';
+import { connectClient, connectWorker } from './connection';
 import { serveMetrics, type MetricsServer } from './metrics';
 import { ensureSearchAttributes } from './search-attributes';
 import { resolveModulePath } from './module-path';
@@ -77,7 +77,21 @@ export async function createPgshiftWorker(options: PgshiftWorkerOptions): Promis
 
 /** The shape `activities/index.ts` exports (loaded lazily: the worker owns no activity). */
 interface ActivitiesModule {
-  createActivities(deps: { config: unknown; env?: NodeJS.ProcessEnv }): object;
+  createActivities(deps: {
+    config: unknown;
+    env?: NodeJS.ProcessEnv;
+    client?: () => ReturnType<typeof connectClient>;
+  }): object;
+}
+
+let activityConnection: ReturnType<typeof connectClient> | undefined;
+/** The activities' Temporal client (environment lease), connected once; closed by `runWorker`. */
+function activityClient(): ReturnType<typeof connectClient> {
+  activityConnection ??= connectClient().catch((error) => {
+    activityConnection = undefined;
+    throw error;
+  });
+  return activityConnection;
 }
 
 /** Builds the activities from `activities/index` with the loaded config. */
@@ -94,7 +108,9 @@ export async function loadDefaultActivities(configPath?: string): Promise<object
       `cannot load the activities module (activities/index): ${(error as Error).message.split('\n')[0]}`,
     );
   }
-  return module.createActivities({ config, env: process.env });
+  // The environment lease's activities signal-with-start its workflow: a client on the same
+  // server, namespace and TLS settings as the worker (TEMPORAL_*), connected on first use.
+  return module.createActivities({ config, env: process.env, client: activityClient });
 }
 
 function logLevelFromEnv(env: NodeJS.ProcessEnv): LogLevel {
@@ -237,5 +253,6 @@ export async function runWorker(options: RunWorkerOptions = {}): Promise<void> {
     print('pgshift worker stopped');
   } finally {
     await connection.close();
+    await activityConnection?.then((c) => c.connection.close()).catch(() => undefined);
   }
 }
