@@ -5,10 +5,13 @@ import {
   listBackups,
   preservedDatabaseName,
   restoreBackup,
+  runScopedBackupName,
   toBackupName,
+  type BackupRun,
   type BackupManifest,
   type BackupProgress,
 } from '../src/backup';
+import { Context } from '@temporalio/activity';
 import { toolConnection, withDatabase } from '../src/backup/connection-args';
 import { EMERGENCY_BACKUP_COMPRESSION } from '../src/backup/emergency';
 import { asActivity, databaseUrlOf, type ActivityDeps } from './deps';
@@ -66,6 +69,18 @@ function summaryOf(manifest: BackupManifest, dir: string): BackupSummary {
   };
 }
 
+/** The workflow run this activity works for: backups are named by it and never shared. */
+function currentRun(): BackupRun | undefined {
+  const execution = Context.current().info.workflowExecution;
+  return execution ? { workflowId: execution.workflowId, runId: execution.runId } : undefined;
+}
+
+/** `name` scoped by the current run (unchanged outside a workflow). */
+function runScoped(name: string): string {
+  const run = currentRun();
+  return run ? runScopedBackupName(name, run) : toBackupName(name);
+}
+
 /** Runs a backup or restore step under a timer heartbeat carrying its latest progress. */
 function heartbeating<T>(
   work: (signal: AbortSignal, onProgress: (progress: BackupProgress) => void) => Promise<T>,
@@ -83,7 +98,9 @@ export function createBackupActivities(deps: ActivityDeps) {
   return {
     /**
      * pg_dump of the environment plus its migration state and a manifest. Named by the
-     * caller (workflow id + step): a retry returns the backup the first attempt completed.
+     * caller's name plus the workflow id and run id: a retry in the same run returns the
+     * backup the first attempt completed; another run (a redeploy of the same plan) backs up
+     * afresh and never sees this one.
      */
     async backupDatabase(input: {
       environment: string;
@@ -96,7 +113,8 @@ export function createBackupActivities(deps: ActivityDeps) {
           const manifest = await createBackup({
             databaseUrl: databaseUrlOf(deps, input.environment),
             dir: backupsDirOf(deps, input.environment),
-            name: toBackupName(input.name),
+            name: runScoped(input.name),
+            run: currentRun(),
             signal,
             onProgress,
             ...(input.compression !== undefined ? { compression: input.compression } : {}),
@@ -138,7 +156,8 @@ export function createBackupActivities(deps: ActivityDeps) {
           const backup = createBackup({
             databaseUrl,
             dir,
-            name: toBackupName(input.emergencyBackupName),
+            name: runScoped(input.emergencyBackupName),
+            run: currentRun(),
             compression: EMERGENCY_BACKUP_COMPRESSION,
             signal: cancelled,
             onProgress: (p) => {
@@ -233,6 +252,7 @@ export function createBackupActivities(deps: ActivityDeps) {
             databaseUrl: withDatabase(databaseUrlOf(deps, input.environment), input.database),
             dir,
             name: toBackupName(input.name),
+            run: currentRun(),
             signal,
             onProgress,
             ...(deps.pgBinDir ? { binDir: deps.pgBinDir } : {}),
