@@ -16,6 +16,7 @@ import { toolConnection, withDatabase } from '../src/backup/connection-args';
 import { EMERGENCY_BACKUP_COMPRESSION } from '../src/backup/emergency';
 import { asActivity, databaseUrlOf, type ActivityDeps } from './deps';
 import { withHeartbeat } from './heartbeat';
+import { refuseRehearsalOfProduction } from './tier';
 
 /** What a workflow keeps of a backup: an id and a few figures, never the data or a URL. */
 export interface BackupSummary {
@@ -110,6 +111,7 @@ export function createBackupActivities(deps: ActivityDeps) {
     }): Promise<BackupSummary> {
       return asActivity(() =>
         heartbeating(async (signal, onProgress) => {
+          refuseRehearsalOfProduction(deps, input.environment);
           const manifest = await createBackup({
             databaseUrl: databaseUrlOf(deps, input.environment),
             dir: backupsDirOf(deps, input.environment),
@@ -282,6 +284,7 @@ export function createBackupActivities(deps: ActivityDeps) {
     }): Promise<{ backupId: string; durationMs: number }> {
       return asActivity(() =>
         heartbeating(async (signal, onProgress) => {
+          refuseRehearsalOfProduction(deps, input.environment);
           const result = await restoreBackup({
             databaseUrl: databaseUrlOf(deps, input.environment),
             backupDir: join(backupsDirOf(deps, input.environment), toBackupName(input.backupId)),

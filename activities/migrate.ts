@@ -9,6 +9,7 @@ import type { MigrationPlan, RunResult } from '../src/migrations/types';
 import { asActivity, databaseUrlOf, runnerOptionsFor, type ActivityDeps } from './deps';
 import { withHeartbeat, type Heartbeat } from './heartbeat';
 import { assertPlanIntegrity } from './plan';
+import { refuseRehearsalOfProduction } from './tier';
 
 export interface MigrationState {
   environment: string;
@@ -162,8 +163,9 @@ export function createMigrateActivities(deps: ActivityDeps) {
       environment: string;
       plan: MigrationPlan;
     }): Promise<MigrationState> {
-      return asActivity(() =>
-        withClient(databaseUrlOf(deps, input.environment), async (client) => {
+      return asActivity(() => {
+        refuseRehearsalOfProduction(deps, input.environment);
+        return withClient(databaseUrlOf(deps, input.environment), async (client) => {
           const status = await readStatus(client, input.plan);
           return {
             environment: input.environment,
@@ -173,8 +175,8 @@ export function createMigrateActivities(deps: ActivityDeps) {
             drift: describeDrift(status),
             missingFiles: status.missingFiles,
           };
-        }),
-      );
+        });
+      });
     },
 
     /**
@@ -188,6 +190,7 @@ export function createMigrateActivities(deps: ActivityDeps) {
       appliedBy?: string;
     }): Promise<RunSummary> {
       return asActivity(async () => {
+        refuseRehearsalOfProduction(deps, input.environment);
         assertPlanIntegrity(input.plan);
         const options = runnerOptionsFor(deps, input.environment, input.appliedBy);
         return runMigrations(
@@ -215,6 +218,7 @@ export function createMigrateActivities(deps: ActivityDeps) {
       appliedBy?: string;
     }): Promise<RunSummary> {
       return asActivity(async () => {
+        refuseRehearsalOfProduction(deps, input.environment);
         assertPlanIntegrity(input.plan);
         const options = runnerOptionsFor(deps, input.environment, input.appliedBy);
         return runMigrations(
