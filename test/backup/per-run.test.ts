@@ -27,12 +27,16 @@ function activitiesFor(dir: string, url: string) {
   });
 }
 
-/** An activity environment of one workflow run (what Temporal's activity info says). */
+/** Runs an activity as part of one workflow run (what Temporal's activity info says). */
 function inRun(run: { workflowId: string; runId: string }) {
-  return new MockActivityEnvironment({
+  const environment = new MockActivityEnvironment({
     workflowExecution: run,
     heartbeatTimeoutMs: 30_000,
   });
+  return {
+    run: <I, R>(activity: (input: I) => Promise<R>, input: I): Promise<R> =>
+      environment.run(activity, input) as Promise<R>,
+  };
 }
 
 describe('every run backs up afresh', () => {
