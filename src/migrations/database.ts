@@ -1,11 +1,14 @@
 import { Client, type ClientConfig } from 'pg';
 import { AuthenticationError, ConnectionError } from './errors';
 
-/** The URL without its password, safe for messages and logs. */
+/** The URL without its password (userinfo or `?password=`), safe for messages and logs. */
 export function redactUrl(url: string): string {
   try {
     const parsed = new URL(url);
     if (parsed.password) parsed.password = '***';
+    for (const key of [...parsed.searchParams.keys()])
+      if (/^(ssl)?pass(word|wd)?$|^pwd$|secret|token|key$/i.test(key))
+        parsed.searchParams.set(key, '***');
     return parsed.toString();
   } catch {
     return '<unparseable database URL>';

@@ -14,6 +14,7 @@ import { resolveInitiator } from '../initiator';
 import { emit } from '../output';
 import { readPlanForWorkflow } from '../plan-input';
 import { followProgress, formatStep, startPgshiftWorkflow } from '../workflow-runs';
+import { assertAppVersion } from '../../app/version';
 
 interface DeployOptions {
   env: string;
@@ -73,7 +74,7 @@ function durationFlag(value: string | undefined, flag: string): string | undefin
 
 export async function deploy(opts: DeployOptions): Promise<number> {
   const options: ProductionDeployInput['options'] = {
-    ...(opts.appVersion ? { appVersion: opts.appVersion } : {}),
+    ...(opts.appVersion ? { appVersion: assertAppVersion(opts.appVersion, '--app-version') } : {}),
     ...(opts.waiveRehearsal !== undefined
       ? { waiveRehearsal: { reason: requireText(opts.waiveRehearsal, '--waive-rehearsal') } }
       : {}),
