@@ -2,6 +2,7 @@ import { Context } from '@temporalio/activity';
 import type { Client } from 'pg';
 import { withClient } from '../src/migrations/database';
 import { readLedger } from '../src/migrations/ledger';
+import { assertRollbackFilesAsApplied } from '../src/migrations/rollback-checksum';
 import { migrateDown, migrateUp } from '../src/migrations/runner';
 import { readStatus } from '../src/migrations/status';
 import { describeDrift } from '../src/migrations/drift';
@@ -216,6 +217,11 @@ export function createMigrateActivities(deps: ActivityDeps) {
       plan: MigrationPlan;
       target: number;
       appliedBy?: string;
+      /**
+       * The operator's explicit acceptance of rollback files that changed since their
+       * migration was applied (recorded in pgshift.repairs); without it such files are refused.
+       */
+      acceptChangedRollback?: { reason: string; acceptedBy: string };
     }): Promise<RunSummary> {
       return asActivity(async () => {
         refuseRehearsalOfProduction(deps, input.environment);
@@ -225,14 +231,21 @@ export function createMigrateActivities(deps: ActivityDeps) {
           databaseUrlOf(deps, input.environment),
           input.environment,
           input.plan,
-          (client, onProgress, lockWaitMs) =>
-            migrateDown(client, input.plan, input.target, {
+          async (client, onProgress, lockWaitMs) => {
+            await assertRollbackFilesAsApplied(
+              client,
+              input.plan,
+              input.target,
+              input.acceptChangedRollback,
+            );
+            return migrateDown(client, input.plan, input.target, {
               ...options,
               ...(lockWaitMs
                 ? { advisoryLockWaitMs: Math.max(lockWaitMs, options.advisoryLockWaitMs) }
                 : {}),
               onProgress,
-            }),
+            });
+          },
         );
       });
     },
