@@ -75,20 +75,23 @@ async function ledgerBefore(client: Client, heartbeat: Heartbeat): Promise<Migra
  * by the server within seconds and the migration lock passes to the retry. When the
  * activity is cancelled, the running statement is cancelled too.
  */
-async function prepareSession(client: Client, url: string, signal: AbortSignal): Promise<void> {
+async function prepareSession(
+  client: Client,
+  url: string,
+  signal: AbortSignal,
+): Promise<() => void> {
   await client
     .query(`SELECT set_config('client_connection_check_interval', $1, false)`, [CONNECTION_CHECK])
     .catch(() => undefined);
   const { rows } = await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
   const pid = rows[0].pid;
-  signal.addEventListener(
-    'abort',
-    () =>
-      void withClient(url, (other) => other.query('SELECT pg_cancel_backend($1)', [pid])).catch(
-        () => undefined,
-      ),
-    { once: true },
-  );
+  const cancel = () =>
+    void withClient(url, (other) => other.query('SELECT pg_cancel_backend($1)', [pid])).catch(
+      () => undefined,
+    );
+  signal.addEventListener('abort', cancel, { once: true });
+  // Once the session is done with, its pid may belong to someone else: never cancel it then.
+  return () => signal.removeEventListener('abort', cancel);
 }
 
 /**
@@ -144,16 +147,20 @@ async function runMigrations(
 ): Promise<RunSummary> {
   return withHeartbeat(async (heartbeat) =>
     withClient(url, async (client) => {
-      await prepareSession(client, url, heartbeat.signal);
-      const state = await ledgerBefore(client, heartbeat);
-      heartbeat.update(state);
-      const retry = Context.current().info.attempt > 1;
-      const result = await run(
-        client,
-        (progress) => heartbeat.update({ ...state, progress }),
-        retry ? RETRY_LOCK_WAIT_MS : undefined,
-      );
-      return summariseFromLedger(client, environment, plan, state, result);
+      const release = await prepareSession(client, url, heartbeat.signal);
+      try {
+        const state = await ledgerBefore(client, heartbeat);
+        heartbeat.update(state);
+        const retry = Context.current().info.attempt > 1;
+        const result = await run(
+          client,
+          (progress) => heartbeat.update({ ...state, progress }),
+          retry ? RETRY_LOCK_WAIT_MS : undefined,
+        );
+        return await summariseFromLedger(client, environment, plan, state, result);
+      } finally {
+        release();
+      }
     }),
   );
 }

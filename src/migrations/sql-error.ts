@@ -58,7 +58,12 @@ export function toExecutionError(
   // notifications); the server log keeps them.
   if (error.detail || error.where)
     parts.push('  detail withheld (it can hold row data): see the PostgreSQL server log');
-  const hint = (error.code && HINTS[error.code]) ?? error.hint;
+  // 57014 is also a cancellation (pg_cancel_backend): only a timeout gets the timeout hint.
+  const known =
+    error.code === '57014' && !/statement timeout/.test(error.message ?? '')
+      ? undefined
+      : error.code && HINTS[error.code];
+  const hint = known || error.hint;
   if (hint) parts.push(`  hint: ${hint}`);
   parts.push(
     transactional
