@@ -1,6 +1,7 @@
 import { Context } from '@temporalio/activity';
 import { runHook, type HookResult } from '../src/app/hooks';
 import { readAppVersion } from '../src/app/health';
+import { assertAppVersion } from '../src/app/version';
 import { asActivity, settingsOf, type ActivityDeps } from './deps';
 
 export interface AppHookOutcome {
@@ -61,14 +62,22 @@ export function createAppActivities(deps: ActivityDeps) {
       environment: string;
       version: string;
     }): Promise<AppHookOutcome> {
-      return asActivity(() => run(input.environment, 'deploy', { version: input.version }));
+      return asActivity(() =>
+        run(input.environment, 'deploy', {
+          version: assertAppVersion(input.version, 'application version'),
+        }),
+      );
     },
     /** Runs the app.rollback hook (back to `version` when given, else the previous version). */
     async rollbackApplication(input: {
       environment: string;
       version?: string;
     }): Promise<AppHookOutcome> {
-      return asActivity(() => run(input.environment, 'rollback', { version: input.version ?? '' }));
+      return asActivity(() =>
+        run(input.environment, 'rollback', {
+          version: input.version ? assertAppVersion(input.version, 'application version') : '',
+        }),
+      );
     },
     async readApplicationVersion(input: { environment: string }): Promise<string | null> {
       return asActivity(async () => (await currentVersion(deps, input.environment)) ?? null);

@@ -1,18 +1,22 @@
 import { join, resolve } from 'node:path';
-import { Context } from '@temporalio/activity';
 import {
   createBackup,
   dropPreservedDatabase,
   listBackups,
   preservedDatabaseName,
   restoreBackup,
+  runScopedBackupName,
   toBackupName,
+  type BackupRun,
   type BackupManifest,
   type BackupProgress,
 } from '../src/backup';
+import { Context } from '@temporalio/activity';
 import { toolConnection, withDatabase } from '../src/backup/connection-args';
 import { EMERGENCY_BACKUP_COMPRESSION } from '../src/backup/emergency';
-import { asActivity, databaseUrlOf, withHeartbeat, type ActivityDeps } from './deps';
+import { asActivity, databaseUrlOf, type ActivityDeps } from './deps';
+import { withHeartbeat } from './heartbeat';
+import { refuseRehearsalOfProduction } from './tier';
 
 /** What a workflow keeps of a backup: an id and a few figures, never the data or a URL. */
 export interface BackupSummary {
@@ -66,9 +70,25 @@ function summaryOf(manifest: BackupManifest, dir: string): BackupSummary {
   };
 }
 
-function heartbeatProgress() {
-  const context = Context.current();
-  return (progress: BackupProgress) => context.heartbeat(progress);
+/** The workflow run this activity works for: backups are named by it and never shared. */
+function currentRun(): BackupRun | undefined {
+  const execution = Context.current().info.workflowExecution;
+  return execution ? { workflowId: execution.workflowId, runId: execution.runId } : undefined;
+}
+
+/** `name` scoped by the current run (unchanged outside a workflow). */
+function runScoped(name: string): string {
+  const run = currentRun();
+  return run ? runScopedBackupName(name, run) : toBackupName(name);
+}
+
+/** Runs a backup or restore step under a timer heartbeat carrying its latest progress. */
+function heartbeating<T>(
+  work: (signal: AbortSignal, onProgress: (progress: BackupProgress) => void) => Promise<T>,
+): Promise<T> {
+  return withHeartbeat((heartbeat) =>
+    work(heartbeat.signal, (progress) => heartbeat.update(progress)),
+  );
 }
 
 export function backupsDirOf(deps: ActivityDeps, environment: string): string {
@@ -79,7 +99,9 @@ export function createBackupActivities(deps: ActivityDeps) {
   return {
     /**
      * pg_dump of the environment plus its migration state and a manifest. Named by the
-     * caller (workflow id + step): a retry returns the backup the first attempt completed.
+     * caller's name plus the workflow id and run id: a retry in the same run returns the
+     * backup the first attempt completed; another run (a redeploy of the same plan) backs up
+     * afresh and never sees this one.
      */
     async backupDatabase(input: {
       environment: string;
@@ -87,18 +109,22 @@ export function createBackupActivities(deps: ActivityDeps) {
       /** pg_dump --compress level; default pg_dump's own. */
       compression?: number;
     }): Promise<BackupSummary> {
-      return asActivity(async () => {
-        const manifest = await createBackup({
-          databaseUrl: databaseUrlOf(deps, input.environment),
-          dir: backupsDirOf(deps, input.environment),
-          name: toBackupName(input.name),
-          signal: Context.current().cancellationSignal,
-          onProgress: heartbeatProgress(),
-          ...(input.compression !== undefined ? { compression: input.compression } : {}),
-          ...(deps.pgBinDir ? { binDir: deps.pgBinDir } : {}),
-        });
-        return summaryOf(manifest, backupsDirOf(deps, input.environment));
-      });
+      return asActivity(() =>
+        heartbeating(async (signal, onProgress) => {
+          refuseRehearsalOfProduction(deps, input.environment);
+          const manifest = await createBackup({
+            databaseUrl: databaseUrlOf(deps, input.environment),
+            dir: backupsDirOf(deps, input.environment),
+            name: runScoped(input.name),
+            run: currentRun(),
+            signal,
+            onProgress,
+            ...(input.compression !== undefined ? { compression: input.compression } : {}),
+            ...(deps.pgBinDir ? { binDir: deps.pgBinDir } : {}),
+          });
+          return summaryOf(manifest, backupsDirOf(deps, input.environment));
+        }),
+      );
     },
 
     /**
@@ -121,62 +147,59 @@ export function createBackupActivities(deps: ActivityDeps) {
           emergencyBackup: { phase: 'connecting' },
           restore: { phase: 'verifying' },
         };
-        const context = Context.current();
-        const beat = () => context.heartbeat(progress);
         const bin = deps.pgBinDir ? { binDir: deps.pgBinDir } : {};
-        return withHeartbeat(
-          5_000,
-          () => progress,
-          async (cancelled) => {
-            // The restore stops when the activity is cancelled or the emergency backup fails.
-            const stopRestore = new AbortController();
-            const stop = () => stopRestore.abort();
-            cancelled.addEventListener('abort', stop, { once: true });
-            const backup = createBackup({
-              databaseUrl,
-              dir,
-              name: toBackupName(input.emergencyBackupName),
-              compression: EMERGENCY_BACKUP_COMPRESSION,
-              signal: cancelled,
-              onProgress: (p) => {
-                progress.emergencyBackup = p;
-                beat();
-              },
-              ...bin,
-            });
-            backup.catch(stop);
-            try {
-              const [emergency, restored] = await Promise.allSettled([
-                backup,
-                restoreBackup({
-                  databaseUrl,
-                  backupDir: join(dir, toBackupName(input.backupId)),
-                  signal: stopRestore.signal,
-                  onProgress: (p) => {
-                    progress.restore = p;
-                    beat();
-                  },
-                  beforeSwap: async () => void (await backup),
-                  ...bin,
-                }),
-              ]);
-              // A failed emergency backup is the cause of a stopped restore: report it first.
-              if (emergency.status === 'rejected') throw emergency.reason;
-              if (restored.status === 'rejected') throw restored.reason;
-              return {
-                emergencyBackup: summaryOf(emergency.value, dir),
-                restore: {
-                  backupId: input.backupId,
-                  durationMs: restored.value.durationMs,
-                  restoreMs: restored.value.restoreMs,
-                  waitedForBackupMs: restored.value.waitedBeforeSwapMs,
+        return withHeartbeat(async (heartbeat) => {
+          const cancelled = heartbeat.signal;
+          const beat = () => heartbeat.update(progress);
+          // The restore stops when the activity is cancelled or the emergency backup fails.
+          const stopRestore = new AbortController();
+          const stop = () => stopRestore.abort();
+          cancelled.addEventListener('abort', stop, { once: true });
+          const backup = createBackup({
+            databaseUrl,
+            dir,
+            name: runScoped(input.emergencyBackupName),
+            run: currentRun(),
+            compression: EMERGENCY_BACKUP_COMPRESSION,
+            signal: cancelled,
+            onProgress: (p) => {
+              progress.emergencyBackup = p;
+              beat();
+            },
+            ...bin,
+          });
+          backup.catch(stop);
+          try {
+            const [emergency, restored] = await Promise.allSettled([
+              backup,
+              restoreBackup({
+                databaseUrl,
+                backupDir: join(dir, toBackupName(input.backupId)),
+                signal: stopRestore.signal,
+                onProgress: (p) => {
+                  progress.restore = p;
+                  beat();
                 },
-              };
-            } finally {
-              cancelled.removeEventListener('abort', stop);
-            }
-          },
-        );
+                beforeSwap: async () => void (await backup),
+                ...bin,
+              }),
+            ]);
+            // A failed emergency backup is the cause of a stopped restore: report it first.
+            if (emergency.status === 'rejected') throw emergency.reason;
+            if (restored.status === 'rejected') throw restored.reason;
+            return {
+              emergencyBackup: summaryOf(emergency.value, dir),
+              restore: {
+                backupId: input.backupId,
+                durationMs: restored.value.durationMs,
+                restoreMs: restored.value.restoreMs,
+                waitedForBackupMs: restored.value.waitedBeforeSwapMs,
+              },
+            };
+          } finally {
+            cancelled.removeEventListener('abort', stop);
+          }
+        }, progress);
       });
     },
 
@@ -191,26 +214,31 @@ export function createBackupActivities(deps: ActivityDeps) {
       backupId: string;
       incidentId: string;
     }): Promise<PreservingRestoreResult> {
-      return asActivity(async () => {
-        const databaseUrl = databaseUrlOf(deps, input.environment);
-        const result = await restoreBackup({
-          databaseUrl,
-          backupDir: join(backupsDirOf(deps, input.environment), toBackupName(input.backupId)),
-          preserveAs: preservedDatabaseName(toolConnection(databaseUrl).database, input.incidentId),
-          signal: Context.current().cancellationSignal,
-          onProgress: heartbeatProgress(),
-          ...(deps.pgBinDir ? { binDir: deps.pgBinDir } : {}),
-        });
-        return {
-          backupId: input.backupId,
-          durationMs: result.durationMs,
-          restoreMs: result.restoreMs,
-          preservedDatabase: result.preservedAs,
-          swappedAt: new Date().toISOString(),
-          alreadyRestored: result.alreadyRestored,
-          propertiesNotCopied: result.propertiesNotCopied,
-        };
-      });
+      return asActivity(() =>
+        heartbeating(async (signal, onProgress) => {
+          const databaseUrl = databaseUrlOf(deps, input.environment);
+          const result = await restoreBackup({
+            databaseUrl,
+            backupDir: join(backupsDirOf(deps, input.environment), toBackupName(input.backupId)),
+            preserveAs: preservedDatabaseName(
+              toolConnection(databaseUrl).database,
+              input.incidentId,
+            ),
+            signal,
+            onProgress,
+            ...(deps.pgBinDir ? { binDir: deps.pgBinDir } : {}),
+          });
+          return {
+            backupId: input.backupId,
+            durationMs: result.durationMs,
+            restoreMs: result.restoreMs,
+            preservedDatabase: result.preservedAs,
+            swappedAt: new Date().toISOString(),
+            alreadyRestored: result.alreadyRestored,
+            propertiesNotCopied: result.propertiesNotCopied,
+          };
+        }),
+      );
     },
 
     /** pg_dump of a database kept by a restore, into the environment's backups as `name`. */
@@ -219,18 +247,21 @@ export function createBackupActivities(deps: ActivityDeps) {
       database: string;
       name: string;
     }): Promise<BackupSummary> {
-      return asActivity(async () => {
-        const dir = backupsDirOf(deps, input.environment);
-        const manifest = await createBackup({
-          databaseUrl: withDatabase(databaseUrlOf(deps, input.environment), input.database),
-          dir,
-          name: toBackupName(input.name),
-          signal: Context.current().cancellationSignal,
-          onProgress: heartbeatProgress(),
-          ...(deps.pgBinDir ? { binDir: deps.pgBinDir } : {}),
-        });
-        return summaryOf(manifest, dir);
-      });
+      return asActivity(() =>
+        heartbeating(async (signal, onProgress) => {
+          const dir = backupsDirOf(deps, input.environment);
+          const manifest = await createBackup({
+            databaseUrl: withDatabase(databaseUrlOf(deps, input.environment), input.database),
+            dir,
+            name: toBackupName(input.name),
+            run: currentRun(),
+            signal,
+            onProgress,
+            ...(deps.pgBinDir ? { binDir: deps.pgBinDir } : {}),
+          });
+          return summaryOf(manifest, dir);
+        }),
+      );
     },
 
     /** Drops a database kept by a restore (never the environment's own database). */
@@ -251,16 +282,19 @@ export function createBackupActivities(deps: ActivityDeps) {
       environment: string;
       backupId: string;
     }): Promise<{ backupId: string; durationMs: number }> {
-      return asActivity(async () => {
-        const result = await restoreBackup({
-          databaseUrl: databaseUrlOf(deps, input.environment),
-          backupDir: join(backupsDirOf(deps, input.environment), toBackupName(input.backupId)),
-          signal: Context.current().cancellationSignal,
-          onProgress: heartbeatProgress(),
-          ...(deps.pgBinDir ? { binDir: deps.pgBinDir } : {}),
-        });
-        return { backupId: input.backupId, durationMs: result.durationMs };
-      });
+      return asActivity(() =>
+        heartbeating(async (signal, onProgress) => {
+          refuseRehearsalOfProduction(deps, input.environment);
+          const result = await restoreBackup({
+            databaseUrl: databaseUrlOf(deps, input.environment),
+            backupDir: join(backupsDirOf(deps, input.environment), toBackupName(input.backupId)),
+            signal,
+            onProgress,
+            ...(deps.pgBinDir ? { binDir: deps.pgBinDir } : {}),
+          });
+          return { backupId: input.backupId, durationMs: result.durationMs };
+        }),
+      );
     },
 
     /** The newest backups of an environment (for --status-only). */

@@ -1,5 +1,5 @@
 import { userInfo } from 'node:os';
-import { ApplicationFailure, Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/activity';
 import {
   environmentConfig,
   resolveDatabaseUrl,
@@ -79,20 +79,4 @@ function isTypedError(error: unknown): boolean {
     typeof (error as { code?: unknown }).code === 'string' &&
     typeof (error as { nonRetryable?: unknown }).nonRetryable === 'boolean'
   );
-}
-
-/** Heartbeats every `ms` while `work` runs, so long steps stay alive and learn of cancellation. */
-export async function withHeartbeat<T>(
-  ms: number,
-  details: () => unknown,
-  work: (signal: AbortSignal) => Promise<T>,
-): Promise<T> {
-  const context = Context.current();
-  const timer = setInterval(() => context.heartbeat(details()), ms);
-  context.heartbeat(details());
-  try {
-    return await work(context.cancellationSignal);
-  } finally {
-    clearInterval(timer);
-  }
 }

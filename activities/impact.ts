@@ -1,4 +1,5 @@
 import { parseDuration } from '../src/config/duration';
+import { isProductionTier } from '../src/config/load';
 import { withClient } from '../src/migrations/database';
 import type { MigrationPlan } from '../src/migrations/types';
 import { assessRollbackImpact, type RollbackImpact } from '../src/rollback/impact';
@@ -11,7 +12,7 @@ export type { RollbackImpact } from '../src/rollback/impact';
 /** The emergency settings of an environment, as the rollback workflow needs them (no secrets). */
 export interface EmergencyPolicy {
   environment: string;
-  /** `production`, or an environment that requires a rehearsal before deploying. */
+  /** A production-tier environment (`environments.<name>.tier`): data-losing steps need approval. */
   production: boolean;
   requireApprovalForDataLoss: boolean;
   /** Who may approve a data-losing rollback. */
@@ -51,7 +52,7 @@ export function createImpactActivities(deps: ActivityDeps) {
         const explicit = settings.emergency.approvers;
         return {
           environment: input.environment,
-          production: settings.name === 'production' || settings.requireRehearsalFrom !== null,
+          production: isProductionTier(settings),
           requireApprovalForDataLoss: settings.emergency.requireApprovalForDataLoss,
           approvers: explicit ?? everyoneOnRoster(settings.approvals.roster),
           approversFrom: explicit ? 'emergency.approvers' : 'approvals.roster',

@@ -1,11 +1,16 @@
 import { Context } from '@temporalio/activity';
+import type { Client } from 'pg';
 import { withClient } from '../src/migrations/database';
+import { readLedger } from '../src/migrations/ledger';
+import { assertRollbackFilesAsApplied } from '../src/migrations/rollback-checksum';
 import { migrateDown, migrateUp } from '../src/migrations/runner';
 import { readStatus } from '../src/migrations/status';
 import { describeDrift } from '../src/migrations/drift';
 import type { MigrationPlan, RunResult } from '../src/migrations/types';
 import { asActivity, databaseUrlOf, runnerOptionsFor, type ActivityDeps } from './deps';
+import { withHeartbeat, type Heartbeat } from './heartbeat';
 import { assertPlanIntegrity } from './plan';
+import { refuseRehearsalOfProduction } from './tier';
 
 export interface MigrationState {
   environment: string;
@@ -41,11 +46,123 @@ function summarise(environment: string, run: RunResult): RunSummary {
   };
 }
 
-/** Heartbeat details while migrating: the worker that resumes can show where it was. */
-function progressHeartbeat() {
-  const context = Context.current();
-  return (event: { phase: string; version: number; name: string; index: number; total: number }) =>
-    context.heartbeat({ ...event });
+/** What a migration activity heartbeats: the ledger before its first attempt, and progress. */
+interface MigrationHeartbeat {
+  /** Versions applied when the first attempt of this activity started. */
+  before: { version: number; name: string }[];
+  progress?: { phase: string; version: number; name: string; index: number; total: number };
+}
+
+/** A retry waits this long for an earlier, still running attempt to release the lock. */
+const RETRY_LOCK_WAIT_MS = 15 * 60_000;
+
+/** How often the database checks that a migrating worker is still connected (PostgreSQL 14+). */
+const CONNECTION_CHECK = '2s';
+
+/**
+ * The ledger as it was when this activity's first attempt started: from the previous
+ * attempt's heartbeat when there was one, else read now.
+ */
+async function ledgerBefore(client: Client, heartbeat: Heartbeat): Promise<MigrationHeartbeat> {
+  const previous = heartbeat.previous as Partial<MigrationHeartbeat> | undefined;
+  if (previous && Array.isArray(previous.before)) return { before: previous.before };
+  const ledger = await readLedger(client);
+  return { before: ledger.map((e) => ({ version: e.version, name: e.name })) };
+}
+
+/**
+ * A migration session that dies with its worker: a killed worker's statement is cancelled
+ * by the server within seconds and the migration lock passes to the retry. When the
+ * activity is cancelled, the running statement is cancelled too.
+ */
+async function prepareSession(
+  client: Client,
+  url: string,
+  signal: AbortSignal,
+): Promise<() => void> {
+  await client
+    .query(`SELECT set_config('client_connection_check_interval', $1, false)`, [CONNECTION_CHECK])
+    .catch(() => undefined);
+  const { rows } = await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+  const pid = rows[0].pid;
+  const cancel = () =>
+    void withClient(url, (other) => other.query('SELECT pg_cancel_backend($1)', [pid])).catch(
+      () => undefined,
+    );
+  signal.addEventListener('abort', cancel, { once: true });
+  // Once the session is done with, its pid may belong to someone else: never cancel it then.
+  return () => signal.removeEventListener('abort', cancel);
+}
+
+/**
+ * What this activity changed, read from the ledger rather than from the last attempt's
+ * run: a retry that found an earlier attempt's work done still reports it.
+ */
+async function summariseFromLedger(
+  client: Client,
+  environment: string,
+  plan: MigrationPlan,
+  state: MigrationHeartbeat,
+  run: RunResult,
+): Promise<RunSummary> {
+  const ledger = await readLedger(client);
+  const beforeVersions = new Set(state.before.map((e) => e.version));
+  const nowVersions = new Set(ledger.map((e) => e.version));
+  const names = new Map(plan.migrations.map((m) => [m.version, m.name]));
+  const ranNow = new Map(
+    run.results.filter((r) => r.status === 'Success').map((r) => [r.version, r.durationMs]),
+  );
+  const applied =
+    run.direction === 'up'
+      ? ledger
+          .filter((e) => !beforeVersions.has(e.version))
+          .map((e) => ({ version: e.version, name: e.name, durationMs: e.durationMs }))
+      : state.before
+          .filter((e) => !nowVersions.has(e.version))
+          .sort((a, b) => b.version - a.version)
+          .map((e) => ({
+            version: e.version,
+            name: names.get(e.version) ?? e.name,
+            durationMs: ranNow.get(e.version) ?? 0,
+          }));
+  const summary = summarise(environment, run);
+  return {
+    ...summary,
+    fromVersion: Math.max(0, ...beforeVersions),
+    toVersion: Math.max(0, ...nowVersions),
+    applied,
+  };
+}
+
+/** Runs one migration direction under a timer heartbeat; the summary comes from the ledger. */
+async function runMigrations(
+  url: string,
+  environment: string,
+  plan: MigrationPlan,
+  run: (
+    client: Client,
+    onProgress: (event: MigrationHeartbeat['progress']) => void,
+    lockWaitMs?: number,
+  ) => Promise<RunResult>,
+): Promise<RunSummary> {
+  return withHeartbeat(async (heartbeat) =>
+    withClient(url, async (client) => {
+      const release = await prepareSession(client, url, heartbeat.signal);
+      try {
+        const state = await ledgerBefore(client, heartbeat);
+        heartbeat.update(state);
+        const retry = Context.current().info.attempt > 1;
+        const result = await run(
+          client,
+          (progress) => heartbeat.update({ ...state, progress }),
+          retry ? RETRY_LOCK_WAIT_MS : undefined,
+        );
+        return await summariseFromLedger(client, environment, plan, state, result);
+      } finally {
+        release();
+      }
+    }),
+  );
 }
 
 export function createMigrateActivities(deps: ActivityDeps) {
@@ -54,8 +171,9 @@ export function createMigrateActivities(deps: ActivityDeps) {
       environment: string;
       plan: MigrationPlan;
     }): Promise<MigrationState> {
-      return asActivity(() =>
-        withClient(databaseUrlOf(deps, input.environment), async (client) => {
+      return asActivity(() => {
+        refuseRehearsalOfProduction(deps, input.environment);
+        return withClient(databaseUrlOf(deps, input.environment), async (client) => {
           const status = await readStatus(client, input.plan);
           return {
             environment: input.environment,
@@ -65,8 +183,8 @@ export function createMigrateActivities(deps: ActivityDeps) {
             drift: describeDrift(status),
             missingFiles: status.missingFiles,
           };
-        }),
-      );
+        });
+      });
     },
 
     /**
@@ -80,15 +198,23 @@ export function createMigrateActivities(deps: ActivityDeps) {
       appliedBy?: string;
     }): Promise<RunSummary> {
       return asActivity(async () => {
+        refuseRehearsalOfProduction(deps, input.environment);
         assertPlanIntegrity(input.plan);
-        return withClient(databaseUrlOf(deps, input.environment), async (client) => {
-          const run = await migrateUp(client, input.plan, {
-            ...runnerOptionsFor(deps, input.environment, input.appliedBy),
-            to: input.to,
-            onProgress: progressHeartbeat(),
-          });
-          return summarise(input.environment, run);
-        });
+        const options = runnerOptionsFor(deps, input.environment, input.appliedBy);
+        return runMigrations(
+          databaseUrlOf(deps, input.environment),
+          input.environment,
+          input.plan,
+          (client, onProgress, lockWaitMs) =>
+            migrateUp(client, input.plan, {
+              ...options,
+              ...(lockWaitMs
+                ? { advisoryLockWaitMs: Math.max(lockWaitMs, options.advisoryLockWaitMs) }
+                : {}),
+              to: input.to,
+              onProgress,
+            }),
+        );
       });
     },
 
@@ -98,16 +224,36 @@ export function createMigrateActivities(deps: ActivityDeps) {
       plan: MigrationPlan;
       target: number;
       appliedBy?: string;
+      /**
+       * The operator's explicit acceptance of rollback files that changed since their
+       * migration was applied (recorded in pgshift.repairs); without it such files are refused.
+       */
+      acceptChangedRollback?: { reason: string; acceptedBy: string };
     }): Promise<RunSummary> {
       return asActivity(async () => {
+        refuseRehearsalOfProduction(deps, input.environment);
         assertPlanIntegrity(input.plan);
-        return withClient(databaseUrlOf(deps, input.environment), async (client) => {
-          const run = await migrateDown(client, input.plan, input.target, {
-            ...runnerOptionsFor(deps, input.environment, input.appliedBy),
-            onProgress: progressHeartbeat(),
-          });
-          return summarise(input.environment, run);
-        });
+        const options = runnerOptionsFor(deps, input.environment, input.appliedBy);
+        return runMigrations(
+          databaseUrlOf(deps, input.environment),
+          input.environment,
+          input.plan,
+          async (client, onProgress, lockWaitMs) => {
+            await assertRollbackFilesAsApplied(
+              client,
+              input.plan,
+              input.target,
+              input.acceptChangedRollback,
+            );
+            return migrateDown(client, input.plan, input.target, {
+              ...options,
+              ...(lockWaitMs
+                ? { advisoryLockWaitMs: Math.max(lockWaitMs, options.advisoryLockWaitMs) }
+                : {}),
+              onProgress,
+            });
+          },
+        );
       });
     },
   };

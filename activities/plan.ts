@@ -1,4 +1,6 @@
 import { fileChecksum, planChecksum } from '../src/migrations/files';
+import { readHeaderBlock } from '../src/migrations/headers';
+import { flagsOf } from '../src/migrations/plan';
 import { MigrationFileError } from '../src/migrations/errors';
 import type { Finding, MigrationPlan } from '../src/migrations/types';
 import { validateDeps } from '../src/lint/deps';
@@ -15,12 +17,14 @@ export interface PlanValidation {
 }
 
 /**
- * Refuses a plan whose files do not match their checksums or whose checksum does not
- * match its files: what the worker applies is exactly what was validated and approved.
+ * Refuses a plan whose files do not match their checksums, whose flags (transaction,
+ * high risk) are not the ones their headers say, or whose checksum does not match its files
+ * and flags: what the worker applies is exactly what was validated and approved, and the
+ * flags it trusts are derived from the SQL by the worker itself.
  */
 export function assertPlanIntegrity(plan: MigrationPlan): void {
   const findings: Finding[] = [];
-  for (const m of plan.migrations)
+  for (const m of plan.migrations) {
     for (const file of [m.forward, m.rollback])
       if (fileChecksum(Buffer.from(file.sql, 'utf8')) !== file.checksum)
         findings.push({
@@ -29,6 +33,21 @@ export function assertPlanIntegrity(plan: MigrationPlan): void {
           file: file.file,
           message: `${file.file} does not match its checksum in the plan: the plan was altered after it was read`,
         });
+    const forward = readHeaderBlock(m.forward.file, m.forward.sql);
+    const rollback = readHeaderBlock(m.rollback.file, m.rollback.sql);
+    const derived = flagsOf({
+      forward: { ...m.forward, transactional: !forward.noTransaction },
+      rollback: { ...m.rollback, transactional: !rollback.noTransaction },
+      highRisk: forward.highRisk,
+    });
+    if (derived !== flagsOf(m))
+      findings.push({
+        severity: 'error',
+        rule: 'plan-integrity',
+        file: m.forward.file,
+        message: `migration ${m.version} carries flags ${flagsOf(m)} but its files say ${derived} (transaction, rollback transaction, risk): the plan was altered after it was read`,
+      });
+  }
   const expected = planChecksum(plan.migrations);
   if (expected !== plan.checksum)
     findings.push({

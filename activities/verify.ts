@@ -14,7 +14,7 @@ import {
   type RowCounts,
 } from '../src/verify';
 import { compareWithSchemaSnapshot, saveSchemaSnapshot } from '../src/records/schema-snapshots';
-import { Context } from '@temporalio/activity';
+import { withHeartbeat } from './heartbeat';
 import { asActivity, databaseUrlOf, settingsOf, type ActivityDeps } from './deps';
 
 export interface CheckOutcome {
@@ -61,61 +61,68 @@ export function createVerifyActivities(deps: ActivityDeps) {
       baselineRowCounts?: RowCounts;
       skipHttp?: boolean;
     }): Promise<VerificationReport> {
-      return asActivity(async () => {
-        const settings = settingsOf(deps, input.environment);
-        const url = databaseUrlOf(deps, input.environment);
-        const checks: CheckOutcome[] = [];
-        const db = await checkDatabase(url);
-        checks.push({
-          name: 'SELECT 1',
-          kind: 'database',
-          ok: db.ok,
-          detail: db.ok
-            ? `database answered in ${Math.round(db.latencyMs)} ms`
-            : (db.error ?? 'failed'),
-          latencyMs: db.latencyMs,
-        });
-        let rowCounts: RowCounts = {};
-        if (db.ok && settings.criticalTables.length) {
-          rowCounts = await countRows(url, settings.criticalTables);
-          if (input.baselineRowCounts) {
-            const comparison = compareRowCounts(input.baselineRowCounts, rowCounts);
-            checks.push({
-              name: 'critical row counts',
-              kind: 'row-counts',
-              ok: comparison.ok,
-              detail: comparison.ok
-                ? Object.entries(rowCounts)
-                    .map(([t, n]) => `${t}: ${n}`)
-                    .join(', ')
-                : comparison.drops.map((d) => `${d.table}: ${d.before} → ${d.after}`).join(', '),
-            });
+      return asActivity(() =>
+        withHeartbeat(async () => {
+          const settings = settingsOf(deps, input.environment);
+          const url = databaseUrlOf(deps, input.environment);
+          const checks: CheckOutcome[] = [];
+          const db = await checkDatabase(url);
+          checks.push({
+            name: 'SELECT 1',
+            kind: 'database',
+            ok: db.ok,
+            detail: db.ok
+              ? `database answered in ${Math.round(db.latencyMs)} ms`
+              : (db.error ?? 'failed'),
+            latencyMs: db.latencyMs,
+          });
+          let rowCounts: RowCounts = {};
+          if (db.ok && settings.criticalTables.length) {
+            rowCounts = await countRows(url, settings.criticalTables);
+            if (input.baselineRowCounts) {
+              const comparison = compareRowCounts(input.baselineRowCounts, rowCounts);
+              checks.push({
+                name: 'critical row counts',
+                kind: 'row-counts',
+                ok: comparison.ok,
+                detail: comparison.ok
+                  ? Object.entries(rowCounts)
+                      .map(([t, n]) => `${t}: ${n}`)
+                      .join(', ')
+                  : comparison.drops.map((d) => `${d.table}: ${d.before} → ${d.after}`).join(', '),
+              });
+            }
           }
-        }
-        if (db.ok && settings.checks.length)
-          for (const result of await runSqlChecks(url, settings.checks))
-            checks.push({
-              name: result.name,
-              kind: 'sql',
-              ok: result.ok,
-              detail: result.ok ? `${result.rowCount} rows` : (result.detail ?? 'failed'),
-              latencyMs: result.durationMs,
-            });
-        if (!input.skipHttp)
-          for (const check of settings.healthChecks) {
-            const result = await checkHttpHealth(check);
-            checks.push({
-              name: check.name,
-              kind: 'http',
-              ok: result.ok,
-              detail: result.ok
-                ? `${result.status} in ${result.latencyMs} ms`
-                : (result.error ?? `status ${result.status}`),
-              latencyMs: result.latencyMs,
-            });
-          }
-        return { environment: input.environment, ok: checks.every((c) => c.ok), checks, rowCounts };
-      });
+          if (db.ok && settings.checks.length)
+            for (const result of await runSqlChecks(url, settings.checks))
+              checks.push({
+                name: result.name,
+                kind: 'sql',
+                ok: result.ok,
+                detail: result.ok ? `${result.rowCount} rows` : (result.detail ?? 'failed'),
+                latencyMs: result.durationMs,
+              });
+          if (!input.skipHttp)
+            for (const check of settings.healthChecks) {
+              const result = await checkHttpHealth(check);
+              checks.push({
+                name: check.name,
+                kind: 'http',
+                ok: result.ok,
+                detail: result.ok
+                  ? `${result.status} in ${result.latencyMs} ms`
+                  : (result.error ?? `status ${result.status}`),
+                latencyMs: result.latencyMs,
+              });
+            }
+          return {
+            environment: input.environment,
+            ok: checks.every((c) => c.ok),
+            checks,
+            rowCounts,
+          };
+        }),
+      );
     },
 
     /** Latency reference measured before a deploy, for "performance degradation > 50%". */
@@ -171,10 +178,11 @@ export function createVerifyActivities(deps: ActivityDeps) {
           (deps.env ?? process.env).PGSHIFT_SCRATCH_DATABASE_URL ??
           (deps.env ?? process.env).TEST_DATABASE_URL ??
           databaseUrlOf(deps, input.environment);
-        const context = Context.current();
-        const report = await testAllRollbacks(serverUrl, input.plan, {
-          onProgress: (p) => context.heartbeat(p),
-        });
+        const report = await withHeartbeat((heartbeat) =>
+          testAllRollbacks(serverUrl, input.plan, {
+            onProgress: (p) => heartbeat.update(p),
+          }),
+        );
         const failures = report.migrations
           .filter((m) => m.status === 'failed')
           .flatMap((m) =>

@@ -1,6 +1,7 @@
 import { ConnectionError } from '../migrations/errors';
 import { describeFetchError } from './hooks';
 import { redactSecrets } from './redact';
+import { assertAppVersion } from './version';
 
 /** One HTTP health check (config `healthChecks[]`); defaults as in the config schema. */
 export interface HealthCheckSpec {
@@ -92,6 +93,7 @@ export async function readAppVersion(versionUrl: string, timeoutMs = 10_000): Pr
     throw new ConnectionError(
       `the application version URL ${url} answered HTTP ${response.status}`,
     );
+  let version: string | undefined;
   try {
     const parsed = JSON.parse(text) as unknown;
     if (
@@ -99,14 +101,18 @@ export async function readAppVersion(versionUrl: string, timeoutMs = 10_000): Pr
       typeof parsed === 'object' &&
       typeof (parsed as { version?: unknown }).version === 'string'
     )
-      return (parsed as { version: string }).version;
-    if (typeof parsed === 'string') return parsed;
+      version = (parsed as { version: string }).version;
+    else if (typeof parsed === 'string') version = parsed;
   } catch {
     /* plain text */
   }
-  if (!text || text.length > 200 || text.startsWith('{'))
-    throw new ConnectionError(
-      `the application version URL ${url} did not return a version ({"version": "…"} or plain text)`,
-    );
-  return text;
+  if (version === undefined) {
+    if (!text || text.length > 200 || text.startsWith('{'))
+      throw new ConnectionError(
+        `the application version URL ${url} did not return a version ({"version": "…"} or plain text)`,
+      );
+    version = text;
+  }
+  // The answer reaches hook arguments and history: only a well-formed version passes.
+  return assertAppVersion(version, `the application version URL ${url} answered`);
 }

@@ -3,6 +3,38 @@ import { ConfigError } from '../config/errors';
 import type { Hook } from '../config/schema';
 import { redactSecrets, truncateOutput } from './redact';
 
+/**
+ * What a command hook inherits from the worker's environment: these names and prefixes only
+ * (never `*_DATABASE_URL`, `TEMPORAL_*` or other credentials); the hook's own `env` from the
+ * config comes on top.
+ */
+const INHERITED_NAMES = new Set([
+  'PATH',
+  'HOME',
+  'USER',
+  'LOGNAME',
+  'SHELL',
+  'LANG',
+  'LANGUAGE',
+  'TZ',
+  'TMPDIR',
+  'TERM',
+]);
+const INHERITED_PREFIXES = ['LC_', 'NODE_'];
+
+/** The allow-listed part of `env` that a command hook inherits. */
+export function hookEnvironment(env: NodeJS.ProcessEnv = process.env): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(env))
+    if (
+      value !== undefined &&
+      (INHERITED_NAMES.has(name) || INHERITED_PREFIXES.some((p) => name.startsWith(p))) &&
+      !/DATABASE_URL|^TEMPORAL_/.test(name)
+    )
+      out[name] = value;
+  return out;
+}
+
 /** What running an application hook did; plain data (an activity result), no secrets. */
 export interface HookResult {
   ok: boolean;
@@ -79,7 +111,8 @@ async function runCommandHook(
       substitutePlaceholders(value, vars, `hook env ${key}`),
     ]),
   );
-  const env = { ...process.env, ...extraEnv };
+  const env = { ...hookEnvironment(), ...extraEnv };
+  const secrets = { ...process.env, ...extraEnv };
   const started = performance.now();
   return new Promise<HookResult>((resolve) => {
     execFile(
@@ -97,7 +130,7 @@ async function runCommandHook(
       (error, stdout, stderr) => {
         const durationMs = Math.round(performance.now() - started);
         const output = truncateOutput(
-          redactSecrets(`${stdout}${stderr ? `${stdout ? '\n' : ''}${stderr}` : ''}`, env),
+          redactSecrets(`${stdout}${stderr ? `${stdout ? '\n' : ''}${stderr}` : ''}`, secrets),
         );
         if (!error) return resolve({ ok: true, kind: 'command', exitCode: 0, output, durationMs });
         const e = error as NodeJS.ErrnoException & {
@@ -114,7 +147,7 @@ async function runCommandHook(
         else if (e.killed && e.signal)
           reason = `timed out after ${hook.timeoutMs ?? DEFAULT_TIMEOUT_MS} ms (killed with ${e.signal})`;
         else if (exitCode !== null) reason = `${program} exited with code ${exitCode}`;
-        else reason = redactSecrets(e.message, env);
+        else reason = redactSecrets(e.message, secrets);
         if (typeof e.code !== 'number') exitCode = null;
         resolve({ ok: false, kind: 'command', exitCode, output, durationMs, error: reason });
       },

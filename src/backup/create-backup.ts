@@ -43,6 +43,17 @@ export interface CreateBackupOptions {
   binDir?: string;
   /** How often to report progress while pg_dump runs (default 2000 ms). */
   progressIntervalMs?: number;
+  /**
+   * The workflow run the backup is made for, recorded in the manifest. A backup of the same
+   * name is reused only by the run that made it, never by another run.
+   */
+  run?: BackupRun;
+}
+
+/** The workflow run a backup belongs to. */
+export interface BackupRun {
+  workflowId: string;
+  runId: string;
 }
 
 const SAFE_NAME = /^[A-Za-z0-9][A-Za-z0-9._@+=-]*$/;
@@ -56,18 +67,53 @@ export function toBackupName(...parts: string[]): string {
     .slice(0, 200);
 }
 
+/**
+ * A backup name that carries the workflow id and the run id: a later run of the same
+ * workflow id (a redeploy of the same plan) never finds, reuses or restores this run's backup.
+ */
+export function runScopedBackupName(name: string, run: BackupRun): string {
+  const base = toBackupName(name.includes(run.workflowId) ? name : `${run.workflowId}-${name}`);
+  const runPart = toBackupName(run.runId);
+  if (base.endsWith(runPart)) return base;
+  return `${base.slice(0, 200 - runPart.length - 1)}-${runPart}`;
+}
+
 export function defaultJobs(): number {
   return Math.max(1, Math.min(4, availableParallelism()));
 }
 
-/** An existing complete backup whose checksum still matches, or undefined (partial ones are removed). */
-async function reusableBackup(backupDir: string): Promise<BackupManifest | undefined> {
+function sameRun(manifest: BackupManifest, run: BackupRun | undefined): boolean {
+  if (!run) return true;
+  return manifest.workflowId === run.workflowId && manifest.runId === run.runId;
+}
+
+/**
+ * An existing complete backup of this run whose checksum still matches, or undefined
+ * (partial ones are removed). A complete backup made by another run is never reused nor
+ * removed: BackupError.
+ */
+async function reusableBackup(
+  backupDir: string,
+  run: BackupRun | undefined,
+): Promise<BackupManifest | undefined> {
   if (!existsSync(backupDir)) return undefined;
   if (existsSync(join(backupDir, MANIFEST_FILE))) {
+    let manifest: BackupManifest | undefined;
     try {
-      const manifest = await readManifest(backupDir);
-      const digest = await digestDump(join(backupDir, manifest.dumpPath));
-      if (digest.sha256 === manifest.sha256) return manifest;
+      manifest = await readManifest(backupDir);
+    } catch {
+      /* unreadable: redo */
+    }
+    if (manifest && !sameRun(manifest, run))
+      throw new BackupError(
+        `backup ${backupDir} was made by ${manifest.workflowId ? `workflow ${manifest.workflowId} run ${manifest.runId}` : 'another run'}: a run never reuses or replaces another run's backup; name this run's backup after its workflow and run id (runScopedBackupName)`,
+        'taken',
+      );
+    try {
+      if (manifest) {
+        const digest = await digestDump(join(backupDir, manifest.dumpPath));
+        if (digest.sha256 === manifest.sha256) return manifest;
+      }
     } catch {
       /* unreadable: redo */
     }
@@ -127,7 +173,7 @@ export async function createBackup(opts: CreateBackupOptions): Promise<BackupMan
       `backup compression must be an integer from 0 (none) to 9 (smallest), got ${opts.compression}`,
     );
   const backupDir = join(opts.dir, opts.name);
-  const reused = await reusableBackup(backupDir);
+  const reused = await reusableBackup(backupDir, opts.run);
   if (reused) {
     opts.onProgress?.({ phase: 'reused', bytes: reused.sizeBytes, tables: reused.tableCount });
     return reused;
@@ -218,6 +264,7 @@ export async function createBackup(opts: CreateBackupOptions): Promise<BackupMan
     const manifest: BackupManifest = {
       id: opts.name,
       name: opts.name,
+      ...(opts.run ? { workflowId: opts.run.workflowId, runId: opts.run.runId } : {}),
       database: conn.database,
       host: conn.host,
       port: conn.port,

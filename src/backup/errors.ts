@@ -19,7 +19,8 @@ export class BackupError extends PgshiftError {
   override readonly nonRetryable: boolean;
   constructor(
     message: string,
-    readonly reason: 'disk-full' | 'tool-failed' | 'invalid-archive' | 'incomplete' | 'bad-name',
+    readonly reason:
+      'disk-full' | 'tool-failed' | 'invalid-archive' | 'incomplete' | 'bad-name' | 'taken',
     opts: { nonRetryable?: boolean } = {},
   ) {
     super(message);

@@ -1,4 +1,11 @@
-export { createBackup, toBackupName, defaultJobs, type CreateBackupOptions } from './create-backup';
+export {
+  createBackup,
+  toBackupName,
+  runScopedBackupName,
+  defaultJobs,
+  type BackupRun,
+  type CreateBackupOptions,
+} from './create-backup';
 export { restoreBackup, type RestoreBackupOptions, type RestoreResult } from './restore-backup';
 export { verifyBackup, type BackupVerification } from './verify-backup';
 export { listBackups, readManifest, type BackupManifest, type BackupFormat } from './manifest';

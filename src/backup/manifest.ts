@@ -9,6 +9,9 @@ export type BackupFormat = 'custom' | 'directory';
 export interface BackupManifest {
   id: string;
   name: string;
+  /** The workflow run the backup was made for (absent: made outside a workflow). */
+  workflowId?: string;
+  runId?: string;
   database: string;
   host: string;
   port: number;

@@ -10,10 +10,12 @@ export const CONFIG_KEY_DESCRIPTIONS: Record<string, string> = {
   backupsDir:
     'Where pg_dump backups and their manifests are kept (files readable by the owner only).',
   environments:
-    'Settings per environment name (letters, digits, - and _). An environment not listed here still works with every default.',
+    'Settings per environment name (lowercase letters, digits, - and _, so `Production` can never alias `production`). An environment not listed here still works with every default.',
   'environments.<name>': 'One environment, e.g. "staging" or "production".',
   'environments.<name>.databaseUrlEnv':
     'NAME of the environment variable holding the database URL (never the URL itself). Default: `<NAME>_DATABASE_URL`, e.g. `STAGING_DATABASE_URL`.',
+  'environments.<name>.tier':
+    '`production`, `staging` or `development`, enforced by the worker: a staging rehearsal refuses a production-tier environment, and a data-losing emergency rollback there needs an approval. Default: `production` for the environment named production and for any environment with `requireRehearsalFrom`, otherwise `staging`.',
   'environments.<name>.lockTimeout':
     'lock_timeout set for every migration: a migration waiting longer for a lock fails instead of blocking traffic.',
   'environments.<name>.statementTimeout': 'statement_timeout set for every migration.',

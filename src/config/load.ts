@@ -7,7 +7,9 @@ import {
   configSchema,
   environmentSchema,
   ENVIRONMENT_NAME,
+  ENVIRONMENT_NAME_RULE,
   type EnvironmentConfig,
+  type EnvironmentTier,
   type PgshiftConfig,
 } from './schema';
 
@@ -76,7 +78,7 @@ export function parseConfig(raw: unknown, source: string | null): PgshiftConfig 
 export function environmentConfig(config: PgshiftConfig, name: string): EnvironmentConfig {
   if (!ENVIRONMENT_NAME.test(name))
     throw new ConfigError(
-      `invalid environment name ${JSON.stringify(name)}: use letters, digits, - and _ (e.g. "staging")`,
+      `invalid environment name ${JSON.stringify(name)}: ${ENVIRONMENT_NAME_RULE}`,
     );
   return config.environments[name] ?? completeEnvironment(name, environmentSchema.parse({}));
 }
@@ -138,17 +140,50 @@ function completeEnvironment(
   name: string,
   settings: z.output<typeof environmentSchema>,
 ): EnvironmentConfig {
+  const requireRehearsalFrom =
+    settings.requireRehearsalFrom === undefined
+      ? name === 'production'
+        ? 'staging'
+        : null
+      : settings.requireRehearsalFrom;
   return {
     ...settings,
     name,
     databaseUrlEnv: settings.databaseUrlEnv ?? conventionalDatabaseUrlEnv(name),
-    requireRehearsalFrom:
-      settings.requireRehearsalFrom === undefined
-        ? name === 'production'
-          ? 'staging'
-          : null
-        : settings.requireRehearsalFrom,
+    requireRehearsalFrom,
+    tier: settings.tier ?? defaultTier(name, requireRehearsalFrom),
   };
+}
+
+/**
+ * The tier of an environment without `tier` in the config: `production` for the environment
+ * named `production` and for any environment whose deploys require a rehearsal elsewhere
+ * (`requireRehearsalFrom`), `staging` otherwise.
+ */
+export function defaultTier(name: string, requireRehearsalFrom: string | null): EnvironmentTier {
+  return name === 'production' || requireRehearsalFrom !== null ? 'production' : 'staging';
+}
+
+/** Production-tier environments: no rehearsal runs there; data-losing rollbacks need approval. */
+export function isProductionTier(settings: EnvironmentConfig): boolean {
+  return settings.tier === 'production';
+}
+
+/**
+ * Refuses a staging rehearsal on a production-tier environment: a rehearsal applies, rolls
+ * back and re-applies migrations with no approval.
+ */
+export function assertRehearsable(settings: EnvironmentConfig): void {
+  if (isProductionTier(settings))
+    throw new ConfigError(
+      `refusing to rehearse on ${settings.name}: it is a production-tier environment (environments.${settings.name}.tier; production is the default for an environment named production or one with requireRehearsalFrom). A rehearsal applies, rolls back and re-applies migrations without approval: rehearse on a staging environment, then deploy with pgshift deploy`,
+      [
+        {
+          path: `environments.${settings.name}.tier`,
+          message: 'a rehearsal refuses a production-tier environment',
+        },
+      ],
+    );
 }
 
 /** `['environments', 'production', 'roster', 'engineering-lead', 1]` → `environments.production.roster.engineering-lead[1]`. */
@@ -190,7 +225,8 @@ function formatIssues(
     let message = issue.message.replace(/^Invalid (input|option): /, '');
     if (issue.code === 'invalid_type' && /received undefined$/.test(message))
       message = `required (${message.replace(/, received undefined$/, '')})`;
-    if (issue.code === 'invalid_key') message = `invalid key: ${message}`;
+    if (issue.code === 'invalid_key')
+      message = `invalid key: ${issue.issues?.map((inner) => inner.message).join('; ') || message}`;
     out.push({ path: formatPath(path), message });
   }
   return out;

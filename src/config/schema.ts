@@ -133,6 +133,8 @@ export const environmentSchema = z
   .strictObject({
     /** Name of the variable that holds the database URL; default `<NAME>_DATABASE_URL`. */
     databaseUrlEnv: envVarName.optional(),
+    /** production | staging | development; default production for `production` (see ENVIRONMENT_TIERS). */
+    tier: z.enum(['production', 'staging', 'development']).optional(),
     lockTimeout: duration('5s').default('5s'),
     statementTimeout: duration('15min').default('15min'),
     /** A production deploy requires a passing rehearsal certificate from this environment. */
@@ -164,7 +166,10 @@ export const environmentSchema = z
     }
   });
 
-export const ENVIRONMENT_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]*$/;
+/** Lowercase only, so that `Production` can never alias `production`. */
+export const ENVIRONMENT_NAME = /^[a-z0-9][a-z0-9_-]*$/;
+export const ENVIRONMENT_NAME_RULE =
+  'environment names use lowercase letters, digits, - and _ (e.g. "staging", "eu-prod")';
 
 export const configSchema = z.strictObject({
   $schema: z.string().optional(),
@@ -172,12 +177,7 @@ export const configSchema = z.strictObject({
   reportsDir: z.string().min(1).default('.pgshift/reports'),
   backupsDir: z.string().min(1).default('.pgshift/backups'),
   environments: z
-    .record(
-      z
-        .string()
-        .regex(ENVIRONMENT_NAME, 'environment names use letters, digits, - and _ (e.g. "staging")'),
-      environmentSchema,
-    )
+    .record(z.string().regex(ENVIRONMENT_NAME, ENVIRONMENT_NAME_RULE), environmentSchema)
     .default(() => ({})),
 });
 
@@ -194,12 +194,15 @@ export type EmergencyConfig = z.output<typeof emergencySchema>;
 /** An environment's settings with every default filled, including the name-dependent ones. */
 export type EnvironmentConfig = Omit<
   z.output<typeof environmentSchema>,
-  'databaseUrlEnv' | 'requireRehearsalFrom'
+  'databaseUrlEnv' | 'requireRehearsalFrom' | 'tier'
 > & {
   name: string;
   databaseUrlEnv: string;
   requireRehearsalFrom: string | null;
+  tier: EnvironmentTier;
 };
+
+export type EnvironmentTier = 'production' | 'staging' | 'development';
 
 /** The whole config after loading: defaults filled, environments completed. */
 export type PgshiftConfig = Omit<z.output<typeof configSchema>, 'environments'> & {

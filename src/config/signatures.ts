@@ -4,21 +4,13 @@ import { parseAllowedSigners, type AllowedSigners } from '../approvals/allowed-s
 import { ConfigError } from './errors';
 import type { EnvironmentConfig, PgshiftConfig } from './schema';
 
-/**
- * Whether an environment is production for the signature defaults. For now the environment
- * named `production`; to be pointed at `environments.<name>.tier` when that key exists.
- */
-export function isProductionTier(settings: Pick<EnvironmentConfig, 'name'>): boolean {
-  return settings.name === 'production';
-}
-
 /** `approvals.requireSignatures`, defaulting to true for a production tier, false otherwise. */
 export function requiresSignatures(
-  settings: Pick<EnvironmentConfig, 'name'> & {
+  settings: Pick<EnvironmentConfig, 'tier'> & {
     approvals: { requireSignatures?: boolean };
   },
 ): boolean {
-  return settings.approvals.requireSignatures ?? isProductionTier(settings);
+  return settings.approvals.requireSignatures ?? settings.tier === 'production';
 }
 
 /** The absolute path of `approvals.allowedSigners` (relative to the config file), if set. */

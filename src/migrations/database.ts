@@ -1,11 +1,14 @@
 import { Client, type ClientConfig } from 'pg';
-import { AuthenticationError, ConnectionError } from './errors';
+import { AuthenticationError, ConnectionError, PgshiftError } from './errors';
 
-/** The URL without its password, safe for messages and logs. */
+/** The URL without its password (userinfo or `?password=`), safe for messages and logs. */
 export function redactUrl(url: string): string {
   try {
     const parsed = new URL(url);
     if (parsed.password) parsed.password = '***';
+    for (const key of [...parsed.searchParams.keys()])
+      if (/^(ssl)?pass(word|wd)?$|^pwd$|secret|token|key$/i.test(key))
+        parsed.searchParams.set(key, '***');
     return parsed.toString();
   } catch {
     return '<unparseable database URL>';
@@ -23,6 +26,8 @@ const CONNECTION_ERROR_CODES = new Set([
 
 /** Maps driver errors that mean "cannot reach or log in" to ConnectionError, naming the target. */
 export function toConnectionError(error: unknown, url: string): unknown {
+  // Already typed (e.g. a migration error whose hint mentions a timeout): keep it as it is.
+  if (error instanceof PgshiftError) return error;
   const e = error as { code?: string; message?: string };
   const where = redactUrl(url);
   if (e?.code && CONNECTION_ERROR_CODES.has(e.code))

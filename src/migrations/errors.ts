@@ -102,3 +102,15 @@ export class AuthenticationError extends ConnectionError {
   override readonly code = 'AuthenticationError';
   override readonly nonRetryable = true;
 }
+
+/** A rollback file differs from the one recorded in the ledger when its migration was applied. */
+export class RollbackFileChangedError extends PgshiftError {
+  readonly code = 'RollbackFileChangedError';
+  readonly exitCode = 1;
+  constructor(
+    message: string,
+    readonly files: string[],
+  ) {
+    super(message);
+  }
+}

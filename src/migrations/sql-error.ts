@@ -34,6 +34,7 @@ function caret(text: string, line: number, column: number): string {
 /**
  * Turns a server error raised by `statement` of `file` into a MigrationExecutionError
  * naming file:line, SQLSTATE and the PostgreSQL message, with a caret under the position.
+ * The error's detail and context are left out: they can copy production rows.
  */
 export function toExecutionError(
   file: SqlFile,
@@ -52,9 +53,17 @@ export function toExecutionError(
   const where = line ? `${file.file}:${line}` : file.file;
   const parts = [`${where}: ${error.message} (SQLSTATE ${error.code})`];
   if (line) parts.push(caret(file.sql, line, column));
-  if (error.detail) parts.push(`  detail: ${error.detail}`);
-  if (error.where) parts.push(`  context: ${error.where.split('\n')[0]}`);
-  const hint = (error.code && HINTS[error.code]) ?? error.hint;
+  // PostgreSQL's detail ("Key (email)=(…)", "Failing row contains (…)") and context can
+  // hold row data: they never leave the database through pgshift (history, reports,
+  // notifications); the server log keeps them.
+  if (error.detail || error.where)
+    parts.push('  detail withheld (it can hold row data): see the PostgreSQL server log');
+  // 57014 is also a cancellation (pg_cancel_backend): only a timeout gets the timeout hint.
+  const known =
+    error.code === '57014' && !/statement timeout/.test(error.message ?? '')
+      ? undefined
+      : error.code && HINTS[error.code];
+  const hint = known || error.hint;
   if (hint) parts.push(`  hint: ${hint}`);
   parts.push(
     transactional

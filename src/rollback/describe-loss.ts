@@ -2,8 +2,21 @@
  * How an incident names the data a rollback destroys. Pure, no imports: the emergency
  * rollback workflow calls it inside the Temporal sandbox.
  */
+export type LossKind =
+  | 'drop-table'
+  | 'drop-column'
+  | 'truncate'
+  | 'delete'
+  | 'update'
+  | 'alter-column-type'
+  | 'drop-schema'
+  | 'drop-type'
+  | 'drop-cascade'
+  | 'dynamic-sql'
+  | 'unknown';
+
 export interface LossDescription {
-  kind: 'drop-table' | 'drop-column' | 'truncate' | 'delete';
+  kind: LossKind;
   schema?: string;
   table: string;
   column?: string;
@@ -12,13 +25,22 @@ export interface LossDescription {
   exists: boolean;
   rows: number | null;
   estimated?: boolean;
+  /** Why a statement that is not a plain drop counts as possibly losing data. */
+  reason?: string;
 }
 
-const WHAT: Record<LossDescription['kind'], string> = {
+const WHAT: Record<LossKind, string> = {
   'drop-table': 'table dropped',
   'drop-column': 'column dropped',
   truncate: 'table truncated',
   delete: 'rows deleted',
+  update: 'rows overwritten',
+  'alter-column-type': 'column converted',
+  'drop-schema': 'schema dropped with its tables',
+  'drop-type': 'type dropped with its columns',
+  'drop-cascade': 'dropped with dependent objects',
+  'dynamic-sql': 'procedural code',
+  unknown: 'statement not known to keep data',
 };
 
 /** `customers.segment (column dropped by 009_rollback.sql:8; 120 non-null values)`. */
@@ -29,7 +51,8 @@ export function describeLoss(item: LossDescription): string {
     : item.rows === null
       ? 'row count unknown'
       : `${item.estimated ? '~' : ''}${item.rows} ${item.column ? 'non-null value' : 'row'}${item.rows === 1 ? '' : 's'}`;
-  return `${where} (${WHAT[item.kind]} by ${item.file}:${item.line}; ${amount})`;
+  const why = item.reason ? `: ${item.reason}` : '';
+  return `${where} (${WHAT[item.kind] ?? item.kind} by ${item.file}:${item.line}; ${amount}${why})`;
 }
 
 /** True when the item destroys data that exists now (or whose amount is unknown). */

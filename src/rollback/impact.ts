@@ -46,10 +46,36 @@ function qualified(item: { schema?: string; table: string }): string {
     : escapeIdentifier(item.table);
 }
 
+/** Kinds whose loss is counted in a table (rows) or a column (non-null values). */
+const COUNTED = new Set([
+  'drop-table',
+  'drop-column',
+  'truncate',
+  'delete',
+  'update',
+  'alter-column-type',
+]);
+
 async function countLoss(
   client: Client,
   item: DataLosingStatement,
 ): Promise<Pick<DataLossItem, 'exists' | 'rows' | 'estimated'>> {
+  if (item.kind === 'drop-schema') {
+    const { rows } = await client.query<{ ok: boolean }>(
+      `SELECT to_regnamespace($1) IS NOT NULL AS ok`,
+      [escapeIdentifier(item.table)],
+    );
+    return { exists: rows[0].ok, rows: rows[0].ok ? null : 0 };
+  }
+  if (item.kind === 'drop-type') {
+    const name = qualified(item);
+    const { rows } = await client.query<{ ok: boolean }>(
+      `SELECT to_regtype($1) IS NOT NULL AS ok`,
+      [name],
+    );
+    return { exists: rows[0].ok, rows: rows[0].ok ? null : 0 };
+  }
+  if (!COUNTED.has(item.kind)) return { exists: true, rows: null };
   const name = qualified(item);
   const { rows: found } = await client.query<{ oid: string | null; has_column: boolean }>(
     `SELECT to_regclass($1)::oid::text AS oid,

@@ -13,6 +13,7 @@ import {
 import { UsageError } from '../migrations/errors';
 import { activityMetricsInterceptor } from './activity-metrics';
 import { connectClient, connectWorker } from './connection';
+import { redactFailuresInterceptor } from './redact-failures';
 import { serveMetrics, type MetricsServer } from './metrics';
 import { ensureSearchAttributes } from './search-attributes';
 import { resolveModulePath } from './module-path';
@@ -70,8 +71,9 @@ export async function createPgshiftWorker(options: PgshiftWorkerOptions): Promis
     identity: options.identity ?? `pgshift-worker@${hostname()}:${process.pid}`,
     workflowFailureErrorTypes: WORKFLOW_FAILURE_ERROR_TYPES,
     shutdownGraceTime: options.shutdownGraceTime ?? '10s',
-    // Step start/end logs and pgshift's own metrics (served by `startAppMetrics`).
-    interceptors: { activity: [activityMetricsInterceptor()] },
+    // Failures redacted before they reach history (outermost); step start/end logs and
+    // pgshift's own metrics (served by `startAppMetrics`).
+    interceptors: { activity: [redactFailuresInterceptor(), activityMetricsInterceptor()] },
   });
 }
 

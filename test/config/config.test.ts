@@ -3,7 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
+  assertRehearsable,
   ConfigError,
+  isProductionTier,
   configJsonSchema,
   environmentConfig,
   loadConfig,
@@ -235,6 +237,54 @@ describe('database URL resolution', () => {
       resolveWebhookUrl(config.environments.production, { HOOK: 'http://127.0.0.1:9/x' }),
     ).toBe('http://127.0.0.1:9/x');
     expect(resolveWebhookUrl(config.environments.production, {})).toBeUndefined();
+  });
+});
+
+describe('environment tiers', () => {
+  it('makes the environment named production, and one that requires a rehearsal, production-tier by default', () => {
+    const config = parseConfig(
+      { environments: { 'eu-prod': { requireRehearsalFrom: 'staging' }, qa: {} } },
+      null,
+    );
+    expect(environmentConfig(config, 'production').tier).toBe('production');
+    expect(environmentConfig(config, 'eu-prod').tier).toBe('production');
+    expect(environmentConfig(config, 'qa').tier).toBe('staging');
+    expect(environmentConfig(config, 'staging').tier).toBe('staging');
+  });
+
+  it('takes the tier the config gives', () => {
+    const config = parseConfig(
+      { environments: { live: { tier: 'production' }, sandbox: { tier: 'development' } } },
+      null,
+    );
+    expect(environmentConfig(config, 'live').tier).toBe('production');
+    expect(isProductionTier(environmentConfig(config, 'live'))).toBe(true);
+    expect(environmentConfig(config, 'sandbox').tier).toBe('development');
+    const error = configError(() =>
+      parseConfig({ environments: { live: { tier: 'prod' } } }, null),
+    );
+    expect(error.issues.map((i) => i.path)).toEqual(['environments.live.tier']);
+  });
+
+  it('refuses an environment name with capitals, naming the key, so Production cannot alias production', () => {
+    const error = configError(() =>
+      parseConfig({ environments: { Production: { tier: 'staging' } } }, null),
+    );
+    expect(error.issues.map((i) => i.path)).toEqual(['environments.Production']);
+    expect(error.message).toMatch(/lowercase letters, digits, - and _/);
+    expect(() => environmentConfig(parseConfig({}, null), 'Production')).toThrow(
+      /invalid environment name "Production": environment names use lowercase letters/,
+    );
+  });
+
+  it('refuses to rehearse on a production-tier environment, naming the key', () => {
+    const config = parseConfig({ environments: { live: { tier: 'production' } } }, null);
+    const error = configError(() => assertRehearsable(environmentConfig(config, 'live')));
+    expect(error.message).toMatch(
+      /^refusing to rehearse on live: it is a production-tier environment/,
+    );
+    expect(error.issues[0].path).toBe('environments.live.tier');
+    expect(() => assertRehearsable(environmentConfig(config, 'staging'))).not.toThrow();
   });
 });
 

@@ -55,8 +55,104 @@ describe('finding the statements of a rollback file that lose data', () => {
     ]);
   });
 
-  it('finds nothing in a file that does not parse', async () => {
-    expect(await findDataLosingStatements('x.sql', 'DROP TABLE (;')).toEqual([]);
+  it('counts a file that does not parse as possibly losing data', async () => {
+    expect(await findDataLosingStatements('x.sql', 'DROP TABLE (;')).toEqual([
+      expect.objectContaining({ kind: 'unknown', reason: expect.stringMatching(/does not parse/) }),
+    ]);
+  });
+});
+
+describe('data loss fails closed', () => {
+  const kindsOf = async (sql: string) =>
+    (await findDataLosingStatements('r.sql', sql)).map((d) => [d.kind, d.reason]);
+
+  it('counts DROP SCHEMA … CASCADE, saying it drops every table in the schema', async () => {
+    expect(await kindsOf('DROP SCHEMA archive CASCADE;')).toEqual([
+      ['drop-schema', expect.stringMatching(/drops every table in the schema/)],
+    ]);
+    expect(await kindsOf('DROP SCHEMA IF EXISTS archive;')).toEqual([]);
+  });
+
+  it('counts DROP TYPE … CASCADE, saying it drops the columns of that type', async () => {
+    expect(await kindsOf('DROP TYPE mood CASCADE;')).toEqual([
+      ['drop-type', expect.stringMatching(/drops every column of that type/)],
+    ]);
+    expect(await kindsOf('DROP TYPE mood;')).toEqual([]);
+  });
+
+  it('counts a DO block with EXECUTE, saying the SQL is built at run time', async () => {
+    expect(
+      await kindsOf(`DO $$ BEGIN EXECUTE format('DROP TABLE %I', 'audit_log'); END $$;`),
+    ).toEqual([['dynamic-sql', expect.stringMatching(/EXECUTE runs SQL built at run time/)]]);
+  });
+
+  it('reads the SQL inside a DO block and keeps a block that only reports', async () => {
+    expect(await kindsOf(`DO $$ BEGIN DELETE FROM events; END $$;`)).toEqual([
+      ['delete', 'in a DO block: delete'],
+    ]);
+    expect(await kindsOf(`DO $$ BEGIN RAISE NOTICE 'Rollback % completed', 3; END $$;`)).toEqual(
+      [],
+    );
+    expect(await kindsOf(`DO $$ BEGIN PERFORM purge_everything(); END $$;`)).toEqual([
+      ['dynamic-sql', expect.stringMatching(/perform/)],
+    ]);
+  });
+
+  it('counts UPDATE and INSERT … ON CONFLICT DO UPDATE, which overwrite stored values', async () => {
+    expect(await kindsOf(`UPDATE customers SET region = NULL;`)).toEqual([
+      ['update', 'UPDATE overwrites stored values'],
+    ]);
+    expect(
+      await kindsOf(`INSERT INTO t (a, b) VALUES (1, 2) ON CONFLICT (a) DO UPDATE SET b = 2;`),
+    ).toEqual([['update', expect.stringMatching(/ON CONFLICT DO UPDATE/)]]);
+  });
+
+  it('counts DELETE, whatever its WHERE clause', async () => {
+    expect(await kindsOf(`DELETE FROM events WHERE id < 0;`)).toEqual([['delete', undefined]]);
+  });
+
+  it('counts ALTER COLUMN … TYPE, which converts every stored value', async () => {
+    expect(await kindsOf('ALTER TABLE customers ALTER COLUMN region TYPE varchar(2);')).toEqual([
+      ['alter-column-type', expect.stringMatching(/converts every stored value/)],
+    ]);
+  });
+
+  it('counts statements it does not know and SELECTs that call unknown functions', async () => {
+    expect(await kindsOf('SELECT purge_everything();')).toEqual([
+      ['unknown', 'SELECT calls purge_everything, which may change data'],
+    ]);
+    expect(await kindsOf('CLUSTER customers;')).toEqual([
+      ['unknown', 'CLUSTER is not known to keep data'],
+    ]);
+    expect(await kindsOf("SELECT pg_sleep(1); SELECT set_config('x.y', '1', false);")).toEqual([]);
+  });
+
+  it('finds a statement it cannot count as losing data of unknown amount, and says why', async () => {
+    const url = await createTestDatabase('impact-closed');
+    await query(url, `CREATE SCHEMA archive; CREATE TABLE archive.events (id int)`);
+    const rollback = {
+      file: '001_rollback.sql',
+      sql: `DROP SCHEMA archive CASCADE;\nDO $$ BEGIN EXECUTE 'TRUNCATE x'; END $$;`,
+    };
+    const closedPlan = {
+      ...plan,
+      migrations: [
+        { ...plan.migrations[0], rollback: { ...plan.migrations[0].rollback, ...rollback } },
+      ],
+    };
+    await query(
+      url,
+      `CREATE SCHEMA pgshift; CREATE TABLE pgshift.migrations (version integer PRIMARY KEY, name text NOT NULL,
+         forward_checksum text NOT NULL, rollback_checksum text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now(),
+         applied_by text NOT NULL, duration_ms integer NOT NULL, source text NOT NULL DEFAULT 'migrate');
+       INSERT INTO pgshift.migrations VALUES (1, 'x', 'a', 'b', now(), 'test', 1, 'migrate')`,
+    );
+    const impact = await withClient(url, (c) => assessRollbackImpact(c, closedPlan, 0));
+    expect(impact.losesData).toBe(true);
+    expect(impact.dataLoss.map((d) => describeLoss(d))).toEqual([
+      'archive (schema dropped with its tables by 001_rollback.sql:1; row count unknown: DROP SCHEMA archive CASCADE drops every table in the schema)',
+      'DO block (procedural code by 001_rollback.sql:2; row count unknown: a DO block with EXECUTE runs SQL built at run time, which cannot be checked)',
+    ]);
   });
 });
 

@@ -57,7 +57,8 @@ describe('migration rollback (--migration-target=N)', () => {
         { version: 11, rollbackFile: '011_rollback.sql' },
       ],
     });
-    expect(result.emergencyBackupId).toMatch(/emergency$/);
+    // Named by the incident and by the workflow run that took it (never shared with another run).
+    expect(result.emergencyBackupId).toMatch(/-emergency-[0-9a-f-]{36}$/);
     const step = (name: string) => result.steps.find((s) => s.name === name);
     expect(step('revert migrations')).toMatchObject({ status: 'completed' });
     expect(step('verify database')).toMatchObject({

@@ -56,17 +56,29 @@ export async function closeTestEnv(): Promise<void> {
 
 const bundles = new Map<string, Promise<WorkflowBundleWithSourceMap>>();
 
-/** The workflows bundled once per test file (default: ../../workflows, the project's). */
+/**
+ * The workflows bundled once per test file (default: ../../workflows, the project's), with
+ * optional workflow interceptor modules (test worker configuration, e.g. shorter timeouts).
+ */
 export function workflowBundle(
   workflowsPath: string = defaultWorkflowsPath(),
+  workflowInterceptorModules: string[] = [],
 ): Promise<WorkflowBundleWithSourceMap> {
-  let bundle = bundles.get(workflowsPath);
+  const key = [workflowsPath, ...workflowInterceptorModules].join('\0');
+  let bundle = bundles.get(key);
   if (!bundle) {
-    bundle = bundleWorkflowCode({ workflowsPath, logger: new DefaultLogger('WARN') });
-    bundles.set(workflowsPath, bundle);
+    bundle = bundleWorkflowCode({
+      workflowsPath,
+      workflowInterceptorModules,
+      logger: new DefaultLogger('WARN'),
+    });
+    bundles.set(key, bundle);
   }
   return bundle;
 }
+
+/** Workflow interceptors that shorten every heartbeat timeout (see the module). */
+export const SHORT_HEARTBEAT_INTERCEPTORS = join(__dirname, 'short-heartbeat-interceptors.ts');
 
 /** A unique task queue so concurrent tests never steal each other's tasks. */
 export function uniqueTaskQueue(prefix = 'test'): string {
@@ -87,7 +99,11 @@ export interface TestWorker {
  */
 export async function startTestWorker(
   activities: object = {},
-  options: { workflowsPath?: string; taskQueue?: string } = {},
+  options: {
+    workflowsPath?: string;
+    taskQueue?: string;
+    workflowInterceptorModules?: string[];
+  } = {},
 ): Promise<TestWorker> {
   const environment = await testEnv();
   const taskQueue = options.taskQueue ?? uniqueTaskQueue();
@@ -95,7 +111,7 @@ export async function startTestWorker(
     connection: environment.nativeConnection,
     namespace: environment.namespace ?? temporalNamespace(),
     taskQueue,
-    workflowBundle: await workflowBundle(options.workflowsPath),
+    workflowBundle: await workflowBundle(options.workflowsPath, options.workflowInterceptorModules),
     activities,
   });
   const running = worker.run();

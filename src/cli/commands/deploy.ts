@@ -16,6 +16,7 @@ import { readPlanForWorkflow } from '../plan-input';
 import { followProgress, formatStep, startPgshiftWorkflow } from '../workflow-runs';
 import { signDecision, type SigningFlags, type StatementTarget } from '../signing';
 import { signingOptions } from './approve';
+import { assertAppVersion } from '../../app/version';
 
 interface DeployOptions {
   env: string;
@@ -111,7 +112,7 @@ function durationFlag(value: string | undefined, flag: string): string | undefin
 
 export async function deploy(opts: DeployOptions): Promise<number> {
   const options: ProductionDeployInput['options'] = {
-    ...(opts.appVersion ? { appVersion: opts.appVersion } : {}),
+    ...(opts.appVersion ? { appVersion: assertAppVersion(opts.appVersion, '--app-version') } : {}),
     ...(opts.waiveRehearsal !== undefined
       ? { waiveRehearsal: { reason: requireText(opts.waiveRehearsal, '--waive-rehearsal') } }
       : {}),

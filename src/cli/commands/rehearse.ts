@@ -7,6 +7,7 @@ import {
   type StagingRehearsalResult,
 } from '../../../workflows/definitions';
 import { resolveInitiator } from '../initiator';
+import { assertRehearsable, environmentConfig, loadConfig } from '../../config';
 import { emit } from '../output';
 import { readPlanForWorkflow } from '../plan-input';
 import { followProgress, startPgshiftWorkflow } from '../workflow-runs';
@@ -54,7 +55,22 @@ function parseVersion(value: string, flag: string): number {
   return n;
 }
 
+/**
+ * The friendly early refusal of a rehearsal on a production-tier environment, from the
+ * local config when it can be read. The worker refuses in any case (activities/tier.ts).
+ */
+function refuseProductionEarly(environment: string): void {
+  let settings;
+  try {
+    settings = environmentConfig(loadConfig(), environment);
+  } catch {
+    return;
+  }
+  assertRehearsable(settings);
+}
+
 export async function rehearse(opts: RehearseOptions): Promise<number> {
+  refuseProductionEarly(opts.env);
   const plan = await readPlanForWorkflow(opts.dir);
   const initiator = resolveInitiator(opts.as);
   const input: StagingRehearsalInput = {
