@@ -3,7 +3,14 @@ import { withClient } from '../src/migrations/database';
 import { migrateDown, migrateUp } from '../src/migrations/runner';
 import { readStatus } from '../src/migrations/status';
 import { describeDrift } from '../src/migrations/drift';
-import type { MigrationPlan, RunResult } from '../src/migrations/types';
+import { LockWaitTimeoutError } from '../src/migrations/errors';
+import type {
+  LockWaitInfo,
+  MigrationPlan,
+  RunResult,
+  RunnerOptions,
+} from '../src/migrations/types';
+import { pgshiftMetrics } from '../src/temporal/metrics';
 import { asActivity, databaseUrlOf, runnerOptionsFor, type ActivityDeps } from './deps';
 import { assertPlanIntegrity } from './plan';
 
@@ -41,11 +48,50 @@ function summarise(environment: string, run: RunResult): RunSummary {
   };
 }
 
-/** Heartbeat details while migrating: the worker that resumes can show where it was. */
-function progressHeartbeat() {
+/**
+ * Heartbeat details while migrating (the worker that resumes can show where it was), and
+ * while a migration waits for other sessions' locks: heartbeat details name the blockers
+ * (`pgshift watch` and the Web UI's pending activity show them), metrics count the wait.
+ */
+function lockWaitReporter() {
   const context = Context.current();
-  return (event: { phase: string; version: number; name: string; index: number; total: number }) =>
-    context.heartbeat({ ...event });
+  let progress: Record<string, unknown> = {};
+  let last: LockWaitInfo | undefined;
+  return {
+    onProgress(event: Parameters<NonNullable<RunnerOptions['onProgress']>>[0]) {
+      progress = { ...event };
+      last = undefined;
+      context.heartbeat(progress);
+    },
+    onLockWait(info: LockWaitInfo) {
+      last = info;
+      context.heartbeat({
+        ...progress,
+        lockWait: { ...info, blockers: info.blockers.slice(0, 3) },
+      });
+    },
+    /** Feeds the lock-wait metrics from a finished run (or the wait that failed it). */
+    record(run: RunResult | undefined, error?: unknown) {
+      for (const r of run?.results ?? [])
+        if (r.lockWait) pgshiftMetrics.recordLockWait(r.lockWait.waitedMs, r.lockWait.attempts);
+      if (error instanceof LockWaitTimeoutError && last)
+        pgshiftMetrics.recordLockWait(last.waitingForMs, last.attempts, true);
+    },
+  };
+}
+
+async function reportingLockWaits(
+  work: (reporter: ReturnType<typeof lockWaitReporter>) => Promise<RunResult>,
+): Promise<RunResult> {
+  const reporter = lockWaitReporter();
+  try {
+    const run = await work(reporter);
+    reporter.record(run);
+    return run;
+  } catch (error) {
+    reporter.record((error as { runResult?: RunResult }).runResult, error);
+    throw error;
+  }
 }
 
 export function createMigrateActivities(deps: ActivityDeps) {
@@ -82,11 +128,14 @@ export function createMigrateActivities(deps: ActivityDeps) {
       return asActivity(async () => {
         assertPlanIntegrity(input.plan);
         return withClient(databaseUrlOf(deps, input.environment), async (client) => {
-          const run = await migrateUp(client, input.plan, {
-            ...runnerOptionsFor(deps, input.environment, input.appliedBy),
-            to: input.to,
-            onProgress: progressHeartbeat(),
-          });
+          const run = await reportingLockWaits((reporter) =>
+            migrateUp(client, input.plan, {
+              ...runnerOptionsFor(deps, input.environment, input.appliedBy),
+              to: input.to,
+              onProgress: reporter.onProgress,
+              onLockWait: reporter.onLockWait,
+            }),
+          );
           return summarise(input.environment, run);
         });
       });
@@ -102,10 +151,13 @@ export function createMigrateActivities(deps: ActivityDeps) {
       return asActivity(async () => {
         assertPlanIntegrity(input.plan);
         return withClient(databaseUrlOf(deps, input.environment), async (client) => {
-          const run = await migrateDown(client, input.plan, input.target, {
-            ...runnerOptionsFor(deps, input.environment, input.appliedBy),
-            onProgress: progressHeartbeat(),
-          });
+          const run = await reportingLockWaits((reporter) =>
+            migrateDown(client, input.plan, input.target, {
+              ...runnerOptionsFor(deps, input.environment, input.appliedBy),
+              onProgress: reporter.onProgress,
+              onLockWait: reporter.onLockWait,
+            }),
+          );
           return summarise(input.environment, run);
         });
       });

@@ -123,6 +123,11 @@ export function describeHeartbeat(details: unknown): string | undefined {
   } else if (typeof d.phase === 'string') parts.push(d.phase);
   if (typeof d.bytes === 'number') parts.push(formatBytes(d.bytes));
   if (typeof d.tables === 'number') parts.push(`${d.tables} tables`);
+  const wait = d.lockWait as { waitingForMs?: number; blockers?: unknown } | undefined;
+  if (wait && typeof wait === 'object' && Array.isArray(wait.blockers))
+    parts.push(
+      `waiting ${Math.round((wait.waitingForMs ?? 0) / 1000)}s for ${wait.blockers.join('; ')}`,
+    );
   return parts.length ? parts.join(', ') : undefined;
 }
 
