@@ -1,5 +1,6 @@
 import { fileChecksum, planChecksum } from '../src/migrations/files';
 import { MigrationFileError } from '../src/migrations/errors';
+import { touchedTables } from '../src/migrations/lock-targets';
 import type { Finding, MigrationPlan } from '../src/migrations/types';
 import { validateDeps } from '../src/lint/deps';
 import { validateSafety, assessRisk } from '../src/lint/safety';
@@ -12,6 +13,8 @@ export interface PlanValidation {
   warningCount: number;
   highRisk: boolean;
   riskReasons: string[];
+  /** Tables the plan's forward files lock (quoted names, at most 20): the deploy probes them. */
+  touchedTables?: string[];
 }
 
 /**
@@ -57,6 +60,7 @@ export function createPlanActivities() {
           warningCount: findings.length - errors.length,
           highRisk: risk.highRisk,
           riskReasons: risk.reasons.slice(0, 20),
+          touchedTables: await touchedTables(input.plan),
         };
       });
     },

@@ -1,4 +1,4 @@
-import type { SqlStatement } from './sql-statements';
+import { ensureParser, parseSql, type SqlStatement } from './sql-statements';
 
 /**
  * Which relations a migration locks, and in which mode, read from its parsed statements
@@ -206,4 +206,19 @@ export function lockTargets(statements: SqlStatement[]): LockTarget[] {
       byRelation.set(t.relation, seen ? strongest(seen, t.mode) : t.mode);
     }
   return [...byRelation].map(([relation, mode]) => ({ relation, mode }));
+}
+
+/** Tables the forward files of a plan lock (quoted names, first `limit`), for latency probes. */
+export async function touchedTables(
+  plan: { migrations: { forward: { sql: string } }[] },
+  limit = 20,
+): Promise<string[]> {
+  await ensureParser();
+  const names = new Set<string>();
+  for (const m of plan.migrations)
+    for (const t of lockTargets(parseSql(m.forward.sql).statements)) {
+      if (names.size >= limit) return [...names];
+      names.add(t.relation);
+    }
+  return [...names];
 }
