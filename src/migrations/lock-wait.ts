@@ -1,4 +1,4 @@
-import type { Client } from 'pg';
+import { escapeLiteral, type Client } from 'pg';
 import { LockWaitTimeoutError } from './errors';
 import { conflictingModes, type LockTarget } from './lock-targets';
 import type { LockWaitInfo } from './types';
@@ -41,13 +41,10 @@ export interface BlockerAction {
   succeeded: boolean;
 }
 
-const BLOCKERS_SQL = `
-SELECT l.pid, l.relation::regclass::text AS relation, l.mode, l.granted,
-       coalesce(a.application_name, '') AS application_name, a.usename AS "user", a.state,
-       coalesce(extract(epoch FROM now() - a.xact_start) * 1000, 0)::float8 AS transaction_ms,
-       coalesce(extract(epoch FROM now() - a.state_change) * 1000, 0)::float8 AS state_ms
+/** The conflicting locks on the targets: `names` and `modes` are text[] expressions. */
+const conflictsFrom = (names: string, modes: string) => `
   FROM (SELECT DISTINCT r.rel, x.mode
-          FROM unnest($1::text[], $2::text[]) AS x(name, mode)
+          FROM unnest(${names}, ${modes}) AS x(name, mode)
           CROSS JOIN LATERAL (
             SELECT to_regclass(x.name) AS rel
             UNION ALL
@@ -56,8 +53,43 @@ SELECT l.pid, l.relation::regclass::text AS relation, l.mode, l.granted,
   JOIN pg_locks l ON l.locktype = 'relation' AND l.relation = t.rel AND l.mode = t.mode
    AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
   LEFT JOIN pg_stat_activity a ON a.pid = l.pid
- WHERE l.pid IS DISTINCT FROM pg_backend_pid()
+ WHERE l.pid IS DISTINCT FROM pg_backend_pid()`;
+
+const BLOCKERS_SQL = `
+SELECT l.pid, l.relation::regclass::text AS relation, l.mode, l.granted,
+       coalesce(a.application_name, '') AS application_name, a.usename AS "user", a.state,
+       coalesce(extract(epoch FROM now() - a.xact_start) * 1000, 0)::float8 AS transaction_ms,
+       coalesce(extract(epoch FROM now() - a.state_change) * 1000, 0)::float8 AS state_ms
+${conflictsFrom('$1::text[]', '$2::text[]')}
  ORDER BY transaction_ms DESC`;
+
+/** SQLSTATE the in-transaction guard raises when a conflicting session is in the way. */
+export const BLOCKED_SQLSTATE = 'PGSLW';
+
+function conflictPairs(targets: LockTarget[]): { names: string[]; modes: string[] } {
+  const names: string[] = [];
+  const modes: string[] = [];
+  for (const t of targets)
+    for (const mode of conflictingModes(t.mode)) {
+      names.push(t.relation);
+      modes.push(mode);
+    }
+  return { names, modes };
+}
+
+/**
+ * The same check as findBlockers as a statement to run first in the migration's own
+ * transaction (no round trip of its own): it raises BLOCKED_SQLSTATE before any lock on the
+ * targets is requested, so nothing queues; the runner then waits and names the blockers.
+ */
+export function blockerGuardSql(targets: LockTarget[], minAgeMs: number): string | undefined {
+  if (targets.length === 0) return undefined;
+  const { names, modes } = conflictPairs(targets);
+  const array = (values: string[]) => `ARRAY[${values.map(escapeLiteral).join(', ')}]::text[]`;
+  return `DO $pgshift_guard$ BEGIN IF EXISTS (SELECT 1 ${conflictsFrom(array(names), array(modes))}
+   AND (l.pid IS NULL OR coalesce(extract(epoch FROM clock_timestamp() - a.xact_start) * 1000, 0) >= ${Math.max(0, Math.round(minAgeMs))}))
+THEN RAISE EXCEPTION 'pgshift: a session holds or waits for a conflicting lock' USING ERRCODE = '${BLOCKED_SQLSTATE}'; END IF; END $pgshift_guard$`;
+}
 
 /**
  * Sessions holding or waiting for a lock that conflicts with one of `targets`, oldest
@@ -70,13 +102,7 @@ export async function findBlockers(
   minAgeMs = 0,
 ): Promise<Blocker[]> {
   if (targets.length === 0) return [];
-  const names: string[] = [];
-  const modes: string[] = [];
-  for (const t of targets)
-    for (const mode of conflictingModes(t.mode)) {
-      names.push(t.relation);
-      modes.push(mode);
-    }
+  const { names, modes } = conflictPairs(targets);
   const { rows } = await client.query<{
     pid: number | null;
     relation: string;
@@ -107,6 +133,11 @@ export async function findBlockers(
     });
   }
   return out;
+}
+
+/** Transactions younger than this are not waited for: they end within an attempt. */
+export function blockerMinAgeMs(lockTimeoutMs: number): number {
+  return Math.max(20, lockTimeoutMs / 2);
 }
 
 /** 192000 → '3m12s', 1500 → '1.5s'. */
@@ -151,6 +182,11 @@ export interface LockAwareOptions {
   what: string;
   /** false: a lock timeout is not retried (the attempt cannot be repeated safely). */
   retry?: boolean;
+  /**
+   * The attempt runs blockerGuardSql first in its own transaction: the first look for
+   * blockers costs no round trip (later looks, while waiting, are findBlockers).
+   */
+  guarded?: boolean;
   pollMs?: number;
 }
 
@@ -174,7 +210,7 @@ export async function withLockAwareRetry<T>(
   const started = Date.now();
   const deadline = started + options.budgetMs;
   const pollMs = options.pollMs ?? 100;
-  const minAge = Math.max(20, options.lockTimeoutMs / 2);
+  const minAge = blockerMinAgeMs(options.lockTimeoutMs);
   const seen = new Map<string, string>(); // blocker key → description (last seen)
   const firstSeen = new Map<number, number>(); // pid → when we began waiting on it
   const acted = new Set<number>();
@@ -182,6 +218,7 @@ export async function withLockAwareRetry<T>(
   let lastReport = 0;
   let lastKey = '';
   let timeouts = 0;
+  let look = !options.guarded;
   const finish = () => {
     outcome.waitedMs = Date.now() - started;
     const named = [...seen].filter(([key]) => key !== 'timeout').map(([, d]) => d);
@@ -189,7 +226,8 @@ export async function withLockAwareRetry<T>(
     return outcome;
   };
   for (;;) {
-    const blockers = await findBlockers(client, options.targets, minAge);
+    const blockers = look ? await findBlockers(client, options.targets, minAge) : [];
+    look = true;
     if (blockers.length > 0) {
       const now = Date.now();
       for (const b of blockers) {
@@ -217,6 +255,10 @@ export async function withLockAwareRetry<T>(
       const value = await attempt();
       return { value, outcome: finish() };
     } catch (error) {
+      if ((error as { code?: string })?.code === BLOCKED_SQLSTATE) {
+        outcome.attempts--; // the guard stopped it before it asked for a lock
+        continue;
+      }
       if (!isLockTimeout(error) || options.retry === false) throw error;
       timeouts++;
       seen.set('timeout', `lock_timeout (${options.lockTimeoutMs} ms) reached ${timeouts}×`);

@@ -16,7 +16,13 @@ import {
 } from './ledger';
 import { withAdvisoryLock } from './lock';
 import { lockTargets, statementLockTargets, type LockTarget } from './lock-targets';
-import { withLockAwareRetry, type LockAwareOutcome } from './lock-wait';
+import {
+  BLOCKED_SQLSTATE,
+  blockerGuardSql,
+  blockerMinAgeMs,
+  withLockAwareRetry,
+  type LockAwareOutcome,
+} from './lock-wait';
 import { highestVersion, pendingMigrations } from './plan';
 import { isServerError, toExecutionError, type PgServerError } from './sql-error';
 import { ensureParser, executableStatements, parseSql, type SqlStatement } from './sql-statements';
@@ -114,7 +120,7 @@ async function runTransactional(
     await client.query(text);
   } catch (error) {
     await client.query('ROLLBACK').catch(() => undefined);
-    if (!isServerError(error)) throw error;
+    if (!isServerError(error) || error.code === BLOCKED_SQLSTATE) throw error;
     const position = Number(error.position);
     if (Number.isFinite(position) && position > 0) {
       const part = parts.find(
@@ -234,6 +240,7 @@ export async function applyMigration(
     what: string,
     attempt: () => Promise<T>,
     retry = true,
+    guarded = false,
   ): Promise<T> => {
     const { value, outcome } = await withLockAwareRetry(
       client,
@@ -241,6 +248,7 @@ export async function applyMigration(
         targets,
         what,
         retry,
+        guarded,
         lockTimeoutMs: timeoutMs(options.lockTimeout),
         budgetMs: options.lockWaitMs ?? DEFAULT_LOCK_WAIT_MS,
         policy: {
@@ -277,13 +285,19 @@ export async function applyMigration(
   };
   try {
     if (file.transactional) {
-      const prefix = `BEGIN;\nSET LOCAL lock_timeout = ${lockTimeout};\nSET LOCAL statement_timeout = ${statementTimeout}`;
+      const targets = lockTargets(statements);
+      const guard = blockerGuardSql(targets, blockerMinAgeMs(timeoutMs(options.lockTimeout)));
+      const prefix = `BEGIN;\nSET LOCAL lock_timeout = ${lockTimeout};\nSET LOCAL statement_timeout = ${statementTimeout}${guard ? `;\n${guard}` : ''}`;
       const ledgerSql =
         direction === 'up'
           ? ledgerInsertSql(migration, options.appliedBy)
           : ledgerDeleteSql(migration.version);
-      await lockAware(lockTargets(statements), file.file, () =>
-        runTransactional(client, file, statements, prefix, ledgerSql),
+      await lockAware(
+        targets,
+        file.file,
+        () => runTransactional(client, file, statements, prefix, ledgerSql),
+        true,
+        guard !== undefined,
       );
     } else {
       await client.query(
