@@ -445,7 +445,8 @@ export async function productionDeploy(
     );
     const monitoring = await monitorDeployment({
       environment,
-      tables: validation?.touchedTables,
+      // The same tables the baseline read (those of the plan that existed before it).
+      tables: baseline.probeTables,
       baseline,
       thresholds: policy.thresholds,
       windowMs,

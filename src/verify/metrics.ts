@@ -69,6 +69,8 @@ function healthLatency(byName: Map<string, HttpHealthResult[]>): {
 
 interface DatabaseSample {
   ok: boolean;
+  /** The tables read by each probe round. */
+  probed?: string[];
   probeLatencyMs: number | null;
   connectionsPercent: number | null;
   error?: string;
@@ -108,6 +110,7 @@ async function sampleDatabase(
     }
     return {
       ok: true,
+      probed: existing,
       probeLatencyMs: median(durations),
       connectionsPercent: (rows[0].used / rows[0].max) * 100,
     };
@@ -140,6 +143,7 @@ export async function measureBaseline(target: MetricsTarget): Promise<Baseline> 
     healthLatencyMs: latency.overall,
     healthLatencyByName: latency.byName,
     probeLatencyMs: db.probeLatencyMs,
+    ...(db.probed?.length ? { probeTables: db.probed } : {}),
     at: new Date().toISOString(),
   };
 }
