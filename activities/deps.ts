@@ -42,6 +42,13 @@ export function runnerOptionsFor(
   return {
     ...DEFAULT_RUNNER_OPTIONS,
     lockTimeout: `${parseDuration(settings.lockTimeout)}ms`,
+    lockWaitMs: parseDuration(settings.lockWait),
+    ...(settings.cancelBlockersAfter
+      ? { cancelBlockersAfterMs: parseDuration(settings.cancelBlockersAfter) }
+      : {}),
+    ...(settings.terminateIdleBlockersAfter
+      ? { terminateIdleBlockersAfterMs: parseDuration(settings.terminateIdleBlockersAfter) }
+      : {}),
     statementTimeout: `${parseDuration(settings.statementTimeout)}ms`,
     appliedBy: appliedBy ?? process.env.PGSHIFT_USER ?? userInfo().username,
   };

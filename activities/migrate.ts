@@ -6,7 +6,14 @@ import { assertRollbackFilesAsApplied } from '../src/migrations/rollback-checksu
 import { migrateDown, migrateUp } from '../src/migrations/runner';
 import { readStatus } from '../src/migrations/status';
 import { describeDrift } from '../src/migrations/drift';
-import type { MigrationPlan, RunResult } from '../src/migrations/types';
+import { LockWaitTimeoutError } from '../src/migrations/errors';
+import type {
+  LockWaitInfo,
+  MigrationPlan,
+  RunResult,
+  RunnerOptions,
+} from '../src/migrations/types';
+import { pgshiftMetrics } from '../src/temporal/metrics';
 import { asActivity, databaseUrlOf, runnerOptionsFor, type ActivityDeps } from './deps';
 import { withHeartbeat, type Heartbeat } from './heartbeat';
 import { assertPlanIntegrity } from './plan';
@@ -141,7 +148,7 @@ async function runMigrations(
   plan: MigrationPlan,
   run: (
     client: Client,
-    onProgress: (event: MigrationHeartbeat['progress']) => void,
+    report: Pick<RunnerOptions, 'onProgress' | 'onLockWait'>,
     lockWaitMs?: number,
   ) => Promise<RunResult>,
 ): Promise<RunSummary> {
@@ -152,17 +159,50 @@ async function runMigrations(
         const state = await ledgerBefore(client, heartbeat);
         heartbeat.update(state);
         const retry = Context.current().info.attempt > 1;
-        const result = await run(
-          client,
-          (progress) => heartbeat.update({ ...state, progress }),
-          retry ? RETRY_LOCK_WAIT_MS : undefined,
-        );
+        let progress: MigrationHeartbeat['progress'];
+        let lastWait: LockWaitInfo | undefined;
+        let result: RunResult;
+        try {
+          result = await run(
+            client,
+            {
+              onProgress: (event) => {
+                progress = event;
+                lastWait = undefined;
+                heartbeat.update({ ...state, progress });
+              },
+              // While a migration waits for other sessions' locks, the heartbeat details name
+              // the blockers (`pgshift watch` and the Web UI's pending activity show them).
+              onLockWait: (info) => {
+                lastWait = info;
+                heartbeat.update({
+                  ...state,
+                  progress,
+                  lockWait: { ...info, blockers: info.blockers.slice(0, 3) },
+                });
+              },
+            },
+            retry ? RETRY_LOCK_WAIT_MS : undefined,
+          );
+        } catch (error) {
+          recordLockWaits((error as { runResult?: RunResult }).runResult);
+          if (error instanceof LockWaitTimeoutError && lastWait)
+            pgshiftMetrics.recordLockWait(lastWait.waitingForMs, lastWait.attempts, true);
+          throw error;
+        }
+        recordLockWaits(result);
         return await summariseFromLedger(client, environment, plan, state, result);
       } finally {
         release();
       }
     }),
   );
+}
+
+/** Feeds the lock-wait metrics from a finished run. */
+function recordLockWaits(run: RunResult | undefined): void {
+  for (const r of run?.results ?? [])
+    if (r.lockWait) pgshiftMetrics.recordLockWait(r.lockWait.waitedMs, r.lockWait.attempts);
 }
 
 export function createMigrateActivities(deps: ActivityDeps) {
@@ -205,14 +245,14 @@ export function createMigrateActivities(deps: ActivityDeps) {
           databaseUrlOf(deps, input.environment),
           input.environment,
           input.plan,
-          (client, onProgress, lockWaitMs) =>
+          (client, report, lockWaitMs) =>
             migrateUp(client, input.plan, {
               ...options,
               ...(lockWaitMs
                 ? { advisoryLockWaitMs: Math.max(lockWaitMs, options.advisoryLockWaitMs) }
                 : {}),
               to: input.to,
-              onProgress,
+              ...report,
             }),
         );
       });
@@ -238,7 +278,7 @@ export function createMigrateActivities(deps: ActivityDeps) {
           databaseUrlOf(deps, input.environment),
           input.environment,
           input.plan,
-          async (client, onProgress, lockWaitMs) => {
+          async (client, report, lockWaitMs) => {
             await assertRollbackFilesAsApplied(
               client,
               input.plan,
@@ -250,7 +290,7 @@ export function createMigrateActivities(deps: ActivityDeps) {
               ...(lockWaitMs
                 ? { advisoryLockWaitMs: Math.max(lockWaitMs, options.advisoryLockWaitMs) }
                 : {}),
-              onProgress,
+              ...report,
             });
           },
         );

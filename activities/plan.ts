@@ -2,6 +2,7 @@ import { fileChecksum, planChecksum } from '../src/migrations/files';
 import { readHeaderBlock } from '../src/migrations/headers';
 import { flagsOf } from '../src/migrations/plan';
 import { MigrationFileError } from '../src/migrations/errors';
+import { touchedTables } from '../src/migrations/lock-targets';
 import type { Finding, MigrationPlan } from '../src/migrations/types';
 import { validateDeps } from '../src/lint/deps';
 import { validateSafety, assessRisk } from '../src/lint/safety';
@@ -14,6 +15,8 @@ export interface PlanValidation {
   warningCount: number;
   highRisk: boolean;
   riskReasons: string[];
+  /** Tables the plan's forward files lock (quoted names, at most 20): the deploy probes them. */
+  touchedTables?: string[];
 }
 
 /**
@@ -76,6 +79,7 @@ export function createPlanActivities() {
           warningCount: findings.length - errors.length,
           highRisk: risk.highRisk,
           riskReasons: risk.reasons.slice(0, 20),
+          touchedTables: await touchedTables(input.plan),
         };
       });
     },

@@ -33,12 +33,13 @@ export interface VerificationReport {
 }
 
 export function createVerifyActivities(deps: ActivityDeps) {
-  const metricsTarget = (environment: string) => {
+  const metricsTarget = (environment: string, tables?: string[]) => {
     const settings = settingsOf(deps, environment);
     return {
       databaseUrl: databaseUrlOf(deps, environment),
       healthChecks: settings.healthChecks,
       metricsUrl: settings.app.metricsUrl,
+      probeTables: (tables ?? []).slice(0, 20),
     };
   };
   return {
@@ -126,13 +127,13 @@ export function createVerifyActivities(deps: ActivityDeps) {
     },
 
     /** Latency reference measured before a deploy, for "performance degradation > 50%". */
-    async measureBaseline(input: { environment: string }): Promise<Baseline> {
-      return asActivity(() => measureBaseline(metricsTarget(input.environment)));
+    async measureBaseline(input: { environment: string; tables?: string[] }): Promise<Baseline> {
+      return asActivity(() => measureBaseline(metricsTarget(input.environment, input.tables)));
     },
 
     /** One observation of the monitoring window; the workflow judges it with evaluateThresholds. */
-    async sampleMetrics(input: { environment: string }): Promise<MetricsSample> {
-      return asActivity(() => sampleMetrics(metricsTarget(input.environment)));
+    async sampleMetrics(input: { environment: string; tables?: string[] }): Promise<MetricsSample> {
+      return asActivity(() => sampleMetrics(metricsTarget(input.environment, input.tables)));
     },
 
     /** Stores the live schema under a label (e.g. `v5`) for later comparison. */

@@ -1,3 +1,4 @@
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   generateMigrations,
@@ -8,6 +9,8 @@ import type { BenchInfra } from './infra';
 import { median, pairedRatio, runProcess, type ProcessRun } from './measure';
 import { NODE_PG_MIGRATE_BIN, PGSHIFT_BIN } from './paths';
 import { metric, type BenchContext, type BenchResult } from './report';
+
+const PSQL = join(process.env.PGSHIFT_PG_BIN ?? '/usr/lib/postgresql/15/bin', 'psql');
 
 /**
  * 1. `pgshift migrate up` (the real CLI) vs `node-pg-migrate up` applying the same 200
@@ -32,8 +35,14 @@ export async function benchMigrate(infra: BenchInfra, ctx: BenchContext): Promis
       [NODE_PG_MIGRATE_BIN, 'up', '-m', npmDir, '--no-verbose', ...extra],
       { env: { ...process.env, DATABASE_URL: url } },
     );
+  // The floor: psql applying the concatenated forward files in one transaction (no ledger).
+  const concatenated = join(infra.workDir, `migrate-${count}-all.sql`);
+  writeFileSync(concatenated, migrations.map((m) => m.forward).join('\n'));
+  const psql = (url: string) =>
+    runProcess(PSQL, ['-X', '-q', '-1', '-v', 'ON_ERROR_STOP=1', '-f', concatenated, url]);
   const tools: Record<string, (url: string) => Promise<ProcessRun>> = {
     pgshift,
+    'psql -1 -f': psql,
     'node-pg-migrate': (url) => nodePgMigrate(url),
     'node-pg-migrate --no-single-transaction': (url) =>
       nodePgMigrate(url, ['--no-single-transaction']),
@@ -68,6 +77,7 @@ export async function benchMigrate(infra: BenchInfra, ctx: BenchContext): Promis
   }
   const med = (name: string) => median(times[name]);
   const ratio = pairedRatio(times.pgshift, times['node-pg-migrate']);
+  const ratioPsql = pairedRatio(times.pgshift, times['psql -1 -f']);
   const ratioPerTx = pairedRatio(times.pgshift, times['node-pg-migrate --no-single-transaction']);
   const peak = Math.max(...(rss.pgshift ?? [NaN]));
   return {
@@ -89,7 +99,15 @@ export async function benchMigrate(infra: BenchInfra, ctx: BenchContext): Promis
         undefined,
         times['node-pg-migrate --no-single-transaction'],
       ),
-      metric('ratio pgshift / node-pg-migrate', ratio, 'x', { max: 1.0, text: '≤ 1.0x' }),
+      metric(
+        'psql -1 -f (concatenated files)',
+        med('psql -1 -f'),
+        'ms',
+        undefined,
+        times['psql -1 -f'],
+      ),
+      metric('ratio pgshift / node-pg-migrate', ratio, 'x', { max: 0.9, text: '≤ 0.9x' }),
+      metric('ratio pgshift / psql -1 -f', ratioPsql, 'x', { max: 1.3, text: '≤ 1.3x' }),
       metric('ratio pgshift / node-pg-migrate (per-migration tx)', ratioPerTx, 'x'),
       metric(
         'pgshift --help (startup only)',

@@ -3,6 +3,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { benchEmergency } from './emergency.bench';
+import { benchImpact } from './impact.bench';
 import { startInfra, type BenchInfra } from './infra';
 import { benchMigrate } from './migrate.bench';
 import { ROOT, assertBuilt } from './paths';
@@ -11,7 +12,7 @@ import { formatMarkdown, formatTable, type BenchContext, type BenchResult } from
 import { benchRollbackGrowth } from './rollback-growth.bench';
 
 /**
- * `npm run bench [-- --only migrate,rollback-growth,rehearsal,emergency] [--quick] [--no-build]`
+ * `npm run bench [-- --only migrate,rollback-growth,rehearsal,emergency,impact] [--quick] [--no-build]`
  *
  * Starts its own PostgreSQL (or uses TEST_DATABASE_URL) and, for the rehearsal and the
  * emergency workflow, its own Temporal dev server (or TEMPORAL_ADDRESS); prints one table
@@ -22,6 +23,7 @@ const BENCHMARKS: Record<string, (infra: BenchInfra, ctx: BenchContext) => Promi
   'rollback-growth': benchRollbackGrowth,
   rehearsal: benchRehearsal,
   emergency: benchEmergency,
+  impact: benchImpact,
 };
 
 interface Args {

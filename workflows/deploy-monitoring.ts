@@ -26,6 +26,8 @@ export interface MonitoringOutcome {
  */
 export async function monitorDeployment(args: {
   environment: string;
+  /** Tables the plan touches: every sample reads them (a held lock shows as latency). */
+  tables?: string[];
   baseline: Baseline;
   thresholds: Thresholds;
   windowMs: number;
@@ -41,7 +43,7 @@ export async function monitorDeployment(args: {
   for (;;) {
     const sample = await quick.sampleMetrics.executeWithOptions(
       { summary: `monitor ${environment}: sample ${samples + 1}` },
-      [{ environment }],
+      [{ environment, ...(args.tables ? { tables: args.tables } : {}) }],
     );
     samples++;
     const evaluation = evaluateThresholds(baseline, sample, thresholds, history);

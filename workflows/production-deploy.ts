@@ -374,9 +374,11 @@ export async function productionDeploy(
 
     // ── baseline, before anything changes ──
     tracker.start('baseline', `measuring ${environment} before the deploy (latency, row counts)`);
+    // The probe reads the tables the plan touches (older histories' validations carry none).
+    const tables = validation?.touchedTables;
     const baseline = await quick.measureBaseline.executeWithOptions(
       { summary: `measure the latency baseline of ${environment}` },
-      [{ environment }],
+      [{ environment, ...(tables ? { tables } : {}) }],
     );
     run.baselineRowCounts = await quick.captureRowCounts.executeWithOptions(
       { summary: `count rows of critical tables in ${environment}` },
@@ -443,6 +445,8 @@ export async function productionDeploy(
     );
     const monitoring = await monitorDeployment({
       environment,
+      // The same tables the baseline read (those of the plan that existed before it).
+      tables: baseline.probeTables,
       baseline,
       thresholds: policy.thresholds,
       windowMs,

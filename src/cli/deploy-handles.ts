@@ -1,10 +1,5 @@
-import {
-  ServiceError,
-  WorkflowNotFoundError,
-  WorkflowUpdateFailedError,
-  type Client,
-  type WorkflowHandle,
-} from '@temporalio/client';
+import type { Client, WorkflowHandle } from '@temporalio/client';
+import { isTemporalError } from '../temporal/sdk-errors';
 import { UsageError } from '../migrations/errors';
 import { PgshiftPlanChecksum } from '../temporal/search-attribute-keys';
 import { approvalsQuery, type ApprovalState } from '../../workflows/definitions';
@@ -26,15 +21,15 @@ export async function openDeploy(
 
 /** Turns client errors about a deploy into one line a person can act on. */
 export function explainDeployError(error: unknown, workflowId: string): unknown {
-  if (error instanceof WorkflowNotFoundError)
+  if (isTemporalError(error, 'WorkflowNotFoundError'))
     return new UsageError(
       `no workflow ${workflowId}: check the id that \`pgshift deploy\` printed (or list them in the Web UI)`,
     );
-  if (error instanceof WorkflowUpdateFailedError)
+  if (isTemporalError(error, 'WorkflowUpdateFailedError'))
     return new UsageError(
       `workflow ${workflowId} could not take the request: ${error.cause?.message ?? error.message}`,
     );
-  if (error instanceof ServiceError && /completed|not found/i.test(error.message))
+  if (isTemporalError(error, 'ServiceError') && /completed|not found/i.test(error.message))
     return new UsageError(
       `workflow ${workflowId} has already ended: ${error.message.split('\n')[0]}`,
     );

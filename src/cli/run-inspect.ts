@@ -1,11 +1,10 @@
-import {
+import type {
+  Client,
+  WorkflowExecutionDescription,
+  WorkflowExecutionInfo,
   WorkflowFailedError,
-  WorkflowNotFoundError,
-  type Client,
-  type WorkflowExecutionDescription,
-  type WorkflowExecutionInfo,
 } from '@temporalio/client';
-import { decodeArrayFromPayloads } from '@temporalio/common/lib/internal-non-workflow';
+import { isTemporalError } from '../temporal/sdk-errors';
 import { UsageError } from '../migrations/errors';
 import { webUiLink } from '../temporal/connection';
 import {
@@ -123,6 +122,11 @@ export function describeHeartbeat(details: unknown): string | undefined {
   } else if (typeof d.phase === 'string') parts.push(d.phase);
   if (typeof d.bytes === 'number') parts.push(formatBytes(d.bytes));
   if (typeof d.tables === 'number') parts.push(`${d.tables} tables`);
+  const wait = d.lockWait as { waitingForMs?: number; blockers?: unknown } | undefined;
+  if (wait && typeof wait === 'object' && Array.isArray(wait.blockers))
+    parts.push(
+      `waiting ${Math.round((wait.waitingForMs ?? 0) / 1000)}s for ${wait.blockers.join('; ')}`,
+    );
   return parts.length ? parts.join(', ') : undefined;
 }
 
@@ -140,6 +144,8 @@ async function pendingActivities(
   description: WorkflowExecutionDescription,
 ): Promise<PendingActivityView[]> {
   const out: PendingActivityView[] = [];
+  // Loaded when a run is inspected, not when the CLI registers its commands.
+  const { decodeArrayFromPayloads } = await import('@temporalio/common/lib/internal-non-workflow');
   for (const activity of description.raw.pendingActivities ?? []) {
     let progress: string | undefined;
     try {
@@ -182,7 +188,7 @@ export async function inspectRun(client: Client, workflowId: string): Promise<Ru
   try {
     description = await handle.describe();
   } catch (error) {
-    if (error instanceof WorkflowNotFoundError)
+    if (isTemporalError(error, 'WorkflowNotFoundError'))
       throw workflowNotFound(workflowId, client.options.namespace);
     throw error;
   }
@@ -262,7 +268,7 @@ async function addOutcome(client: Client, view: RunView): Promise<void> {
     }
   } catch (error) {
     view.failure =
-      error instanceof WorkflowFailedError && error.cause
+      isTemporalError<WorkflowFailedError>(error, 'WorkflowFailedError') && error.cause
         ? `${error.message}: ${firstLine(error.cause)}`
         : firstLine(error);
   }

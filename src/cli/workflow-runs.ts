@@ -1,10 +1,10 @@
 import { noWorkerWarning } from './worker-presence';
-import {
-  WorkflowExecutionAlreadyStartedError,
-  type Client,
-  type WorkflowHandle,
-  type WorkflowHandleWithFirstExecutionRunId,
+import type {
+  Client,
+  WorkflowHandle,
+  WorkflowHandleWithFirstExecutionRunId,
 } from '@temporalio/client';
+import { isTemporalError } from '../temporal/sdk-errors';
 import type { SearchAttributeType } from '@temporalio/common';
 import type { SearchAttributeKey } from '@temporalio/common/lib/search-attributes';
 import { UsageError } from '../migrations/errors';
@@ -83,7 +83,7 @@ export async function startPgshiftWorkflow(
     if (warning) process.stderr.write(`pgshift: warning: ${warning}\n`);
     return { handle, link: webUiLink(request.workflowId, handle.firstExecutionRunId) };
   } catch (error) {
-    if (error instanceof WorkflowExecutionAlreadyStartedError)
+    if (isTemporalError(error, 'WorkflowExecutionAlreadyStartedError'))
       throw new UsageError(
         `workflow ${request.workflowId} is already running: follow it with \`pgshift watch ${request.workflowId}\` (Web UI: ${webUiLink(request.workflowId)})`,
       );

@@ -17,7 +17,13 @@ export const CONFIG_KEY_DESCRIPTIONS: Record<string, string> = {
   'environments.<name>.tier':
     '`production`, `staging` or `development`, enforced by the worker: a staging rehearsal refuses a production-tier environment, and a data-losing emergency rollback there needs an approval. Default: `production` for the environment named production and for any environment with `requireRehearsalFrom`, otherwise `staging`.',
   'environments.<name>.lockTimeout':
-    'lock_timeout set for every migration: a migration waiting longer for a lock fails instead of blocking traffic.',
+    'lock_timeout of each attempt to apply a migration: an attempt never makes traffic queue behind it for longer; a timed-out attempt is retried (backoff with jitter) within `lockWait`.',
+  'environments.<name>.lockWait':
+    'How long one migration may wait for locks other sessions hold, over all attempts. pgshift waits without queueing while it sees a conflicting session (and names it); when the budget is spent the migration fails with LockWaitTimeoutError naming the blockers.',
+  'environments.<name>.cancelBlockersAfter':
+    'Opt-in: cancel (pg_cancel_backend) an active query that has blocked a migration this long. Never by default; every cancellation is reported and recorded in pgshift.blocker_actions.',
+  'environments.<name>.terminateIdleBlockersAfter':
+    'Opt-in: terminate (pg_terminate_backend) an idle-in-transaction session that has blocked a migration this long. Never by default; recorded in pgshift.blocker_actions.',
   'environments.<name>.statementTimeout': 'statement_timeout set for every migration.',
   'environments.<name>.requireRehearsalFrom':
     'A production deploy requires a passing rehearsal of the same plan on this environment (null: none). Default: "staging" for the environment named production, otherwise none.',

@@ -135,7 +135,10 @@ export const environmentSchema = z
     databaseUrlEnv: envVarName.optional(),
     /** production | staging | development; default production for `production` (see ENVIRONMENT_TIERS). */
     tier: z.enum(['production', 'staging', 'development']).optional(),
-    lockTimeout: duration('5s').default('5s'),
+    lockTimeout: duration('200ms').default('200ms'),
+    lockWait: duration('10m').default('10m'),
+    cancelBlockersAfter: duration('2m').optional(),
+    terminateIdleBlockersAfter: duration('2m').optional(),
     statementTimeout: duration('15min').default('15min'),
     /** A production deploy requires a passing rehearsal certificate from this environment. */
     requireRehearsalFrom: z.string().min(1).nullable().optional(),

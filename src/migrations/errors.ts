@@ -72,6 +72,21 @@ export class LockTimeoutError extends PgshiftError {
   }
 }
 
+/**
+ * A migration waited its whole lock wait budget for locks other sessions hold (named in
+ * the message and `blockers`). Not retried by Temporal: the budget was the retry.
+ */
+export class LockWaitTimeoutError extends PgshiftError {
+  readonly code = 'LockWaitTimeoutError';
+  readonly exitCode = 1;
+  constructor(
+    message: string,
+    readonly blockers: string[],
+  ) {
+    super(message);
+  }
+}
+
 /** A rollback test found that a rollback does not restore the schema. */
 export class RollbackIntegrityError extends PgshiftError {
   readonly code = 'RollbackIntegrityError';

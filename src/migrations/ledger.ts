@@ -27,6 +27,25 @@ CREATE TABLE IF NOT EXISTS pgshift.repairs (
   repaired_at timestamptz NOT NULL DEFAULT now(),
   repaired_by text NOT NULL,
   reason text NOT NULL
+);
+CREATE TABLE IF NOT EXISTS pgshift.started_migrations (
+  version integer PRIMARY KEY,
+  name text NOT NULL,
+  forward_checksum text NOT NULL,
+  rollback_checksum text NOT NULL,
+  started_at timestamptz NOT NULL DEFAULT now(),
+  started_by text NOT NULL
+);
+CREATE TABLE IF NOT EXISTS pgshift.blocker_actions (
+  id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  version integer NOT NULL,
+  file text NOT NULL,
+  action text NOT NULL,
+  pid integer NOT NULL,
+  blocker text NOT NULL,
+  succeeded boolean NOT NULL,
+  acted_at timestamptz NOT NULL DEFAULT now(),
+  acted_by text NOT NULL
 );`;
 
 const ready = new WeakSet<Client>();
@@ -35,7 +54,8 @@ const ready = new WeakSet<Client>();
 export async function ensureLedger(client: Client): Promise<void> {
   if (ready.has(client)) return;
   const { rows } = await client.query<{ ok: boolean }>(
-    `SELECT to_regclass('pgshift.migrations') IS NOT NULL AND to_regclass('pgshift.repairs') IS NOT NULL AS ok`,
+    `SELECT to_regclass('pgshift.migrations') IS NOT NULL AND to_regclass('pgshift.repairs') IS NOT NULL
+        AND to_regclass('pgshift.started_migrations') IS NOT NULL AND to_regclass('pgshift.blocker_actions') IS NOT NULL AS ok`,
   );
   if (!rows[0].ok) await client.query(CREATE_LEDGER);
   ready.add(client);
@@ -119,9 +139,9 @@ export async function insertLedgerEntry(
   );
 }
 
-/** Removes a rolled-back migration's row. */
+/** Removes a rolled-back migration's row (and its started mark). */
 export async function deleteLedgerEntry(client: Client, version: number): Promise<void> {
-  await client.query(`DELETE FROM pgshift.migrations WHERE version = $1`, [version]);
+  await client.query(ledgerDeleteSql(version));
 }
 
 /**
@@ -142,7 +162,70 @@ export function ledgerInsertSql(migration: Migration, appliedBy: string): string
   return `INSERT INTO pgshift.migrations (version, name, forward_checksum, rollback_checksum, applied_by, duration_ms, source) VALUES (${values.join(', ')})`;
 }
 
-/** The ledger delete of a rolled-back migration as one SQL statement. */
+/** The ledger delete of a rolled-back migration as one SQL statement (and its started mark). */
 export function ledgerDeleteSql(version: number): string {
-  return `DELETE FROM pgshift.migrations WHERE version = ${Math.trunc(version)}`;
+  const v = Math.trunc(version);
+  return `DELETE FROM pgshift.migrations WHERE version = ${v};\nDELETE FROM pgshift.started_migrations WHERE version = ${v}`;
+}
+
+/**
+ * Marks a no-transaction migration as started (committed before its first statement), so a
+ * crash inside it is known: a retry rebuilds what it left INVALID, compensation reverts it.
+ */
+export async function markStarted(
+  client: Client,
+  migration: Migration,
+  startedBy: string,
+): Promise<void> {
+  await client.query(
+    `INSERT INTO pgshift.started_migrations (version, name, forward_checksum, rollback_checksum, started_by)
+     VALUES ($1, $2, $3, $4, $5)
+     ON CONFLICT (version) DO UPDATE SET started_at = now(), started_by = EXCLUDED.started_by`,
+    [
+      migration.version,
+      migration.name,
+      migration.forward.checksum,
+      migration.rollback.checksum,
+      startedBy,
+    ],
+  );
+}
+
+/** Clears the started mark (the ledger row now says applied, or it was reverted). */
+export async function clearStarted(client: Client, version: number): Promise<void> {
+  await client.query(`DELETE FROM pgshift.started_migrations WHERE version = $1`, [version]);
+}
+
+/** Versions of no-transaction migrations that were started and never finished. */
+export async function readStarted(client: Client): Promise<number[]> {
+  const exists = await client.query<{ t: string | null }>(
+    `SELECT to_regclass('pgshift.started_migrations')::text AS t`,
+  );
+  if (!exists.rows[0].t) return [];
+  const { rows } = await client.query<{ version: number }>(
+    `SELECT s.version FROM pgshift.started_migrations s
+      WHERE NOT EXISTS (SELECT 1 FROM pgshift.migrations m WHERE m.version = s.version)
+      ORDER BY s.version`,
+  );
+  return rows.map((r) => r.version);
+}
+
+/** Records a blocker cancelled or terminated by the opt-in policy (who, what, by whom). */
+export async function recordBlockerAction(
+  client: Client,
+  entry: {
+    version: number;
+    file: string;
+    action: string;
+    pid: number;
+    blocker: string;
+    succeeded: boolean;
+  },
+  actedBy: string,
+): Promise<void> {
+  await client.query(
+    `INSERT INTO pgshift.blocker_actions (version, file, action, pid, blocker, succeeded, acted_by)
+     VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+    [entry.version, entry.file, entry.action, entry.pid, entry.blocker, entry.succeeded, actedBy],
+  );
 }

@@ -3,14 +3,26 @@ import { performance } from 'node:perf_hooks';
 import { assertNoDrift } from './drift';
 import { MigrationExecutionError, UsageError } from './errors';
 import {
+  clearStarted,
   deleteLedgerEntry,
   ensureLedger,
   insertLedgerEntry,
   ledgerDeleteSql,
   ledgerInsertSql,
+  markStarted,
   readLedger,
+  readStarted,
+  recordBlockerAction,
 } from './ledger';
 import { withAdvisoryLock } from './lock';
+import { lockTargets, statementLockTargets, type LockTarget } from './lock-targets';
+import {
+  BLOCKED_SQLSTATE,
+  blockerGuardSql,
+  blockerMinAgeMs,
+  withLockAwareRetry,
+  type LockAwareOutcome,
+} from './lock-wait';
 import { highestVersion, pendingMigrations } from './plan';
 import { isServerError, toExecutionError, type PgServerError } from './sql-error';
 import { ensureParser, executableStatements, parseSql, type SqlStatement } from './sql-statements';
@@ -25,6 +37,9 @@ import type {
   SqlFile,
 } from './types';
 
+/** Default of RunnerOptions.lockWaitMs: how long one migration may wait for locks. */
+const DEFAULT_LOCK_WAIT_MS = 600_000;
+
 /**
  * The runner: lock → ensure ledger → read the ledger once → refuse drift → apply each
  * pending migration in its own transaction together with its ledger row → unlock.
@@ -36,6 +51,21 @@ import type {
  */
 
 const TIMEOUT = /^\s*\d+(\.\d+)?\s*(us|ms|s|min|h|d)?\s*$/;
+
+const UNIT_MS: Record<string, number> = {
+  us: 0.001,
+  ms: 1,
+  s: 1000,
+  min: 60_000,
+  h: 3_600_000,
+  d: 86_400_000,
+};
+
+/** A checked timeout ('200ms', '5s', '250' = ms, PostgreSQL's units) in milliseconds. */
+function timeoutMs(value: string): number {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(us|ms|s|min|h|d)?\s*$/.exec(value);
+  return m ? Number(m[1]) * UNIT_MS[m[2] ?? 'ms'] : 0;
+}
 
 /** A lock_timeout / statement_timeout value as a safe SQL literal. */
 function timeoutLiteral(value: string, option: string): string {
@@ -90,7 +120,7 @@ async function runTransactional(
     await client.query(text);
   } catch (error) {
     await client.query('ROLLBACK').catch(() => undefined);
-    if (!isServerError(error)) throw error;
+    if (!isServerError(error) || error.code === BLOCKED_SQLSTATE) throw error;
     const position = Number(error.position);
     if (Number.isFinite(position) && position > 0) {
       const part = parts.find(
@@ -104,8 +134,11 @@ async function runTransactional(
           true,
         );
     }
+    // Timeouts are not re-run to be located: a lock timeout would queue traffic once more.
     const located =
-      error.code === '57014' ? undefined : await locateFailure(client, statements, prefix);
+      error.code === '57014' || error.code === '55P03'
+        ? undefined
+        : await locateFailure(client, statements, prefix);
     if (located && located.error.code === error.code)
       throw toExecutionError(file, located.statement, located.error, true);
     throw toExecutionError(file, undefined, error, true);
@@ -134,10 +167,47 @@ async function locateFailure(
   }
 }
 
+const quoteIdent = (name: string) => `"${name.replace(/"/g, '""')}"`;
+
+/** The (quoted, qualified) name of the index a CREATE INDEX CONCURRENTLY names, if any. */
+function concurrentIndexName(statement: SqlStatement): string | undefined {
+  const node = statement.node as {
+    concurrent?: boolean;
+    idxname?: string;
+    relation?: { schemaname?: string };
+  };
+  if (statement.nodeType !== 'IndexStmt' || !node.concurrent || !node.idxname) return undefined;
+  const schema = node.relation?.schemaname;
+  return schema ? `${quoteIdent(schema)}.${quoteIdent(node.idxname)}` : quoteIdent(node.idxname);
+}
+
+/** The index named `name` when it exists and is INVALID (a failed or killed concurrent build). */
+async function invalidIndex(
+  client: Client,
+  name: string,
+): Promise<{ name: string; building: boolean } | undefined> {
+  const { rows } = await client.query<{ name: string; building: boolean }>(
+    `SELECT c.oid::regclass::text AS name,
+            EXISTS (SELECT 1 FROM pg_stat_progress_create_index p WHERE p.index_relid = c.oid) AS building
+       FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+      WHERE c.oid = to_regclass($1) AND NOT i.indisvalid`,
+    [name],
+  );
+  return rows[0];
+}
+
 /**
  * Applies one file (forward for 'up', rollback for 'down') and writes or deletes its
  * ledger row, atomically unless the file is marked `-- pgshift:no-transaction`. The caller
  * holds the migration lock. Throws MigrationExecutionError naming file:line and SQLSTATE.
+ *
+ * Lock-aware: before each attempt it waits, without queueing, while other sessions hold or
+ * wait for locks that conflict with the file's statements, then attempts with the short
+ * lock_timeout, retrying on lock timeouts within `lockWaitMs` (LockWaitTimeoutError after).
+ * A transactional file is retried whole; a no-transaction file statement by statement. A
+ * no-transaction 'up' file is marked started in the ledger before its first statement, and
+ * an INVALID index left by an earlier attempt's CREATE INDEX CONCURRENTLY is dropped and
+ * built again.
  */
 export async function applyMigration(
   client: Client,
@@ -164,8 +234,45 @@ export async function applyMigration(
   const onNotice = (notice: { message?: string }) => notices.push(notice.message ?? '');
   client.on('notice', onNotice);
   const started = performance.now();
+  const waited: LockAwareOutcome = { waitedMs: 0, attempts: 0, blockers: [], actions: [] };
+  const lockAware = async <T>(
+    targets: LockTarget[],
+    what: string,
+    attempt: () => Promise<T>,
+    retry = true,
+    guarded = false,
+  ): Promise<T> => {
+    const { value, outcome } = await withLockAwareRetry(
+      client,
+      {
+        targets,
+        what,
+        retry,
+        guarded,
+        lockTimeoutMs: timeoutMs(options.lockTimeout),
+        budgetMs: options.lockWaitMs ?? DEFAULT_LOCK_WAIT_MS,
+        policy: {
+          cancelAfterMs: options.cancelBlockersAfterMs,
+          terminateIdleAfterMs: options.terminateIdleBlockersAfterMs,
+        },
+        onWait: options.onLockWait,
+        record: (action) =>
+          recordBlockerAction(
+            client,
+            { version: migration.version, file: file.file, ...action },
+            options.appliedBy,
+          ),
+      },
+      attempt,
+    );
+    waited.waitedMs += outcome.waitedMs;
+    waited.attempts += outcome.attempts;
+    waited.blockers.push(...outcome.blockers.filter((b) => !waited.blockers.includes(b)));
+    waited.actions.push(...outcome.actions);
+    return value;
+  };
   const bookkeeping = async () => {
-    if (direction === 'up')
+    if (direction === 'up') {
       await insertLedgerEntry(
         client,
         migration,
@@ -173,26 +280,74 @@ export async function applyMigration(
         performance.now() - started,
         'migrate',
       );
-    else await deleteLedgerEntry(client, migration.version);
+      await clearStarted(client, migration.version);
+    } else await deleteLedgerEntry(client, migration.version);
   };
   try {
     if (file.transactional) {
-      const prefix = `BEGIN;\nSET LOCAL lock_timeout = ${lockTimeout};\nSET LOCAL statement_timeout = ${statementTimeout}`;
+      const targets = lockTargets(statements);
+      const guard = blockerGuardSql(targets, blockerMinAgeMs(timeoutMs(options.lockTimeout)));
+      const prefix = `BEGIN;\nSET LOCAL lock_timeout = ${lockTimeout};\nSET LOCAL statement_timeout = ${statementTimeout}${guard ? `;\n${guard}` : ''}`;
       const ledgerSql =
         direction === 'up'
           ? ledgerInsertSql(migration, options.appliedBy)
           : ledgerDeleteSql(migration.version);
-      await runTransactional(client, file, statements, prefix, ledgerSql);
+      await lockAware(
+        targets,
+        file.file,
+        () => runTransactional(client, file, statements, prefix, ledgerSql),
+        true,
+        guard !== undefined,
+      );
     } else {
       await client.query(
         `SET lock_timeout = ${lockTimeout}; SET statement_timeout = ${statementTimeout}`,
       );
+      // Explicit BEGIN … COMMIT in a no-transaction file: one wait, one attempt.
+      const explicit = statements.some((s) => s.transactionKind === 'TRANS_STMT_BEGIN');
       try {
-        await runStatements(client, file, statements, false);
+        if (direction === 'up') await markStarted(client, migration, options.appliedBy);
+        if (explicit)
+          await lockAware(
+            lockTargets(statements),
+            file.file,
+            () => runStatements(client, file, statements, false),
+            false,
+          );
+        else
+          for (const statement of statements) {
+            // A lock timeout or a crash inside CREATE INDEX CONCURRENTLY leaves the index
+            // INVALID; IF NOT EXISTS would skip it: drop it and build it again.
+            const index = concurrentIndexName(statement);
+            await lockAware(
+              statementLockTargets(statement),
+              `${file.file}:${statement.line}`,
+              async () => {
+                const invalid = index ? await invalidIndex(client, index) : undefined;
+                if (invalid && !invalid.building) {
+                  const drop = parseSql(`DROP INDEX CONCURRENTLY IF EXISTS ${invalid.name}`);
+                  await runStatements(client, file, drop.statements, false);
+                  notices.push(
+                    `dropped INVALID index ${invalid.name} left by an earlier attempt; building it again`,
+                  );
+                }
+                await runStatements(client, file, [statement], false);
+              },
+            );
+          }
+        for (const statement of statements) {
+          const index = concurrentIndexName(statement);
+          const invalid = index ? await invalidIndex(client, index) : undefined;
+          if (invalid)
+            throw new MigrationExecutionError(
+              `${file.file}:${statement.line}: index ${invalid.name} is INVALID after the file ran (an earlier failed build that IF NOT EXISTS skipped, or a build still running): drop it (DROP INDEX CONCURRENTLY ${invalid.name}) and run the migration again`,
+              file.file,
+              statement.line,
+            );
+        }
         await bookkeeping();
       } catch (error) {
-        if (statements.some((s) => s.transactionKind === 'TRANS_STMT_BEGIN'))
-          await client.query('ROLLBACK').catch(() => undefined);
+        if (explicit) await client.query('ROLLBACK').catch(() => undefined);
         throw error;
       } finally {
         await client.query('RESET lock_timeout; RESET statement_timeout').catch(() => undefined);
@@ -201,6 +356,17 @@ export async function applyMigration(
   } finally {
     client.off('notice', onNotice);
   }
+  const lockWait =
+    waited.blockers.length > 0 || waited.actions.length > 0 || waited.attempts > 1
+      ? {
+          waitedMs: waited.waitedMs,
+          attempts: waited.attempts,
+          blockers: waited.blockers,
+          actions: waited.actions.map(
+            (a) => `${a.action} pid ${a.pid}${a.succeeded ? '' : ' (failed)'}: ${a.blocker}`,
+          ),
+        }
+      : undefined;
   return {
     version: migration.version,
     name: migration.name,
@@ -208,6 +374,7 @@ export async function applyMigration(
     status: 'Success',
     durationMs: Math.round(performance.now() - started),
     ...(notices.length > 0 ? { notices } : {}),
+    ...(lockWait ? { lockWait } : {}),
   };
 }
 
@@ -332,7 +499,9 @@ export async function migrateDown(
       `target ${target} is not a migration number: give the version to keep (0 rolls back everything)`,
     );
   await ensureParser();
-  const select = (ledger: LedgerEntry[]) => {
+  // A no-transaction migration that was started and never finished is reverted too (its
+  // rollback file runs; it must tolerate a partly applied forward file, like any retry).
+  const select = (ledger: LedgerEntry[], started: number[]) => {
     const report = compareLedger(plan, ledger);
     assertNoDrift({
       ...report,
@@ -340,17 +509,19 @@ export async function migrateDown(
       missingFiles: report.missingFiles.filter((v) => v > target),
     });
     const byVersion = new Map(plan.migrations.map((m) => [m.version, m]));
-    return ledger
-      .filter((e) => e.version > target)
-      .sort((a, b) => b.version - a.version)
-      .map((e) => byVersion.get(e.version)!);
+    const versions = new Set(ledger.map((e) => e.version));
+    for (const v of started) if (byVersion.has(v)) versions.add(v);
+    return [...versions]
+      .filter((v) => v > target)
+      .sort((a, b) => b - a)
+      .map((v) => byVersion.get(v)!);
   };
   if (options.dryRun) {
     const ledger = await readLedger(client);
-    return dryRunResult(select(ledger), 'down', ledger);
+    return dryRunResult(select(ledger, await readStarted(client)), 'down', ledger);
   }
   return withAdvisoryLock(client, options.advisoryLockWaitMs, async () => {
     const ledger = await readLedger(client);
-    return runInOrder(client, select(ledger), 'down', options, ledger);
+    return runInOrder(client, select(ledger, await readStarted(client)), 'down', options, ledger);
   });
 }

@@ -88,6 +88,8 @@ export interface MigrationResult {
   error?: string;
   /** Messages the migration raised (RAISE NOTICE and server notices), in order. */
   notices?: string[];
+  /** Set when the migration waited for other sessions' locks or needed more than one attempt. */
+  lockWait?: { waitedMs: number; attempts: number; blockers: string[]; actions: string[] };
 }
 
 export interface RunResult {
@@ -118,9 +120,27 @@ export type ProgressListener = (event: {
   total: number;
 }) => void;
 
+/** What a migration waits for while other sessions hold conflicting locks (for heartbeats). */
+export interface LockWaitInfo {
+  /** The file waiting, e.g. "007_add_customer_region.sql". */
+  what: string;
+  waitingForMs: number;
+  attempts: number;
+  /** e.g. "pid 4711 (billing, idle in transaction for 3m12s) holding AccessShareLock on customers" */
+  blockers: string[];
+}
+
 export interface RunnerOptions {
-  /** lock_timeout for every migration statement, e.g. '5s'. */
+  /** lock_timeout of each attempt, e.g. '200ms': an attempt never queues traffic for longer. */
   lockTimeout: string;
+  /** Total time one migration may wait for other sessions' locks, over all attempts (ms). */
+  lockWaitMs?: number;
+  /** Opt-in: cancel active queries that block a migration for this long (ms). */
+  cancelBlockersAfterMs?: number;
+  /** Opt-in: terminate idle-in-transaction sessions that block a migration for this long (ms). */
+  terminateIdleBlockersAfterMs?: number;
+  /** Called while a migration waits for locks (about once a second). */
+  onLockWait?: (info: LockWaitInfo) => void;
   /** statement_timeout for every migration statement, e.g. '15min'. */
   statementTimeout: string;
   /** How long to wait for the advisory lock before failing with LockTimeoutError (ms). */
@@ -131,7 +151,8 @@ export interface RunnerOptions {
 }
 
 export const DEFAULT_RUNNER_OPTIONS: Omit<RunnerOptions, 'appliedBy'> = {
-  lockTimeout: '5s',
+  lockTimeout: '200ms',
+  lockWaitMs: 600_000,
   statementTimeout: '15min',
   advisoryLockWaitMs: 30_000,
 };

@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs';
-import { Client, Connection, type TLSConfig } from '@temporalio/client';
-import { NativeConnection } from '@temporalio/worker';
+// Type-only: the SDK (~0.5 s to load) is required when a connection is made, not when the
+// CLI merely registers its commands (`pgshift --help`).
+import type { Client, Connection, TLSConfig } from '@temporalio/client';
+import type { NativeConnection } from '@temporalio/worker';
 import { ConnectionError, UsageError } from '../migrations/errors';
 import { isPortOpen, splitAddress } from './port-probe';
 
@@ -79,6 +81,7 @@ async function assertReachable(address: string): Promise<void> {
 export async function connectClient(overrides: Partial<TemporalSettings> = {}): Promise<Client> {
   const settings = { ...temporalSettingsFromEnv(), ...overrides };
   await assertReachable(settings.address);
+  const { Client, Connection } = await import('@temporalio/client');
   let connection: Connection;
   try {
     connection = await Connection.connect({
@@ -99,6 +102,7 @@ export async function connectWorker(
 ): Promise<{ connection: NativeConnection; namespace: string; address: string }> {
   const settings = { ...temporalSettingsFromEnv(), ...overrides };
   await assertReachable(settings.address);
+  const { NativeConnection } = await import('@temporalio/worker');
   try {
     const connection = await NativeConnection.connect({
       address: settings.address,

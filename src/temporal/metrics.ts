@@ -116,6 +116,14 @@ export class PgshiftMetrics {
     'pgshift_rollbacks_total',
     'Rollback attempts by kind (migration, restore, application) and outcome.',
   );
+  readonly lockWaitSeconds = new Counter(
+    'pgshift_migration_lock_wait_seconds_total',
+    'Time migrations waited for locks held by other sessions; outcome="gave_up" when the lock wait budget ran out.',
+  );
+  readonly lockAttempts = new Counter(
+    'pgshift_migration_lock_attempts_total',
+    'Attempts to apply migrations that had to wait for locks (each attempt runs with the short lock_timeout).',
+  );
   private readonly rollbackOutcomes = new Counter('pgshift_rollbacks_by_outcome', '');
   private readonly rates = [
     new SuccessRate(
@@ -130,6 +138,12 @@ export class PgshiftMetrics {
     ),
   ];
 
+  recordLockWait(waitedMs: number, attempts: number, gaveUp = false): void {
+    const outcome = gaveUp ? 'gave_up' : 'applied';
+    this.lockWaitSeconds.inc({ outcome }, waitedMs / 1000);
+    this.lockAttempts.inc({ outcome }, attempts);
+  }
+
   recordRollback(kind: string, outcome: string): void {
     this.rollbacks.inc({ kind, outcome });
     this.rollbackOutcomes.inc({ outcome });
@@ -143,6 +157,8 @@ export class PgshiftMetrics {
         ...this.activityDuration.render(),
         ...this.migrations.render(),
         ...this.rollbacks.render(),
+        ...this.lockWaitSeconds.render(),
+        ...this.lockAttempts.render(),
         ...this.rates.flatMap((r) => r.render()),
       ].join('\n') + '\n'
     );

@@ -1,4 +1,17 @@
+import { escapeIdentifier } from 'pg';
 import { connect } from '../migrations/database';
+
+/** A regclass text (`name` or `schema.name`, quoted where needed) quoted part by part. */
+function escapeIdentifierPath(regclass: string): string {
+  const parts = regclass.match(/"(?:[^"]|"")*"|[^.]+/g) ?? [regclass];
+  return parts
+    .map((p) =>
+      p.startsWith('"')
+        ? escapeIdentifier(p.slice(1, -1).replace(/""/g, '"'))
+        : escapeIdentifier(p),
+    )
+    .join('.');
+}
 import { checkHttpHealth, type HttpHealthCheck, type HttpHealthResult } from './http-health';
 import type { Baseline, MetricsSample } from './thresholds';
 
@@ -7,6 +20,11 @@ export interface MetricsTarget {
   healthChecks: HttpHealthCheck[];
   /** Read-only queries timed as "probe latency" (default `SELECT 1`). */
   probeQueries?: string[];
+  /**
+   * Tables the plan touches (quoted names): each existing one is read (`SELECT 1 FROM t
+   * LIMIT 1`) in every probe round, so a lock held or queued on them shows as latency.
+   */
+  probeTables?: string[];
   /** Requests per health check and rounds of probe queries (baseline default 5, sample default 1). */
   samples?: number;
   /** The application's metrics endpoint: JSON with `errorRatePercent`, or `requests` and `errors`. */
@@ -51,6 +69,8 @@ function healthLatency(byName: Map<string, HttpHealthResult[]>): {
 
 interface DatabaseSample {
   ok: boolean;
+  /** The tables read by each probe round. */
+  probed?: string[];
   probeLatencyMs: number | null;
   connectionsPercent: number | null;
   error?: string;
@@ -58,8 +78,9 @@ interface DatabaseSample {
 
 async function sampleDatabase(
   url: string,
-  probes: string[],
+  queries: string[],
   rounds: number,
+  tables: string[] = [],
 ): Promise<DatabaseSample> {
   let client;
   try {
@@ -68,6 +89,19 @@ async function sampleDatabase(
       `SELECT count(*) FILTER (WHERE backend_type = 'client backend')::int AS used,
               current_setting('max_connections')::int AS max FROM pg_stat_activity`,
     );
+    // Only tables that exist now (a plan's new tables do not, before the deploy).
+    const existing = tables.length
+      ? (
+          await client.query<{ name: string }>(
+            `SELECT to_regclass(n)::text AS name FROM unnest($1::text[]) AS n WHERE to_regclass(n) IS NOT NULL`,
+            [tables],
+          )
+        ).rows.map((r) => r.name)
+      : [];
+    const probes = [
+      ...queries,
+      ...existing.map((name) => `SELECT 1 FROM ${escapeIdentifierPath(name)} LIMIT 1`),
+    ];
     const durations: number[] = [];
     for (let i = 0; i < rounds; i++) {
       const started = performance.now();
@@ -76,6 +110,7 @@ async function sampleDatabase(
     }
     return {
       ok: true,
+      probed: existing,
       probeLatencyMs: median(durations),
       connectionsPercent: (rows[0].used / rows[0].max) * 100,
     };
@@ -96,13 +131,19 @@ export async function measureBaseline(target: MetricsTarget): Promise<Baseline> 
   const samples = Math.max(1, target.samples ?? 5);
   const [health, db] = await Promise.all([
     sampleHealth(target.healthChecks, samples),
-    sampleDatabase(target.databaseUrl, target.probeQueries ?? ['SELECT 1'], samples),
+    sampleDatabase(
+      target.databaseUrl,
+      target.probeQueries ?? ['SELECT 1'],
+      samples,
+      target.probeTables,
+    ),
   ]);
   const latency = healthLatency(health);
   return {
     healthLatencyMs: latency.overall,
     healthLatencyByName: latency.byName,
     probeLatencyMs: db.probeLatencyMs,
+    ...(db.probed?.length ? { probeTables: db.probed } : {}),
     at: new Date().toISOString(),
   };
 }
@@ -129,7 +170,12 @@ export async function sampleMetrics(target: MetricsTarget): Promise<MetricsSampl
   const samples = Math.max(1, target.samples ?? 1);
   const [health, db, appErrorRate] = await Promise.all([
     sampleHealth(target.healthChecks, samples),
-    sampleDatabase(target.databaseUrl, target.probeQueries ?? ['SELECT 1'], samples),
+    sampleDatabase(
+      target.databaseUrl,
+      target.probeQueries ?? ['SELECT 1'],
+      samples,
+      target.probeTables,
+    ),
     target.metricsUrl ? readAppErrorRate(target.metricsUrl) : Promise.resolve(null),
   ]);
   const all = [...health.values()].flat();

@@ -41,6 +41,8 @@ export interface Baseline {
   healthLatencyByName: Record<string, number>;
   /** Median time of one round of the probe queries, ms (null when the database was unreachable). */
   probeLatencyMs: number | null;
+  /** The tables the probe read (those of the plan that existed): samples read the same ones. */
+  probeTables?: string[];
   at: string;
 }
 

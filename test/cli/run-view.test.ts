@@ -27,6 +27,29 @@ describe('progress of a long activity from its heartbeat details', () => {
     ).toBe('revert 007_add_region (1/2, done)');
   });
 
+  it('shows a migration waiting for a lock with the session it waits for', () => {
+    expect(
+      describeHeartbeat({
+        phase: 'start',
+        direction: 'up',
+        version: 8,
+        name: 'add_customer_note',
+        index: 0,
+        total: 1,
+        lockWait: {
+          what: '008_add_customer_note.sql',
+          waitingForMs: 12_400,
+          attempts: 0,
+          blockers: [
+            'pid 4711 (billing, idle in transaction for 3m12s) holding AccessShareLock on customers',
+          ],
+        },
+      }),
+    ).toBe(
+      'apply add_customer_note (1/1), waiting 12s for pid 4711 (billing, idle in transaction for 3m12s) holding AccessShareLock on customers',
+    );
+  });
+
   it('shows a backup as its phase, bytes written and tables dumped', () => {
     expect(describeHeartbeat({ phase: 'dumping', bytes: 13_107_200, tables: 5 })).toBe(
       'dumping, 12.5 MB, 5 tables',

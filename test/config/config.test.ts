@@ -104,7 +104,9 @@ describe('config file', () => {
     const staging = config.environments.staging;
     expect(config.migrationsDir).toBe('migrations');
     expect(config.reportsDir).toBe('.pgshift/reports');
-    expect(staging.lockTimeout).toBe('5s');
+    expect(staging.lockTimeout).toBe('200ms');
+    expect(staging.lockWait).toBe('10m');
+    expect(staging.cancelBlockersAfter).toBeUndefined();
     expect(staging.statementTimeout).toBe('15min');
     expect(staging.approvals).toEqual({
       requiredRoles: ['engineering-lead', 'product-owner', 'devops'],

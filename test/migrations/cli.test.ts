@@ -181,3 +181,36 @@ describe('pgshift migrate', () => {
     expect(JSON.parse(base.stdout).recorded).toHaveLength(1);
   });
 });
+
+describe('pgshift migrate up behind a lock held by another session', () => {
+  it('says who it waits for, and gives up naming the blocker with exit 1 (not a lost connection)', async () => {
+    const url = await createTestDatabase('cli_lockwait');
+    await query(url, 'CREATE TABLE customers (id bigint PRIMARY KEY)');
+    const dir = writeMigrations([
+      {
+        version: 1,
+        name: 'add_customer_note',
+        up: 'ALTER TABLE customers ADD COLUMN note text;',
+        down: 'ALTER TABLE customers DROP COLUMN IF EXISTS note;',
+      },
+    ]);
+    const { Client } = await import('pg');
+    const billing = new Client({ connectionString: url, application_name: 'billing' });
+    await billing.connect();
+    try {
+      await billing.query('BEGIN; SELECT count(*) FROM customers');
+      const pid = (await billing.query('SELECT pg_backend_pid() AS pid')).rows[0].pid;
+      const run = await pgshift(['migrate', 'up', '--dir', dir, '--lock-wait', '1500ms'], {
+        DATABASE_URL: url,
+      });
+      expect(run.code).toBe(1);
+      expect(run.stderr).toContain(`001_add_customer_note.sql: waiting`);
+      expect(run.stderr).toContain(`pid ${pid} (billing, idle in transaction for`);
+      expect(run.stderr).toContain('gave up after waiting');
+      expect(run.stderr).toContain('holding AccessShareLock on customers');
+      expect(run.stderr).not.toContain('lost or timed out');
+    } finally {
+      await billing.end();
+    }
+  });
+});

@@ -1,6 +1,6 @@
 import type { Client } from 'pg';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { MigrationExecutionError } from '../../src/migrations/errors';
+import { LockWaitTimeoutError, MigrationExecutionError } from '../../src/migrations/errors';
 import { loadPlan } from '../../src/migrations/files';
 import { currentVersion, readLedger } from '../../src/migrations/ledger';
 import { applyMigration, migrateDown, migrateUp } from '../../src/migrations/runner';
@@ -168,7 +168,7 @@ describe('migrate up', () => {
     expect(await ledgerVersions(client)).toEqual([1]);
   });
 
-  it('enforces lock_timeout: a migration blocked by another session fails fast', async () => {
+  it('enforces the lock wait budget: a migration blocked by another session fails naming it', async () => {
     const plan = await loadPlan(
       writeMigrations([
         tablePair(1),
@@ -185,13 +185,18 @@ describe('migrate up', () => {
     try {
       await blocker.query('BEGIN');
       await blocker.query('LOCK TABLE t1 IN ACCESS SHARE MODE');
+      const pid = (await blocker.query('SELECT pg_backend_pid() AS pid')).rows[0].pid;
       const started = Date.now();
-      const error = await failure(migrateUp(client, plan, options({ lockTimeout: '200ms' })));
+      const error = await migrateUp(
+        client,
+        plan,
+        options({ lockTimeout: '200ms', lockWaitMs: 1_000 }),
+      ).catch((e: unknown) => e);
       expect(Date.now() - started).toBeLessThan(5_000);
-      expect(error.sqlState).toBe('55P03');
-      expect(error.message).toContain('lock_timeout');
-      expect(error.file).toBe('002_alter_t1.sql');
-      expect(error.line).toBe(6);
+      expect(error).toBeInstanceOf(LockWaitTimeoutError);
+      expect((error as Error).message).toContain('002_alter_t1.sql: gave up after waiting');
+      expect((error as Error).message).toContain(`pid ${pid} (`);
+      expect((error as Error).message).toContain('holding AccessShareLock on t1');
     } finally {
       await blocker.end();
     }

@@ -253,3 +253,32 @@ describe('HTTP health and metrics', () => {
     expect(sample.failures[0]).toMatch(/^database: cannot reach PostgreSQL/);
   });
 });
+
+describe('database probe on the tables a plan touches', () => {
+  it('reads each existing table, so a lock held on one shows as probe latency', async () => {
+    const url = await createTestDatabase('verify_probe_tables');
+    await query(url, 'CREATE TABLE customers (id bigint PRIMARY KEY)');
+    const target = {
+      databaseUrl: url,
+      healthChecks: [],
+      probeTables: ['"customers"', '"created_by_the_plan"'],
+    };
+    const quiet = await sampleMetrics(target);
+    expect(quiet.dbOk).toBe(true);
+    expect(quiet.probeLatencyMs).toBeLessThan(500);
+
+    const { Client } = await import('pg');
+    const holder = new Client(url);
+    await holder.connect();
+    try {
+      await holder.query('BEGIN; LOCK TABLE customers IN ACCESS EXCLUSIVE MODE');
+      const release = new Promise((r) => setTimeout(r, 1_000)).then(() => holder.query('COMMIT'));
+      const blocked = await sampleMetrics(target);
+      await release;
+      expect(blocked.dbOk).toBe(true);
+      expect(blocked.probeLatencyMs).toBeGreaterThanOrEqual(700);
+    } finally {
+      await holder.end();
+    }
+  });
+});

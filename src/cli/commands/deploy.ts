@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
-import { WorkflowFailedError } from '@temporalio/client';
+import type { WorkflowFailedError } from '@temporalio/client';
+import { isTemporalError } from '../../temporal/sdk-errors';
 import { tryParseDuration } from '../../config/duration';
 import { UsageError } from '../../migrations/errors';
 import { connectClient } from '../../temporal/connection';
@@ -187,7 +188,7 @@ export async function deploy(opts: DeployOptions): Promise<number> {
     try {
       result = await followProgress<ProductionDeployResult>(handle, say);
     } catch (error) {
-      if (error instanceof WorkflowFailedError) {
+      if (isTemporalError<WorkflowFailedError>(error, 'WorkflowFailedError')) {
         const message = error.cause?.message ?? error.message;
         emit(
           opts,

@@ -18,6 +18,7 @@ import {
   type RunnerOptions,
   type StatusReport,
 } from '../../migrations/types';
+import { formatDuration, tryParseDuration } from '../../config/duration';
 import { emit, type GlobalOptions } from '../output';
 
 interface MigrateOptions extends GlobalOptions {
@@ -26,6 +27,8 @@ interface MigrateOptions extends GlobalOptions {
   lockTimeout: string;
   statementTimeout: string;
   lockWait: string;
+  cancelBlockersAfter?: string;
+  terminateIdleBlockersAfter?: string;
   as?: string;
 }
 
@@ -56,14 +59,43 @@ export function resolveDatabaseUrl(options: { databaseUrl?: string }): string {
   return url;
 }
 
+function durationOption(value: string, flag: string): number {
+  const ms = tryParseDuration(value);
+  if (ms === undefined)
+    throw new UsageError(
+      `${flag} "${value}" is not a duration: write e.g. 500ms, 30s, 10m (a bare number is milliseconds)`,
+    );
+  return ms;
+}
+
+/** While a migration waits for other sessions' locks, say who it waits for (stderr). */
+function reportLockWait(options: GlobalOptions): RunnerOptions['onLockWait'] {
+  if (options.json) return undefined;
+  return (info) =>
+    process.stderr.write(
+      `${info.what}: waiting ${formatDuration(info.waitingForMs)} (${info.attempts} attempt(s)) for ${info.blockers.join('; ')}\n`,
+    );
+}
+
 function runnerOptions(options: MigrateOptions): RunnerOptions {
-  const wait = Number(options.lockWait);
-  if (!Number.isFinite(wait) || wait < 0)
-    throw new UsageError(`--lock-wait "${options.lockWait}" is not a number of milliseconds`);
+  const wait = durationOption(options.lockWait, '--lock-wait');
+  const cancel = options.cancelBlockersAfter;
+  const terminate = options.terminateIdleBlockersAfter;
   return {
     lockTimeout: options.lockTimeout,
     statementTimeout: options.statementTimeout,
+    lockWaitMs: wait,
     advisoryLockWaitMs: wait,
+    ...(cancel ? { cancelBlockersAfterMs: durationOption(cancel, '--cancel-blockers-after') } : {}),
+    ...(terminate
+      ? {
+          terminateIdleBlockersAfterMs: durationOption(
+            terminate,
+            '--terminate-idle-blockers-after',
+          ),
+        }
+      : {}),
+    onLockWait: reportLockWait(options),
     appliedBy: options.as ?? defaultAppliedBy(),
   };
 }
@@ -114,7 +146,7 @@ function withCommonOptions(cmd: Command): Command {
     .option('--dir <folder>', 'migrations folder', 'migrations')
     .option(
       '--lock-timeout <duration>',
-      'lock_timeout of every migration statement',
+      'lock_timeout of each attempt: traffic never queues behind a migration for longer',
       DEFAULT_RUNNER_OPTIONS.lockTimeout,
     )
     .option(
@@ -123,9 +155,17 @@ function withCommonOptions(cmd: Command): Command {
       DEFAULT_RUNNER_OPTIONS.statementTimeout,
     )
     .option(
-      '--lock-wait <ms>',
-      'how long to wait for another run holding the migration lock',
-      String(DEFAULT_RUNNER_OPTIONS.advisoryLockWaitMs),
+      '--lock-wait <duration>',
+      'how long a migration may wait for locks held by other sessions (and for another run holding the migration lock)',
+      '10m',
+    )
+    .option(
+      '--cancel-blockers-after <duration>',
+      'opt-in: cancel queries that block a migration this long (recorded in pgshift.blocker_actions)',
+    )
+    .option(
+      '--terminate-idle-blockers-after <duration>',
+      'opt-in: terminate idle-in-transaction sessions that block a migration this long (recorded)',
     );
 }
 
@@ -165,6 +205,13 @@ export function formatRunResult(result: RunResult): string {
     const status = result.dryRun ? 'would' : mark[r.status];
     lines.push(`  ${status} ${file}${r.status === 'Success' ? ` (${r.durationMs} ms)` : ''}`);
     for (const notice of r.notices ?? []) lines.push(`        NOTICE: ${notice}`);
+    if (r.lockWait) {
+      const w = r.lockWait;
+      lines.push(
+        `        waited ${formatDuration(w.waitedMs)} for locks (${w.attempts} attempt(s))${w.blockers.length ? `: ${w.blockers.join('; ')}` : ''}`,
+      );
+      for (const action of w.actions) lines.push(`        ${action}`);
+    }
   }
   if (result.results.length > 0)
     lines.push(

@@ -1,9 +1,14 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { UsageError } from '../../migrations/errors';
-import { startDevServer } from '../../temporal/dev-server';
 import { isPortOpen } from '../../temporal/port-probe';
-import { runWorker } from '../../temporal/worker';
+
+// The Temporal SDK (client and worker, ~0.5 s to load) is required only when a command runs:
+// `pgshift --help` registers every command and must not pay for it.
+const startDevServer: typeof import('../../temporal/dev-server').startDevServer = async (...args) =>
+  (await import('../../temporal/dev-server')).startDevServer(...args);
+const runWorker: typeof import('../../temporal/worker').runWorker = async (...args) =>
+  (await import('../../temporal/worker')).runWorker(...args);
 
 interface WorkerCommandOptions {
   config?: string;
