@@ -1,5 +1,4 @@
-import { backups, long, quick } from './activity-proxies';
-import { appHooks } from './deploy-proxies';
+import { appHooks, backups, long, quick } from './activity-proxies';
 import { TRIGGER_LABELS, type DeployRun } from './deploy-run';
 import { describeFailure, stepFailure } from './failures';
 import type { ProgressTracker } from './progress-tracker';

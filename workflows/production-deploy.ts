@@ -13,7 +13,7 @@ import type { EnvironmentPolicy } from '../activities/policy';
 import type { PlanValidation } from '../activities/plan';
 import type { NotificationSeverity } from '../src/app/notify';
 import { missingRoles, requiredRolesFor } from './approval-policy';
-import { backups, long, quick } from './activity-proxies';
+import { appHooks, backups, long, quick } from './activity-proxies';
 import {
   cancelDeploySignal,
   cancelPayloadSchema,
@@ -27,7 +27,6 @@ import {
 import { ApprovalGate } from './deploy-approval-gate';
 import { compensateDeploy } from './deploy-compensation';
 import { monitorDeployment, showDetails } from './deploy-monitoring';
-import { appHooks } from './deploy-proxies';
 import { deployReportMarkdown } from './deploy-report';
 import { hasChanges, TRIGGER_LABELS, type DeployRun, type DeployTrigger } from './deploy-run';
 import { describeFailure, stepFailure } from './failures';
