@@ -14,6 +14,8 @@ import type { PlanValidation } from '../activities/plan';
 import type { NotificationSeverity } from '../src/app/notify';
 import { missingRoles, requiredRolesFor } from './approval-policy';
 import { appHooks, backups, long, quick } from './activity-proxies';
+import { notify } from './steps/notify';
+import { recordRun } from './steps/record';
 import {
   cancelDeploySignal,
   cancelPayloadSchema,
@@ -31,7 +33,13 @@ import { deployReportMarkdown } from './deploy-report';
 import { hasChanges, TRIGGER_LABELS, type DeployRun, type DeployTrigger } from './deploy-run';
 import { describeFailure, stepFailure } from './failures';
 import { ProgressTracker } from './progress-tracker';
-import { failedChecks, padVersion, parseWorkflowInput, summariseChecks } from './text';
+import {
+  failedChecks,
+  padVersion,
+  parseWorkflowInput,
+  summariseChecks,
+  validationFailure,
+} from './text';
 
 const STEPS = [
   'validate',
@@ -130,53 +138,32 @@ export async function productionDeploy(
       throw fire(kind, describeFailure(error).message);
     }
   };
-  const tell = async (severity: NotificationSeverity, title: string, text: string) => {
-    try {
-      await quick.sendNotification.executeWithOptions({ summary: `notify: ${title}` }, [
-        {
-          environment,
-          message: {
-            severity,
-            title,
-            text,
-            fields: { Workflow: workflowId, Plan: shortPlan, 'Started by': initiator },
-          },
-        },
-      ]);
-    } catch (error) {
-      log.warn('notification failed', { title, error: describeFailure(error).message });
-    }
-  };
+  const tell = (severity: NotificationSeverity, title: string, text: string) =>
+    notify(environment, {
+      severity,
+      title,
+      text,
+      fields: { Workflow: workflowId, Plan: shortPlan, 'Started by': initiator },
+    });
   const record = async (status: string, reason?: string) => {
-    try {
-      await quick.recordDeployment.executeWithOptions(
-        { summary: `record the deploy in ${environment} as ${status}` },
-        [
-          {
-            environment,
-            record: {
-              workflowId,
-              kind: 'deploy',
-              planChecksum: plan.checksum,
-              fromVersion: run.fromVersion,
-              toVersion: top,
-              ...(run.backup ? { backupId: run.backup.id } : {}),
-              ...(run.appVersionBefore ? { appVersionBefore: run.appVersionBefore } : {}),
-              ...((run.appVersionAfter ?? run.appVersionBefore)
-                ? { appVersionAfter: run.appVersionAfter ?? run.appVersionBefore }
-                : {}),
-              status,
-              ...(reason ? { reason: reason.slice(0, 2000) } : {}),
-            },
-          },
-        ],
-      );
-    } catch (error) {
-      log.warn('recording the deployment failed', {
+    await recordRun(
+      environment,
+      {
+        workflowId,
+        kind: 'deploy',
+        planChecksum: plan.checksum,
+        fromVersion: run.fromVersion,
+        toVersion: top,
+        ...(run.backup ? { backupId: run.backup.id } : {}),
+        ...(run.appVersionBefore ? { appVersionBefore: run.appVersionBefore } : {}),
+        ...((run.appVersionAfter ?? run.appVersionBefore)
+          ? { appVersionAfter: run.appVersionAfter ?? run.appVersionBefore }
+          : {}),
         status,
-        error: describeFailure(error).message,
-      });
-    }
+        ...(reason ? { reason: reason.slice(0, 2000) } : {}),
+      },
+      `record the deploy in ${environment} as ${status}`,
+    );
   };
 
   let policy: EnvironmentPolicy | undefined;
@@ -264,14 +251,7 @@ export async function productionDeploy(
       { summary: `validate ${plan.migrations.length} migrations, plan ${shortPlan}` },
       [{ plan }],
     );
-    if (validation.errors.length)
-      throw stepFailure(
-        'ValidationFailed',
-        `validation found ${validation.errors.length} error(s): ${validation.errors
-          .slice(0, 5)
-          .map((f) => `${f.file ?? ''}${f.line ? `:${f.line}` : ''} ${f.message}`)
-          .join('; ')}`,
-      );
+    if (validation.errors.length) throw validationFailure(validation.errors);
     const state = await quick.readMigrationState.executeWithOptions(
       { summary: `read migration state of ${environment}` },
       [{ environment, plan }],

@@ -6,13 +6,21 @@ import {
   type StagingRehearsalResult,
 } from './definitions';
 import { backups, long, quick } from './activity-proxies';
+import { returnToVersion } from './steps/return-to-version';
+import { formatBytes } from '../src/format';
 import { describeFailure, stepFailure } from './failures';
 import { ProgressTracker } from './progress-tracker';
 import { rehearsalReportMarkdown } from './rehearsal-report';
 import type { BackupSummary } from '../activities/backup';
 import type { MigrationPlan } from '../src/migrations/types';
 import type { CheckOutcome, VerificationReport } from '../activities/verify';
-import { failedChecks, padVersion, parseWorkflowInput, summariseChecks } from './text';
+import {
+  failedChecks,
+  padVersion,
+  parseWorkflowInput,
+  summariseChecks,
+  validationFailure,
+} from './text';
 
 const STEPS = [
   'validate',
@@ -77,14 +85,7 @@ export async function stagingRehearsal(
       },
       [{ plan }],
     );
-    if (validation.errors.length)
-      throw stepFailure(
-        'ValidationFailed',
-        `validation found ${validation.errors.length} error(s): ${validation.errors
-          .slice(0, 5)
-          .map((f) => `${f.file ?? ''}${f.line ? `:${f.line}` : ''} ${f.message}`)
-          .join('; ')}`,
-      );
+    if (validation.errors.length) throw validationFailure(validation.errors);
     securityOk = true;
     const state = await quick.readMigrationState.executeWithOptions(
       { summary: `read migration state of ${environment}` },
@@ -390,7 +391,7 @@ function judgeFunctional(
 
 /**
  * Compensation: bring staging back to `fromVersion` with the rollback files; if that
- * fails, restore the backup. Then prove it: the version and the schema snapshot match.
+ * fails, restore the backup. Then prove it: the schema snapshot (files) or the version (backup).
  */
 async function restoreStaging(
   tracker: ProgressTracker,
@@ -401,52 +402,28 @@ async function restoreStaging(
   backup: BackupSummary,
 ): Promise<string> {
   tracker.setPhase('compensating', `bringing ${environment} back to version ${fromVersion}`);
-  let how: string;
-  try {
-    const now = await quick.readMigrationState.executeWithOptions(
-      { summary: `compensate: read the version of ${environment}` },
-      [{ environment, plan }],
-    );
-    if (now.currentVersion < fromVersion)
-      await long.applyMigrations.executeWithOptions(
-        { summary: `compensate: re-apply ${environment} up to ${padVersion(fromVersion)}` },
-        [{ environment, plan, to: fromVersion, appliedBy: `compensation of ${workflowId}` }],
-      );
-    else
-      await long.revertMigrations.executeWithOptions(
-        { summary: `compensate: roll ${environment} back to ${padVersion(fromVersion)}` },
-        [{ environment, plan, target: fromVersion, appliedBy: `compensation of ${workflowId}` }],
-      );
-    const same = await quick.compareSchema.executeWithOptions(
-      { summary: `compensate: compare schema with version ${fromVersion}` },
-      [{ environment, workflowId, label: `v${fromVersion}` }],
-    );
-    if (!same.matches)
-      throw stepFailure(
-        'RollbackIntegrityError',
-        `schema differs after revert: ${same.differences.slice(0, 3).join('; ')}`,
-      );
-    how = `rolled back to version ${fromVersion} with the rollback files; schema identical to before`;
-  } catch (revertError) {
-    const reason = describeFailure(revertError).message;
-    tracker.setPhase(
-      'compensating',
-      `rollback files failed (${reason}); restoring backup ${backup.id}`,
-    );
-    try {
-      await backups.restoreDatabase.executeWithOptions(
-        { summary: `compensate: pg_restore ${backup.id} into ${environment}` },
-        [{ environment, backupId: backup.id }],
-      );
-      const state = await quick.readMigrationState.executeWithOptions(
-        { summary: `compensate: check ${environment} version` },
-        [{ environment, plan }],
-      );
-      how = `rollback files failed (${reason}); restored backup ${backup.id}, ${environment} at version ${state.currentVersion}`;
-    } catch (restoreError) {
-      how = `NEEDS ATTENTION: rollback files failed (${reason}) and restoring backup ${backup.id} failed (${describeFailure(restoreError).message})`;
-    }
-  }
+  const outcome = await returnToVersion({
+    environment,
+    plan,
+    version: fromVersion,
+    appliedBy: `compensation of ${workflowId}`,
+    label: 'compensate: ',
+    backupId: backup.id,
+    eitherDirection: true,
+    schemaSnapshot: { workflowId, label: `v${fromVersion}` },
+    hooks: {
+      filesFailed: (reason) =>
+        tracker.setPhase(
+          'compensating',
+          `rollback files failed (${reason}); restoring backup ${backup.id}`,
+        ),
+    },
+  });
+  const how = !outcome.ok
+    ? `NEEDS ATTENTION: rollback files failed (${outcome.filesError}) and restoring backup ${backup.id} failed (${outcome.restoreError})`
+    : outcome.by === 'files'
+      ? `rolled back to version ${fromVersion} with the rollback files; schema identical to before`
+      : `rollback files failed (${outcome.filesError}); restored backup ${backup.id}, ${environment} at version ${fromVersion}`;
   for (const step of tracker.progress.steps)
     if (
       step.status === 'completed' &&
@@ -454,11 +431,4 @@ async function restoreStaging(
     )
       tracker.compensated(step.name, how);
   return how;
-}
-
-function formatBytes(bytes: number): string {
-  if (bytes < 1024) return `${bytes} B`;
-  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KiB`;
-  if (bytes < 1024 ** 3) return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
-  return `${(bytes / 1024 ** 3).toFixed(2)} GiB`;
 }

@@ -8,10 +8,8 @@ import type { VerificationReport } from '../activities/verify';
  * clock, no I/O).
  */
 
-/** `7` → `007`, as migration files are numbered. */
-export function padVersion(version: number): string {
-  return String(version).padStart(3, '0');
-}
+/** `7` → `007`, as migration files are numbered (src/format.ts). */
+export { formatVersion as padVersion } from '../src/format';
 
 export function firstLine(text: string): string {
   return text.split('\n')[0];
@@ -45,6 +43,20 @@ export function failedChecks(report: VerificationReport): string {
 /** `✓ name (detail), ✗ name (detail)` of every check. */
 export function summariseChecks(checks: VerificationReport['checks']): string {
   return checks.map((c) => `${c.ok ? '✓' : '✗'} ${c.name} (${c.detail})`).join(', ');
+}
+
+/** The failure of a plan whose validation found errors: the first five, with file and line. */
+export function validationFailure(
+  errors: { file?: string; line?: number; message: string }[],
+): ApplicationFailure {
+  return ApplicationFailure.create({
+    type: 'ValidationFailed',
+    nonRetryable: true,
+    message: `validation found ${errors.length} error(s): ${errors
+      .slice(0, 5)
+      .map((f) => `${f.file ?? ''}${f.line ? `:${f.line}` : ''} ${f.message}`)
+      .join('; ')}`,
+  });
 }
 
 /**

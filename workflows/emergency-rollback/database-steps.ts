@@ -1,6 +1,11 @@
 import { EMERGENCY_BACKUP_COMPRESSION } from '../../src/backup/emergency';
-import { backups, long, quick } from '../activity-proxies';
-import { stepFailure } from '../failures';
+import { backups } from '../activity-proxies';
+import {
+  checkVersion,
+  returnToVersion,
+  type ReturnHooks,
+  type ReturnOutcome,
+} from '../steps/return-to-version';
 import { padVersion } from '../text';
 import { EMPTY_PLAN, type RollbackContext } from './run';
 
@@ -20,31 +25,70 @@ export async function takeEmergencyBackup(run: RollbackContext): Promise<void> {
   incident.note(`emergency backup ${backup.id} taken`);
 }
 
-/** The rollback files, newest first, down to `target`. */
-export async function revertTo(run: RollbackContext, target: number): Promise<void> {
+/** The progress of the rollback's database steps, step by step. */
+function databaseHooks(run: RollbackContext, target: number): ReturnHooks {
   const { environment, tracker, incident } = run;
-  tracker.start('revert migrations', `running rollback files down to version ${target}`);
-  const reverted = await long.revertMigrations.executeWithOptions(
-    { summary: `roll ${environment} back to ${padVersion(target)} with the rollback files` },
-    [
-      {
-        environment,
-        plan: run.plan!,
-        target,
-        appliedBy: `${run.initiator} (emergency rollback ${run.incidentId})`,
-      },
-    ],
-  );
-  incident.markChanged();
-  const versions = reverted.applied.map((m) => padVersion(m.version)).join(', ');
-  tracker.complete(
-    'revert migrations',
-    `reverted ${versions || 'nothing'}; now at ${reverted.toVersion}`,
-  );
-  incident.note(`rollback files run: ${versions || 'nothing'} reverted`);
+  return {
+    beforeFiles: () =>
+      tracker.start('revert migrations', `running rollback files down to version ${target}`),
+    afterFiles: (reverted) => {
+      incident.markChanged();
+      const versions = reverted.applied.map((m) => padVersion(m.version)).join(', ');
+      tracker.complete(
+        'revert migrations',
+        `reverted ${versions || 'nothing'}; now at ${reverted.toVersion}`,
+      );
+      incident.note(`rollback files run: ${versions || 'nothing'} reverted`);
+    },
+    beforeRestore: () => tracker.start('restore backup', `restoring into ${environment}`),
+    beforeCheck: () =>
+      tracker.start('verify database', `checking ${environment} is at version ${target}`),
+    checked: (currentVersion) => incident.learn({ toVersion: currentVersion }),
+  };
 }
 
-/** pg_restore of a backup over the environment. */
+/**
+ * The database back to `target`: the rollback files, then the version check; when they fail
+ * and `backupId` is given, `filesFailed` (the approval of the restore), the backup, the check.
+ */
+export async function returnDatabase(
+  run: RollbackContext,
+  target: number,
+  backup?: { id: string; filesFailed: (reason: string) => Promise<void> },
+): Promise<ReturnOutcome> {
+  const { environment, tracker, incident } = run;
+  const hooks = databaseHooks(run, target);
+  const outcome = await returnToVersion({
+    environment,
+    plan: run.plan!,
+    version: target,
+    appliedBy: `${run.initiator} (emergency rollback ${run.incidentId})`,
+    ...(backup ? { backupId: backup.id } : {}),
+    hooks: {
+      ...hooks,
+      filesFailed: async (reason) => {
+        tracker.fail('revert migrations', reason);
+        incident.note(`rollback files failed (${reason}): restoring backup ${backup!.id}`);
+        await backup!.filesFailed(reason);
+      },
+      beforeRestore: () =>
+        tracker.start('restore backup', `restoring backup ${backup!.id} into ${environment}`),
+      afterRestore: (restored) => {
+        incident.markChanged();
+        incident.learn({ restoredBackupId: backup!.id });
+        tracker.complete(
+          'restore backup',
+          `backup ${backup!.id} restored in ${restored.durationMs} ms`,
+        );
+        incident.note(`backup ${backup!.id} restored`);
+      },
+    },
+  });
+  if (outcome.ok) databaseVerified(run, target);
+  return outcome;
+}
+
+/** pg_restore of a backup over the environment (no rollback files tried). */
 export async function restore(run: RollbackContext, backupId: string): Promise<void> {
   const { environment, tracker, incident } = run;
   tracker.start('restore backup', `restoring backup ${backupId} into ${environment}`);
@@ -58,24 +102,25 @@ export async function restore(run: RollbackContext, backupId: string): Promise<v
   incident.note(`backup ${backupId} restored`);
 }
 
-/** The ledger says the environment is at `target`, or the rollback failed. */
+/** After a restore: the ledger says the environment is at `target`, or the rollback failed. */
 export async function verifyVersion(
   run: RollbackContext,
   target: number,
   how: string,
 ): Promise<void> {
-  const { environment, tracker, incident } = run;
-  tracker.start('verify database', `checking ${environment} is at version ${target}`);
-  const state = await quick.readMigrationState.executeWithOptions(
-    { summary: `verify ${environment} is at version ${target}` },
-    [{ environment, plan: run.plan ?? EMPTY_PLAN }],
+  await checkVersion(
+    {
+      environment: run.environment,
+      plan: run.plan ?? EMPTY_PLAN,
+      version: target,
+      hooks: databaseHooks(run, target),
+    },
+    how,
   );
-  incident.learn({ toVersion: state.currentVersion });
-  if (state.currentVersion !== target)
-    throw stepFailure(
-      'RollbackFailed',
-      `after ${how}, ${environment} is at version ${state.currentVersion}, not ${target}`,
-    );
-  tracker.complete('verify database', `ledger at version ${target}`);
-  incident.note(`database verified at version ${target}`);
+  databaseVerified(run, target);
+}
+
+function databaseVerified(run: RollbackContext, target: number): void {
+  run.tracker.complete('verify database', `ledger at version ${target}`);
+  run.incident.note(`database verified at version ${target}`);
 }

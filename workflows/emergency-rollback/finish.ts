@@ -2,6 +2,7 @@ import { CancellationScope, patched } from '@temporalio/workflow';
 import type { EmergencyPolicy } from '../../activities/impact';
 import type { DeploymentRecord } from '../../src/records/deployments';
 import { quick } from '../activity-proxies';
+import { recordRun } from '../steps/record';
 import type { EmergencyRollbackResult } from '../definitions';
 import { describeFailure } from '../failures';
 import { GUIDE_LABEL } from '../incident-report';
@@ -136,44 +137,39 @@ async function recordRollback(
   const { type, finalState, reason } = describe(run);
   const f = incident.facts;
   const markDeploy = type === 'full-emergency' && deploy && incident.changed;
-  try {
-    await quick.recordDeployment.executeWithOptions({ summary: `record rollback ${incidentId}` }, [
+  const problem =
+    (await recordRun(
+      environment,
       {
-        environment,
-        record: {
-          workflowId: incidentId,
-          kind: 'rollback',
-          ...(f.fromVersion !== undefined ? { fromVersion: f.fromVersion } : {}),
-          ...(f.toVersion !== undefined ? { toVersion: f.toVersion } : {}),
-          ...(f.emergencyBackupId ? { backupId: f.emergencyBackupId } : {}),
-          ...(f.app?.before ? { appVersionBefore: f.app.before } : {}),
-          ...(f.app?.after ? { appVersionAfter: f.app.after } : {}),
-          status: finalState,
-          reason: `${GUIDE_LABEL[type]} by ${run.initiator}${reason ? `: ${reason}` : ''}`,
-        },
+        workflowId: incidentId,
+        kind: 'rollback',
+        ...(f.fromVersion !== undefined ? { fromVersion: f.fromVersion } : {}),
+        ...(f.toVersion !== undefined ? { toVersion: f.toVersion } : {}),
+        ...(f.emergencyBackupId ? { backupId: f.emergencyBackupId } : {}),
+        ...(f.app?.before ? { appVersionBefore: f.app.before } : {}),
+        ...(f.app?.after ? { appVersionAfter: f.app.after } : {}),
+        status: finalState,
+        reason: `${GUIDE_LABEL[type]} by ${run.initiator}${reason ? `: ${reason}` : ''}`,
       },
-    ]);
-    if (markDeploy && finalState === 'completed')
-      await quick.recordDeployment.executeWithOptions(
-        { summary: `mark deploy ${deploy.workflowId} rolled back` },
-        [
+      `record rollback ${incidentId}`,
+    )) ??
+    (markDeploy && finalState === 'completed'
+      ? await recordRun(
+          environment,
           {
-            environment,
-            record: {
-              ...deploy,
-              status: 'rolled-back',
-              reason: `rolled back by emergency rollback ${incidentId}`,
-            },
+            ...deploy,
+            status: 'rolled-back',
+            reason: `rolled back by emergency rollback ${incidentId}`,
           },
-        ],
-      );
+          `mark deploy ${deploy.workflowId} rolled back`,
+        )
+      : undefined);
+  if (problem) tracker.fail('record', problem);
+  else
     tracker.complete(
       'record',
       `rollback ${incidentId} recorded${markDeploy ? `; deploy ${deploy.workflowId} marked rolled-back` : ''}`,
     );
-  } catch (error) {
-    tracker.fail('record', describeFailure(error).message);
-  }
 }
 
 function notifyPostMortem(run: RollbackContext, due: string, incidentPath?: string) {

@@ -2,10 +2,10 @@ import { CancellationScope, patched } from '@temporalio/workflow';
 import type { RollbackImpact } from '../../activities/impact';
 import type { DeploymentRecord } from '../../src/records/deployments';
 import { quick } from '../activity-proxies';
-import { describeFailure } from '../failures';
-import { firstLine, padVersion } from '../text';
+import { stepFailure } from '../failures';
+import { padVersion } from '../text';
 import { rollBackApplication } from './application';
-import { restore, revertTo, takeEmergencyBackup, verifyVersion } from './database-steps';
+import { restore, returnDatabase, takeEmergencyBackup, verifyVersion } from './database-steps';
 import { refuse } from './incident';
 import { restoreDuringEmergencyBackup, restoreKeepingReplacedDatabase } from './restore';
 import {
@@ -146,24 +146,35 @@ async function rollBackDatabase(
   await announce(run, plannedSteps);
   if (useFiles) {
     incident.learn({ method: `rollback files ${versionsOf(impact)}` });
-    try {
-      await revertTo(run, target);
-      tracker.skip('restore backup', 'the rollback files brought the database back');
-    } catch (error) {
-      const why = firstLine(describeFailure(error).message);
-      tracker.fail('revert migrations', why);
-      incident.note(`rollback files failed (${why}): restoring backup ${deploy.backupId}`);
-      if (!deploy.backupId) throw error;
-      await run.approval.require(
-        run,
-        true,
-        `the rollback files failed (${why}); ${incident.facts.restoreLoss}`,
+    const outcome = await returnDatabase(
+      run,
+      target,
+      deploy.backupId
+        ? {
+            id: deploy.backupId,
+            filesFailed: async (why) => {
+              await run.approval.require(
+                run,
+                true,
+                `the rollback files failed (${why}); ${incident.facts.restoreLoss}`,
+              );
+              incident.learn({
+                method: `rollback files failed (${why}); restored backup ${deploy.backupId}`,
+              });
+            },
+          }
+        : undefined,
+    );
+    if (!outcome.ok)
+      throw stepFailure(
+        'RollbackFailed',
+        outcome.restoreError
+          ? `rollback files failed (${outcome.filesError}) and restoring backup ${deploy.backupId} failed (${outcome.restoreError})`
+          : outcome.filesError,
       );
-      incident.learn({
-        method: `rollback files failed (${why}); restored backup ${deploy.backupId}`,
-      });
-      await restore(run, deploy.backupId);
-    }
+    if (outcome.by === 'files')
+      tracker.skip('restore backup', 'the rollback files brought the database back');
+    return;
   } else {
     tracker.skip('revert migrations', 'restoring the deploy backup instead');
     incident.learn({ method: `restored backup ${deploy.backupId}` });

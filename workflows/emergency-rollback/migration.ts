@@ -1,9 +1,9 @@
 import { CancellationScope } from '@temporalio/workflow';
 import { quick } from '../activity-proxies';
-import { describeFailure, stepFailure } from '../failures';
-import { firstLine, padVersion } from '../text';
+import { stepFailure } from '../failures';
+import { padVersion } from '../text';
 import { refuse } from './incident';
-import { revertTo, takeEmergencyBackup, verifyVersion } from './database-steps';
+import { returnDatabase, takeEmergencyBackup } from './database-steps';
 import {
   announce,
   EMPTY_PLAN,
@@ -70,18 +70,16 @@ export async function migrationRollback(run: RollbackRun): Promise<void> {
     await takeEmergencyBackup(run);
     await announce(run, lines.join('; '));
     incident.learn({ method: `rollback files ${files}` });
-    try {
-      await revertTo(run, target);
-    } catch (error) {
+    const outcome = await returnDatabase(run, target);
+    if (!outcome.ok) {
       const now = await quick
         .readMigrationState({ environment, plan: plan ?? EMPTY_PLAN })
         .catch(() => undefined);
       if (now) incident.learn({ toVersion: now.currentVersion });
       throw stepFailure(
         'RollbackFailed',
-        `${firstLine(describeFailure(error).message)} — ${environment} is at version ${now?.currentVersion ?? 'unknown'}; emergency backup ${incident.facts.emergencyBackupId} holds the state before the rollback`,
+        `${outcome.filesError} — ${environment} is at version ${now?.currentVersion ?? 'unknown'}; emergency backup ${incident.facts.emergencyBackupId} holds the state before the rollback`,
       );
     }
-    await verifyVersion(run, target, `reverting to ${target}`);
   });
 }

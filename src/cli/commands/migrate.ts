@@ -1,4 +1,3 @@
-import { userInfo } from 'node:os';
 import type { Command } from 'commander';
 import type { Client } from 'pg';
 import { baseline } from '../../migrations/baseline';
@@ -18,6 +17,8 @@ import {
   type StatusReport,
 } from '../../migrations/types';
 import { emit, type GlobalOptions } from '../output';
+import { formatVersion } from '../../format';
+import { resolveInitiator } from '../initiator';
 
 interface MigrateOptions extends GlobalOptions {
   databaseUrl?: string;
@@ -28,17 +29,7 @@ interface MigrateOptions extends GlobalOptions {
   as?: string;
 }
 
-const pad = (version: number) => String(version).padStart(3, '0');
-
-/** `$PGSHIFT_USER`, else the OS user name. */
-export function defaultAppliedBy(): string {
-  if (process.env.PGSHIFT_USER) return process.env.PGSHIFT_USER;
-  try {
-    return userInfo().username;
-  } catch {
-    return 'unknown';
-  }
-}
+const pad = formatVersion;
 
 /** The database URL from --database-url or DATABASE_URL; UsageError (exit 2) when neither. */
 export function resolveDatabaseUrl(options: { databaseUrl?: string }): string {
@@ -58,7 +49,7 @@ function runnerOptions(options: MigrateOptions): RunnerOptions {
     lockTimeout: options.lockTimeout,
     statementTimeout: options.statementTimeout,
     advisoryLockWaitMs: wait,
-    appliedBy: options.as ?? defaultAppliedBy(),
+    appliedBy: resolveInitiator(options.as),
   };
 }
 
