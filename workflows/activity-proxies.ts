@@ -3,18 +3,11 @@ import type { createActivities } from '../activities';
 
 type Activities = ReturnType<typeof createActivities>;
 
-/** Failures no retry can fix: the workflow branches on them instead. */
-const NON_RETRYABLE = [
-  'MigrationFileError',
-  'MigrationExecutionError',
-  'DriftError',
-  'RollbackIntegrityError',
-  'UsageError',
-  'ConfigError',
-  'ToolMissingError',
-  'BackupIntegrityError',
-  'AuthenticationError',
-];
+/*
+ * Which failures are retried comes from the error classes alone: activities turn a
+ * PgshiftError into an ApplicationFailure whose `nonRetryable` is the class's own
+ * (activities/deps.ts toFailure), so no list of error types is kept here.
+ */
 
 /** Quick database reads, records, reports and notifications. */
 export const quick = proxyActivities<Activities>({
@@ -23,7 +16,6 @@ export const quick = proxyActivities<Activities>({
     initialInterval: '1s',
     maximumInterval: '30s',
     maximumAttempts: 5,
-    nonRetryableErrorTypes: NON_RETRYABLE,
   },
 });
 
@@ -38,7 +30,6 @@ export const long = proxyActivities<Activities>({
     initialInterval: '2s',
     maximumInterval: '1m',
     maximumAttempts: 10,
-    nonRetryableErrorTypes: NON_RETRYABLE,
   },
 });
 
@@ -50,7 +41,6 @@ export const backups = proxyActivities<Activities>({
     initialInterval: '5s',
     maximumInterval: '2m',
     maximumAttempts: 5,
-    nonRetryableErrorTypes: NON_RETRYABLE,
   },
 });
 
@@ -65,6 +55,5 @@ export const appHooks = proxyActivities<Activities>({
     initialInterval: '2s',
     maximumInterval: '30s',
     maximumAttempts: 3,
-    nonRetryableErrorTypes: ['ConfigError', 'UsageError'],
   },
 });

@@ -33,8 +33,8 @@ export function deployWorkflowId(environment: string, planChecksum: string): str
   return `deploy-${environment}-${shortChecksum(planChecksum)}`;
 }
 
-/** `rollback-production-20250101T120000Z`: a rollback is named by when it was asked for. */
-export function rollbackWorkflowId(environment: string, requestedAtMs: number): string {
+/** `rollback-production-20250101T120000Z`: the incident id of a rollback, named by when it was asked for. */
+export function incidentIdFor(environment: string, requestedAtMs: number): string {
   const stamp = new Date(requestedAtMs).toISOString().replace(/[-:]/g, '').replace(/\.\d+/, '');
   return `rollback-${environment}-${stamp}`;
 }

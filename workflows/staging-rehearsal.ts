@@ -1,19 +1,18 @@
 import { CancellationScope, isCancellation, log, workflowInfo } from '@temporalio/workflow';
 import {
   stagingRehearsalInputSchema,
-  type Criterion,
   type StagingRehearsalInput,
   type StagingRehearsalResult,
 } from './definitions';
 import { backups, long, quick } from './activity-proxies';
 import { returnToVersion } from './steps/return-to-version';
+import { RehearsalCriteria } from './rehearsal-criteria';
 import { formatBytes } from '../src/format';
 import { describeFailure, stepFailure } from './failures';
 import { ProgressTracker } from './progress-tracker';
 import { rehearsalReportMarkdown } from './rehearsal-report';
 import type { BackupSummary } from '../activities/backup';
 import type { MigrationPlan } from '../src/migrations/types';
-import type { CheckOutcome, VerificationReport } from '../activities/verify';
 import {
   failedChecks,
   padVersion,
@@ -61,9 +60,8 @@ export async function stagingRehearsal(
   const workflowId = workflowInfo().workflowId;
   const tracker = new ProgressTracker('stagingRehearsal', environment, STEPS);
   const top = Math.max(0, ...plan.migrations.map((m) => m.version));
-  const criteria = new Map<string, Criterion>();
-  const judge = (name: string, status: Criterion['status'], detail: string) =>
-    criteria.set(name, { name, status, detail });
+  const criteria = new RehearsalCriteria();
+  const judge = criteria.judge.bind(criteria);
 
   let backup: BackupSummary | undefined;
   let fromVersion = 0;
@@ -166,35 +164,12 @@ export async function stagingRehearsal(
       'rollback rehearsal',
       `rolling back to ${targets.join(', ') || 'nothing'} and re-applying`,
     );
-    const visited: string[] = [];
-    for (const target of targets) {
-      tracker.setPhase('rollback rehearsal', `rolling ${environment} back to version ${target}`);
-      await long.revertMigrations.executeWithOptions(
-        { summary: `roll back ${environment} to ${padVersion(target)}` },
-        [{ environment, plan, target, appliedBy: `${initiator} (rehearsal ${workflowId})` }],
-      );
-      const now = await quick.readMigrationState.executeWithOptions(
-        { summary: `check ${environment} is at version ${target}` },
-        [{ environment, plan }],
-      );
-      if (now.currentVersion !== target)
-        throw stepFailure(
-          'RollbackFailed',
-          `after rolling back to ${target}, ${environment} is at ${now.currentVersion}`,
-        );
-      if (target >= fromVersion) {
-        const same = await quick.compareSchema.executeWithOptions(
-          { summary: `compare schema of ${environment} with version ${target}` },
-          [{ environment, workflowId, label: `v${target}` }],
-        );
-        if (!same.matches)
-          throw stepFailure(
-            'RollbackIntegrityError',
-            `rolling back to ${target} did not restore its schema: ${same.differences.slice(0, 5).join('; ')}`,
-          );
-        visited.push(`${target} (schema identical)`);
-      } else visited.push(`${target} (version verified)`);
-    }
+    const visited = await rehearseRollbacks(
+      tracker,
+      { environment, plan, initiator, workflowId },
+      targets,
+      fromVersion,
+    );
     await long.applyMigrations.executeWithOptions(
       { summary: `re-apply migrations up to ${padVersion(top)} on ${environment}` },
       [{ environment, plan, to: top, appliedBy: `${initiator} (rehearsal ${workflowId})` }],
@@ -243,7 +218,7 @@ export async function stagingRehearsal(
         { summary: `functional checks on ${environment}` },
         [{ environment, baselineRowCounts: rowCounts }],
       );
-      judgeFunctional(functional, judge);
+      criteria.judgeFunctional(functional);
       if (!functional.ok)
         throw stepFailure(
           'FunctionalChecksFailed',
@@ -275,13 +250,7 @@ export async function stagingRehearsal(
       ? 'safety validation found no secrets and no unsafe statements'
       : 'validation did not pass (see failure)',
   );
-  for (const name of ALL_CRITERIA)
-    if (!criteria.has(name))
-      judge(
-        name,
-        passed ? 'skipped' : 'failed',
-        passed ? 'nothing configured to check it' : `not reached: ${failure}`,
-      );
+  criteria.settleRest(passed, failure);
   return CancellationScope.nonCancellable(async () => {
     tracker.start('report', 'writing the rehearsal report');
     const certificate = passed
@@ -294,7 +263,7 @@ export async function stagingRehearsal(
       finalState: passed ? 'passed' : 'failed',
       environment,
       planChecksum: plan.checksum,
-      criteria: ALL_CRITERIA.map((name) => criteria.get(name)!),
+      criteria: criteria.list(),
       steps: tracker.progress.steps,
       ...(certificate
         ? {
@@ -337,56 +306,47 @@ export async function stagingRehearsal(
   });
 }
 
-const ALL_CRITERIA = [
-  'All migrations applied successfully',
-  'Rollback procedures tested and verified',
-  'Application performance within thresholds',
-  'Error rates below acceptable limits',
-  'Security measures active',
-  'Core functionality working',
-  'Data accuracy verified',
-  'User workflows functional',
-  'Integration points operational',
-];
-
-/** The guide's Staging Validation Criteria that the functional checks decide. */
-function judgeFunctional(
-  report: VerificationReport,
-  judge: (name: string, status: Criterion['status'], detail: string) => void,
-): void {
-  const of = (kind: CheckOutcome['kind']) => report.checks.filter((c) => c.kind === kind);
-  const verdict = (name: string, checks: CheckOutcome[], none: string) =>
-    judge(
-      name,
-      checks.length === 0 ? 'skipped' : checks.every((c) => c.ok) ? 'passed' : 'failed',
-      checks.length === 0 ? none : summariseChecks(checks),
+/**
+ * Rolls staging back to each target, newest first, proving each one: the version, and the
+ * schema snapshot taken on the way up when the target is at or above where the run started.
+ */
+async function rehearseRollbacks(
+  tracker: ProgressTracker,
+  run: { environment: string; plan: MigrationPlan; initiator: string; workflowId: string },
+  targets: number[],
+  fromVersion: number,
+): Promise<string[]> {
+  const { environment, plan, initiator, workflowId } = run;
+  const visited: string[] = [];
+  for (const target of targets) {
+    tracker.setPhase('rollback rehearsal', `rolling ${environment} back to version ${target}`);
+    await long.revertMigrations.executeWithOptions(
+      { summary: `roll back ${environment} to ${padVersion(target)}` },
+      [{ environment, plan, target, appliedBy: `${initiator} (rehearsal ${workflowId})` }],
     );
-  const http = of('http');
-  const slow = http.filter((c) => !c.ok && /limit/.test(c.detail));
-  judge(
-    'Application performance within thresholds',
-    http.length === 0 ? 'skipped' : slow.length ? 'failed' : 'passed',
-    http.length === 0
-      ? 'no health checks configured for this environment'
-      : http.map((c) => `${c.name} ${c.latencyMs ?? '?'} ms`).join(', '),
-  );
-  verdict(
-    'Error rates below acceptable limits',
-    http,
-    'no health checks configured for this environment',
-  );
-  verdict('Core functionality working', [...of('database'), ...http], 'no checks');
-  verdict(
-    'Data accuracy verified',
-    of('row-counts'),
-    'no critical tables configured (criticalTables)',
-  );
-  verdict('User workflows functional', of('sql'), 'no SQL checks configured (checks)');
-  verdict(
-    'Integration points operational',
-    http,
-    'no health checks configured for this environment',
-  );
+    const now = await quick.readMigrationState.executeWithOptions(
+      { summary: `check ${environment} is at version ${target}` },
+      [{ environment, plan }],
+    );
+    if (now.currentVersion !== target)
+      throw stepFailure(
+        'RollbackFailed',
+        `after rolling back to ${target}, ${environment} is at ${now.currentVersion}`,
+      );
+    if (target >= fromVersion) {
+      const same = await quick.compareSchema.executeWithOptions(
+        { summary: `compare schema of ${environment} with version ${target}` },
+        [{ environment, workflowId, label: `v${target}` }],
+      );
+      if (!same.matches)
+        throw stepFailure(
+          'RollbackIntegrityError',
+          `rolling back to ${target} did not restore its schema: ${same.differences.slice(0, 5).join('; ')}`,
+        );
+      visited.push(`${target} (schema identical)`);
+    } else visited.push(`${target} (version verified)`);
+  }
+  return visited;
 }
 
 /**

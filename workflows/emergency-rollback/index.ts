@@ -12,7 +12,7 @@ import type { DeploymentRecord } from '../../src/records/deployments';
 import { quick } from '../activity-proxies';
 import {
   emergencyRollbackInputSchema,
-  rollbackWorkflowId,
+  incidentIdFor,
   type EmergencyRollbackInput,
   type EmergencyRollbackResult,
 } from '../definitions';
@@ -50,7 +50,7 @@ export async function emergencyRollback(
 
   // ── the incident, and the approval handlers before the first await ──
   const { decision, source } = chosen;
-  const incidentId = rollbackWorkflowId(environment, startedMs);
+  const incidentId = incidentIdFor(environment, startedMs);
   const incident = new Incident({
     incidentId,
     workflowId: workflowInfo().workflowId,

@@ -32,7 +32,7 @@ interface MigrateOptions extends GlobalOptions {
 const pad = formatVersion;
 
 /** The database URL from --database-url or DATABASE_URL; UsageError (exit 2) when neither. */
-export function resolveDatabaseUrl(options: { databaseUrl?: string }): string {
+export function databaseUrlFromFlags(options: { databaseUrl?: string }): string {
   const url = options.databaseUrl ?? process.env.DATABASE_URL;
   if (!url)
     throw new UsageError(
@@ -71,7 +71,7 @@ async function withMigrationContext<T>(
   }) => Promise<T>,
 ): Promise<T> {
   const options = cmd.optsWithGlobals<MigrateOptions>();
-  const url = resolveDatabaseUrl(options);
+  const url = databaseUrlFromFlags(options);
   // Connecting (TCP, SCRAM) and reading the files overlap: a 200-migration folder costs
   // about as long to parse as the handshake takes.
   const connecting = connect(url);
