@@ -20,6 +20,21 @@ export function escapeCell(text: string | undefined | null): string {
   return (text ?? '').replace(/\|/g, '\\|').replace(/\n/g, ' ');
 }
 
+/** The first lines of a run's report: workflow, environment, plan, who started it. */
+export function runHeader(
+  workflowId: string,
+  environment: string,
+  planChecksum: string,
+  initiator: string,
+): string[] {
+  return [
+    `- Workflow: \`${workflowId}\``,
+    `- Environment: ${environment}`,
+    `- Plan checksum: \`${planChecksum}\``,
+    `- Started by: ${initiator}`,
+  ];
+}
+
 /** The steps of a run as a Markdown table (reports and incident documents). */
 export function stepsTable(steps: Step[]): string[] {
   return [

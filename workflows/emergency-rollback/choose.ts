@@ -5,52 +5,24 @@ import type { EmergencyRollbackInput, RollbackDecision, RollbackType } from '../
 /** What a rollback run does: a rollback type, or `status-only` (reports, changes nothing). */
 export type Mode = RollbackType | 'status-only';
 
+const BEFORE = ['decide', 'assess impact'];
+const DATABASE = ['approval', 'emergency backup', 'notify stakeholders', 'revert migrations'];
+const APPLICATION = ['roll back application', 'verify application'];
+const AFTER = ['verify system', 'watch thresholds', 'record', 'incident document', 'post-mortem'];
+
 /** The steps of each mode, in the order they run (the progress query shows them all at once). */
 export const STEPS: Record<Mode, string[]> = {
   'status-only': ['read status'],
   none: ['decide', 'notify stakeholders', 'incident document'],
-  migration: [
-    'decide',
-    'assess impact',
-    'approval',
-    'emergency backup',
-    'notify stakeholders',
-    'revert migrations',
-    'verify database',
-    'verify system',
-    'watch thresholds',
-    'record',
-    'incident document',
-    'post-mortem',
-  ],
-  application: [
-    'decide',
-    'assess impact',
-    'notify stakeholders',
-    'roll back application',
-    'verify application',
-    'verify system',
-    'watch thresholds',
-    'record',
-    'incident document',
-    'post-mortem',
-  ],
+  migration: [...BEFORE, ...DATABASE, 'verify database', ...AFTER],
+  application: [...BEFORE, 'notify stakeholders', ...APPLICATION, ...AFTER],
   'full-emergency': [
-    'decide',
-    'assess impact',
-    'approval',
-    'emergency backup',
-    'notify stakeholders',
-    'revert migrations',
+    ...BEFORE,
+    ...DATABASE,
     'restore backup',
     'verify database',
-    'roll back application',
-    'verify application',
-    'verify system',
-    'watch thresholds',
-    'record',
-    'incident document',
-    'post-mortem',
+    ...APPLICATION,
+    ...AFTER,
     'archive emergency backup',
   ],
 };
