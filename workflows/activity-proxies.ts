@@ -3,18 +3,11 @@ import type { createActivities } from '../activities';
 
 type Activities = ReturnType<typeof createActivities>;
 
-/** Failures no retry can fix: the workflow branches on them instead. */
-const NON_RETRYABLE = [
-  'MigrationFileError',
-  'MigrationExecutionError',
-  'DriftError',
-  'RollbackIntegrityError',
-  'UsageError',
-  'ConfigError',
-  'ToolMissingError',
-  'BackupIntegrityError',
-  'AuthenticationError',
-];
+/*
+ * Which failures are retried comes from the error classes alone: activities turn a
+ * PgshiftError into an ApplicationFailure whose `nonRetryable` is the class's own
+ * (activities/deps.ts toFailure), so no list of error types is kept here.
+ */
 
 /** Quick database reads, records, reports and notifications. */
 export const quick = proxyActivities<Activities>({
@@ -23,7 +16,6 @@ export const quick = proxyActivities<Activities>({
     initialInterval: '1s',
     maximumInterval: '30s',
     maximumAttempts: 5,
-    nonRetryableErrorTypes: NON_RETRYABLE,
   },
 });
 
@@ -38,7 +30,6 @@ export const long = proxyActivities<Activities>({
     initialInterval: '2s',
     maximumInterval: '1m',
     maximumAttempts: 10,
-    nonRetryableErrorTypes: NON_RETRYABLE,
   },
 });
 
@@ -50,6 +41,19 @@ export const backups = proxyActivities<Activities>({
     initialInterval: '5s',
     maximumInterval: '2m',
     maximumAttempts: 5,
-    nonRetryableErrorTypes: NON_RETRYABLE,
+  },
+});
+
+/**
+ * Application deploy and rollback hooks: their own timeout (hooks default to 120 s, longer
+ * than the `quick` proxy allows) and few retries (a hook is expected to be idempotent: deploy
+ * version X twice leaves version X).
+ */
+export const appHooks = proxyActivities<Activities>({
+  startToCloseTimeout: '15m',
+  retry: {
+    initialInterval: '2s',
+    maximumInterval: '30s',
+    maximumAttempts: 3,
   },
 });

@@ -66,12 +66,25 @@ export const DECISION_MATRIX: readonly Row[] = [
   { issue: 'minor', severity: 'P3', type: 'none', expectedTime: 'N/A', label: 'Minor issue' },
 ];
 
-const TYPE_LABEL: Record<RollbackType, string> = {
-  migration: 'migration rollback',
-  application: 'application rollback',
-  'full-emergency': 'full emergency rollback',
-  none: 'no rollback (fix in place)',
+/** The guide's names of the rollback types, as in its decision matrix. */
+export const GUIDE_LABEL: Record<RollbackType, string> = {
+  migration: 'Migration',
+  application: 'Application',
+  'full-emergency': 'Full Emergency',
+  none: 'None (fix in place)',
 };
+
+/** The guide's name of a rollback type (an unknown type as it is). */
+export function rollbackLabel(type: string): string {
+  return (GUIDE_LABEL as Record<string, string>)[type] ?? type;
+}
+
+/** `full emergency rollback`, `no rollback (fix in place)`: the label inside a sentence. */
+function typeInSentence(type: RollbackType): string {
+  return type === 'none'
+    ? 'no rollback (fix in place)'
+    : `${GUIDE_LABEL[type].toLowerCase()} rollback`;
+}
 
 /** Chooses the rollback type for an issue and severity, with the reason and the guide's expected time. */
 export function decideRollbackType(input: {
@@ -92,7 +105,7 @@ export function decideRollbackType(input: {
     return {
       type: exact.type,
       expectedTime: exact.expectedTime,
-      reason: `decision matrix: ${exact.label} at ${severity} → ${TYPE_LABEL[exact.type]}`,
+      reason: `decision matrix: ${exact.label} at ${severity} → ${typeInSentence(exact.type)}`,
     };
   if (severity === 'P3' || issue === 'minor')
     return {
@@ -110,6 +123,6 @@ export function decideRollbackType(input: {
   return {
     type: row.type,
     expectedTime: row.expectedTime,
-    reason: `${issue} at ${severity}: not in the decision matrix; chosen by issue type (${row.label} → ${TYPE_LABEL[row.type]})`,
+    reason: `${issue} at ${severity}: not in the decision matrix; chosen by issue type (${row.label} → ${typeInSentence(row.type)})`,
   };
 }

@@ -6,6 +6,7 @@
  */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import { z } from 'zod';
+import { tryParseDuration } from '../src/config/duration';
 import type { MigrationPlan } from '../src/migrations/types';
 
 // ───────────────────────────── names ─────────────────────────────
@@ -32,8 +33,8 @@ export function deployWorkflowId(environment: string, planChecksum: string): str
   return `deploy-${environment}-${shortChecksum(planChecksum)}`;
 }
 
-/** `rollback-production-20250101T120000Z`: a rollback is named by when it was asked for. */
-export function rollbackWorkflowId(environment: string, requestedAtMs: number): string {
+/** `rollback-production-20250101T120000Z`: the incident id of a rollback, named by when it was asked for. */
+export function incidentIdFor(environment: string, requestedAtMs: number): string {
   const stamp = new Date(requestedAtMs).toISOString().replace(/[-:]/g, '').replace(/\.\d+/, '');
   return `rollback-${environment}-${stamp}`;
 }
@@ -359,6 +360,11 @@ export type IssueType = (typeof ISSUE_TYPES)[number];
 export const SEVERITIES = ['P0', 'P1', 'P2', 'P3'] as const;
 export type Severity = (typeof SEVERITIES)[number];
 
+/** A duration such as '500ms', '15s', '10m', '1h30m' (refused at start when malformed). */
+export const durationSchema = z.string().refine((text) => tryParseDuration(text) !== undefined, {
+  message: "invalid duration: write a number with a unit, e.g. '500ms', '15s', '10m', '24h', '2d'",
+});
+
 export const emergencyRollbackInputSchema = z.object({
   environment: z.string().min(1),
   initiator: person,
@@ -380,11 +386,11 @@ export const emergencyRollbackInputSchema = z.object({
   options: z
     .object({
       /** How long to watch the thresholds after the rollback (default: config rollbackWindow). */
-      watchWindow: z.string().optional(),
+      watchWindow: durationSchema.optional(),
       /** Time between two samples of that watch (default: config monitoringInterval). */
-      watchInterval: z.string().optional(),
+      watchInterval: durationSchema.optional(),
       /** How long a data-losing rollback waits for its approval (default 1h). */
-      approvalTimeout: z.string().optional(),
+      approvalTimeout: durationSchema.optional(),
     })
     .default({}),
 });

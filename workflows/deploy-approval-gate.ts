@@ -1,19 +1,25 @@
+import type { SignalDefinition, UpdateDefinition } from '@temporalio/common';
 import { condition, log, setHandler } from '@temporalio/workflow';
 import {
   evaluateApproval,
   evaluateRejection,
+  evaluateRollbackApproval,
   isFullyApproved,
   initialApprovalState,
   MAX_RECORDED_REFUSALS,
   missingRoles,
   type ApprovalContext,
+  type ApprovalDecision,
 } from './approval-policy';
 import {
   approvalsQuery,
+  approveRollbackSignal,
   approveSignal,
+  EMERGENCY_APPROVER_ROLE,
   rejectSignal,
   submitApprovalUpdate,
   submitRejectionUpdate,
+  submitRollbackApprovalUpdate,
   type ApprovalState,
   type ApprovalUpdateResult,
 } from './definitions';
@@ -25,8 +31,55 @@ export type GateContext = Omit<ApprovalContext, 'now'>;
 
 type Kind = 'approval' | 'rejection';
 
+/** One way to decide: the signal and the update that carry it, judged by one pure policy function. */
+export interface GateChannel {
+  signal: SignalDefinition<[any]>;
+  update: UpdateDefinition<ApprovalUpdateResult, [any]>;
+  evaluate: (state: ApprovalState, payload: unknown, context: ApprovalContext) => ApprovalDecision;
+}
+
+/** The messages a gate listens to: approvals, and rejections when the workflow has them. */
+export type GateMessages = { approval: GateChannel; rejection?: GateChannel };
+
+/** A production deploy: `approve`/`submitApproval` and `reject`/`submitRejection`. */
+export const DEPLOY_APPROVALS: GateMessages = {
+  approval: { signal: approveSignal, update: submitApprovalUpdate, evaluate: evaluateApproval },
+  rejection: { signal: rejectSignal, update: submitRejectionUpdate, evaluate: evaluateRejection },
+};
+
 /**
- * The approvals gate of a production deploy. Signals (`approve`, `reject`: what the
+ * A data-losing emergency rollback: one approval by an emergency approver
+ * (`approveRollback`/`submitRollbackApproval`); its roster is `{ emergency-approver: approvers }`.
+ */
+export const ROLLBACK_APPROVAL: GateMessages = {
+  approval: {
+    signal: approveRollbackSignal,
+    update: submitRollbackApprovalUpdate,
+    evaluate: (state, payload, context) =>
+      evaluateRollbackApproval(state, payload, {
+        now: context.now,
+        initiator: context.initiator,
+        expiresAt: context.expiresAt,
+        approvers: context.roster[EMERGENCY_APPROVER_ROLE] ?? [],
+      }),
+  },
+};
+
+/** Why a gate closed, for the refusals of later attempts. */
+export type CloseReasons = (outcome: GateOutcome, state: ApprovalState) => string;
+
+const DEPLOY_CLOSE_REASONS: CloseReasons = (outcome, state) =>
+  outcome === 'approved'
+    ? 'the approval gate closed: every required role had approved and the deploy went ahead (use the cancelDeploy signal to stop it)'
+    : outcome === 'rejected'
+      ? `the deploy was already rejected by ${state.rejected?.approver}`
+      : outcome === 'cancelled'
+        ? 'the deploy was cancelled'
+        : `the approval window closed at ${state.expiresAt}`;
+
+/**
+ * The approvals gate of a production deploy (and, with ROLLBACK_APPROVAL, of a data-losing
+ * emergency rollback). Signals (`approve`, `reject`: what the
  * `temporal` CLI and the Web UI send) and updates (`submitApproval`, `submitRejection`: what
  * `pgshift approve` uses for an immediate answer) go through the SAME pure policy functions.
  * Refused attempts are recorded in the state (the `approvals` query) and logged, never counted.
@@ -40,15 +93,19 @@ export class ApprovalGate {
   private context: GateContext | undefined;
   private closedBecause: string | undefined;
 
-  constructor(private readonly onChange: (state: ApprovalState) => void) {
-    setHandler(approveSignal, async (payload) => {
-      await this.decide('approval', payload);
-    });
-    setHandler(rejectSignal, async (payload) => {
-      await this.decide('rejection', payload);
-    });
-    setHandler(submitApprovalUpdate, (payload) => this.decide('approval', payload));
-    setHandler(submitRejectionUpdate, (payload) => this.decide('rejection', payload));
+  constructor(
+    private readonly onChange: (state: ApprovalState) => void,
+    private readonly messages: GateMessages = DEPLOY_APPROVALS,
+    private readonly closeReasons: CloseReasons = DEPLOY_CLOSE_REASONS,
+  ) {
+    for (const kind of ['approval', 'rejection'] as const) {
+      const channel = messages[kind];
+      if (!channel) continue;
+      setHandler(channel.signal, async (payload) => {
+        await this.decide(kind, payload);
+      });
+      setHandler(channel.update, (payload) => this.decide(kind, payload));
+    }
     setHandler(approvalsQuery, () => this.state);
   }
 
@@ -79,6 +136,8 @@ export class ApprovalGate {
     reminderEveryMs: number;
     remind: (missing: string[]) => Promise<void>;
     stop: () => boolean;
+    /** Shown in the Web UI beside the wait's timer. */
+    summary?: string;
   }): Promise<GateOutcome> {
     const context = this.context;
     if (!context) throw new TypeError('ApprovalGate.wait() before open()');
@@ -86,7 +145,12 @@ export class ApprovalGate {
     for (;;) {
       const remaining = context.expiresAt - Date.now();
       if (remaining <= 0) break;
-      if (await condition(decided, Math.max(1, Math.min(remaining, options.reminderEveryMs))))
+      const timeout = Math.max(1, Math.min(remaining, options.reminderEveryMs));
+      if (
+        await (options.summary
+          ? condition(decided, timeout, { summary: options.summary })
+          : condition(decided, timeout))
+      )
         break;
       if (Date.now() < context.expiresAt) await options.remind(missingRoles(this.state));
     }
@@ -97,15 +161,7 @@ export class ApprovalGate {
         : options.stop()
           ? 'cancelled'
           : 'expired';
-    this.close(
-      outcome === 'approved'
-        ? 'the approval gate closed: every required role had approved and the deploy went ahead (use the cancelDeploy signal to stop it)'
-        : outcome === 'rejected'
-          ? `the deploy was already rejected by ${this.state.rejected?.approver}`
-          : outcome === 'cancelled'
-            ? 'the deploy was cancelled'
-            : `the approval window closed at ${this.state.expiresAt}`,
-    );
+    this.close(this.closeReasons(outcome, this.state));
     return outcome;
   }
 
@@ -116,10 +172,7 @@ export class ApprovalGate {
     if (this.closedBecause !== undefined || !context)
       return this.refuseLate(kind, payload, this.closedBecause ?? 'the approval gate is closed');
     const now = Date.now();
-    const decision =
-      kind === 'approval'
-        ? evaluateApproval(this.state, payload, { ...context, now })
-        : evaluateRejection(this.state, payload, { ...context, now });
+    const decision = this.messages[kind]!.evaluate(this.state, payload, { ...context, now });
     this.state = decision.state;
     if (decision.accepted)
       log.info(`${kind} accepted`, { ...describe(payload), missing: missingRoles(this.state) });

@@ -1,9 +1,8 @@
-import { backups, long, quick } from './activity-proxies';
-import { appHooks } from './deploy-proxies';
+import { appHooks, quick } from './activity-proxies';
 import { TRIGGER_LABELS, type DeployRun } from './deploy-run';
-import { describeFailure, stepFailure } from './failures';
+import { describeFailure } from './failures';
 import type { ProgressTracker } from './progress-tracker';
-import { firstLine, padVersion } from './text';
+import { returnToVersion } from './steps/return-to-version';
 
 /**
  * The saga's undo of a production deploy, in reverse order of what was done:
@@ -99,49 +98,27 @@ const UNDONE_STEPS = ['deploy application', 'migrate', 'verify'];
 
 /** Rollback files down to fromVersion; when they fail, this run's backup. */
 async function restoreDatabaseVersion(run: DeployRun): Promise<{ ok: boolean; detail: string }> {
-  const { environment, plan, fromVersion, workflowId } = run;
-  const checkVersion = async (how: string) => {
-    const state = await quick.readMigrationState.executeWithOptions(
-      { summary: `compensate: check ${environment} is at version ${fromVersion}` },
-      [{ environment, plan }],
-    );
-    if (state.currentVersion !== fromVersion)
-      throw stepFailure(
-        'RollbackFailed',
-        `after ${how}, ${environment} is at version ${state.currentVersion}, not ${fromVersion}`,
-      );
-  };
-  try {
-    await long.revertMigrations.executeWithOptions(
-      {
-        summary: `compensate: roll ${environment} back to ${padVersion(fromVersion)} with the rollback files`,
-      },
-      [{ environment, plan, target: fromVersion, appliedBy: `compensation of ${workflowId}` }],
-    );
-    await checkVersion('the rollback files');
+  const { fromVersion } = run;
+  const outcome = await returnToVersion({
+    environment: run.environment,
+    plan: run.plan,
+    version: fromVersion,
+    appliedBy: `compensation of ${run.workflowId}`,
+    label: 'compensate: ',
+    ...(run.backup ? { backupId: run.backup.id } : {}),
+  });
+  if (outcome.ok)
     return {
       ok: true,
-      detail: `database rolled back to version ${fromVersion} with the rollback files`,
+      detail:
+        outcome.by === 'files'
+          ? `database rolled back to version ${fromVersion} with the rollback files`
+          : `rollback files failed (${outcome.filesError}); restored backup ${run.backup!.id}, database at version ${fromVersion}`,
     };
-  } catch (revertError) {
-    const reason = firstLine(describeFailure(revertError).message);
-    if (!run.backup)
-      return { ok: false, detail: `rollback files failed (${reason}) and this run has no backup` };
-    try {
-      await backups.restoreDatabase.executeWithOptions(
-        { summary: `compensate: pg_restore ${run.backup.id} into ${environment}` },
-        [{ environment, backupId: run.backup.id }],
-      );
-      await checkVersion(`restoring backup ${run.backup.id}`);
-      return {
-        ok: true,
-        detail: `rollback files failed (${reason}); restored backup ${run.backup.id}, database at version ${fromVersion}`,
-      };
-    } catch (restoreError) {
-      return {
-        ok: false,
-        detail: `rollback files failed (${reason}) and restoring backup ${run.backup.id} failed (${firstLine(describeFailure(restoreError).message)})`,
-      };
-    }
-  }
+  return {
+    ok: false,
+    detail: !run.backup
+      ? `rollback files failed (${outcome.filesError}) and this run has no backup`
+      : `rollback files failed (${outcome.filesError}) and restoring backup ${run.backup.id} failed (${outcome.restoreError})`,
+  };
 }

@@ -9,9 +9,14 @@ import {
 import { quick } from './activity-proxies';
 import type { ProgressTracker } from './progress-tracker';
 
+/** A threshold crossed by one sample. */
+export type SampledBreach = Breach & { at: string };
+
 export interface MonitoringOutcome {
   /** The first threshold crossed (most severe first), if any. */
   breach?: Breach;
+  /** Every threshold crossed, sample by sample (`whole-window`: the whole window's). */
+  breaches: SampledBreach[];
   /** The window was cut short by a cancelDeploy signal. */
   stopped?: boolean;
   samples: number;
@@ -20,9 +25,13 @@ export interface MonitoringOutcome {
 }
 
 /**
- * The monitoring window after a deploy: a sample of health, latency, error rate and database
- * connections every `intervalMs` for `windowMs`, each judged by the pure `evaluateThresholds`
- * against the baseline measured before the deploy. Returns at the first breach.
+ * The monitoring window after a deploy or a rollback: a sample of health, latency, error rate
+ * and database connections every `intervalMs` for `windowMs`, each judged by the pure
+ * `evaluateThresholds` against the baseline measured before the change.
+ * - `until-first-breach` (the deploy): returns at the first breach; the last sample is taken
+ *   at the end of the window.
+ * - `whole-window` (the emergency rollback's watch): collects every breach; samples every
+ *   `intervalMs` while a whole interval still fits in the window.
  */
 export async function monitorDeployment(args: {
   environment: string;
@@ -34,12 +43,15 @@ export async function monitorDeployment(args: {
   intervalMs: number;
   tracker: ProgressTracker;
   stop: () => boolean;
+  mode?: 'until-first-breach' | 'whole-window';
 }): Promise<MonitoringOutcome> {
   const { environment, baseline, thresholds, tracker } = args;
+  const wholeWindow = args.mode === 'whole-window';
   const endsAt = Date.now() + args.windowMs;
   let history: ThresholdHistory = { consecutiveHealthFailures: 0 };
   let samples = 0;
   let last = '';
+  const breaches: SampledBreach[] = [];
   for (;;) {
     const sample = await quick.sampleMetrics.executeWithOptions(
       { summary: `monitor ${environment}: sample ${samples + 1}` },
@@ -49,14 +61,15 @@ export async function monitorDeployment(args: {
     const evaluation = evaluateThresholds(baseline, sample, thresholds, history);
     history = evaluation.history;
     last = describeSample(sample);
-    if (evaluation.breached.length) {
+    for (const breach of evaluation.breached) breaches.push({ at: sample.at, ...breach });
+    if (evaluation.breached.length && !wholeWindow) {
       const breach = [...evaluation.breached].sort(
         (a, b) => SEVERITY_ORDER[a.severity] - SEVERITY_ORDER[b.severity],
       )[0];
-      return { breach, samples, detail: `sample ${samples}: ${breach.detail}` };
+      return { breach, breaches, samples, detail: `sample ${samples}: ${breach.detail}` };
     }
     const remaining = endsAt - Date.now();
-    if (remaining <= 0) break;
+    if (wholeWindow ? remaining < args.intervalMs : remaining <= 0) break;
     showDetails(
       tracker,
       `monitoring ${environment}: ${samples} sample(s) within thresholds, ${Math.ceil(remaining / 1000)} s left; last: ${last}${
@@ -66,9 +79,18 @@ export async function monitorDeployment(args: {
       }`,
     );
     if (await condition(args.stop, Math.max(1, Math.min(args.intervalMs, remaining))))
-      return { stopped: true, samples, detail: `stopped after ${samples} sample(s)` };
+      return { stopped: true, breaches, samples, detail: `stopped after ${samples} sample(s)` };
   }
-  return { samples, detail: `${samples} sample(s) within thresholds; last: ${last}` };
+  return {
+    breaches,
+    samples,
+    detail: breaches.length
+      ? `${samples} sample(s), ${breaches.length} breach(es): ${breaches
+          .map((b) => b.detail)
+          .slice(0, 3)
+          .join('; ')}`
+      : `${samples} sample(s) within thresholds; last: ${last}`,
+  };
 }
 
 /**

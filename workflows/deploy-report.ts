@@ -1,5 +1,5 @@
 import type { ProductionDeployResult } from './definitions';
-import { stepsTable } from './text';
+import { runHeader, stepsTable } from './text';
 
 const TITLE: Record<ProductionDeployResult['finalState'], string> = {
   completed: 'COMPLETED',
@@ -19,10 +19,7 @@ export function deployReportMarkdown(
   const lines = [
     `# Production deploy ${TITLE[result.finalState]}`,
     '',
-    `- Workflow: \`${workflowId}\``,
-    `- Environment: ${result.environment}`,
-    `- Plan checksum: \`${result.planChecksum}\``,
-    `- Started by: ${initiator}`,
+    ...runHeader(workflowId, result.environment, result.planChecksum, initiator),
     ...(result.reason ? [`- Reason: ${result.reason}`] : []),
     ...(typeof result.compensation === 'string' ? [`- Compensation: ${result.compensation}`] : []),
     ...(result.fromVersion !== undefined

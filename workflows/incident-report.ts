@@ -4,6 +4,8 @@
  */
 import { describeLoss, type LossDescription } from '../src/rollback/describe-loss';
 import type { ApprovalState, RollbackDecision, Step } from './definitions';
+import { formatSeconds, formatVersion } from '../src/format';
+import { GUIDE_LABEL, rollbackLabel } from './decision-matrix';
 import { escapeCell } from './text';
 
 export interface TimelineEvent {
@@ -70,27 +72,16 @@ export interface IncidentFacts {
   postMortemDue?: string;
 }
 
-/** The guide's names of the rollback types, as in its decision matrix. */
-export const GUIDE_LABEL: Record<string, string> = {
-  migration: 'Migration',
-  application: 'Application',
-  'full-emergency': 'Full Emergency',
-  none: 'None (fix in place)',
-};
+export { GUIDE_LABEL };
 
-/** `42 s`, `3 min 5 s`. */
-export function formatSeconds(ms: number): string {
-  const seconds = Math.round(ms / 1000);
-  if (seconds < 60) return `${seconds} s`;
-  return `${Math.floor(seconds / 60)} min ${seconds % 60} s`;
-}
+export { formatSeconds } from '../src/format';
 
 /**
  * "took 42 s; guide's target for Full Emergency: 5-10 minutes (within target)": the
  * execution time beside the guide's "Time to Execute" column.
  */
 export function compareWithGuide(executionMs: number, type: string, expectedTime?: string): string {
-  const label = GUIDE_LABEL[type] ?? type;
+  const label = rollbackLabel(type);
   if (!expectedTime || expectedTime === 'N/A')
     return `took ${formatSeconds(executionMs)}; the guide sets no time for ${label}`;
   const range = /(\d+)\s*-\s*(\d+)\s*minutes?/.exec(expectedTime);
@@ -112,7 +103,7 @@ export function incidentMarkdown(f: IncidentFacts): string {
   const title =
     f.type === 'none'
       ? `No rollback (fix in place) on ${f.environment}`
-      : `${GUIDE_LABEL[f.type] ?? f.type} rollback on ${f.environment}: ${f.finalState.toUpperCase()}`;
+      : `${rollbackLabel(f.type)} rollback on ${f.environment}: ${f.finalState.toUpperCase()}`;
   const lines: string[] = [
     `# Incident ${f.incidentId} — ${title}`,
     '',
@@ -133,7 +124,7 @@ export function incidentMarkdown(f: IncidentFacts): string {
     '## Decision',
     '',
     f.decision
-      ? `**${GUIDE_LABEL[f.decision.type] ?? f.decision.type}** (${f.decisionSource}): ${f.decision.reason}. Guide's time to execute: ${f.decision.expectedTime}.`
+      ? `**${rollbackLabel(f.decision.type)}** (${f.decisionSource}): ${f.decision.reason}. Guide's time to execute: ${f.decision.expectedTime}.`
       : `Chosen by the ${f.decisionSource}.`,
     '',
   ];
@@ -149,7 +140,7 @@ export function incidentMarkdown(f: IncidentFacts): string {
         lines.push('Migrations reverted (in this order):', '');
         for (const m of f.impact.reverted)
           lines.push(
-            `- ${String(m.version).padStart(3, '0')} ${m.name}${m.rollbackFile ? ` — ${m.rollbackFile}` : ' — **no rollback file**'}`,
+            `- ${formatVersion(m.version)} ${m.name}${m.rollbackFile ? ` — ${m.rollbackFile}` : ' — **no rollback file**'}`,
           );
         lines.push('');
       } else lines.push('No migration to revert.', '');

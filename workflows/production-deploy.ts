@@ -1,25 +1,20 @@
 import {
-  allHandlersFinished,
   ApplicationFailure,
   CancellationScope,
-  condition,
   isCancellation,
   log,
-  setHandler,
   workflowInfo,
 } from '@temporalio/workflow';
-import { tryParseDuration } from '../src/config/duration';
 import type { EnvironmentPolicy } from '../activities/policy';
 import type { PlanValidation } from '../activities/plan';
 import type { NotificationSeverity } from '../src/app/notify';
 import { missingRoles, requiredRolesFor } from './approval-policy';
-import { backups, long, quick } from './activity-proxies';
+import { appHooks, backups, long, quick } from './activity-proxies';
+import { notify } from './steps/notify';
+import { recordRun } from './steps/record';
 import {
-  cancelDeploySignal,
-  cancelPayloadSchema,
   productionDeployInputSchema,
   type ApprovalState,
-  type CancelPayload,
   type DeployFinalState,
   type ProductionDeployInput,
   type ProductionDeployResult,
@@ -27,12 +22,18 @@ import {
 import { ApprovalGate } from './deploy-approval-gate';
 import { compensateDeploy } from './deploy-compensation';
 import { monitorDeployment, showDetails } from './deploy-monitoring';
-import { appHooks } from './deploy-proxies';
-import { deployReportMarkdown } from './deploy-report';
+import { finishDeploy } from './deploy-finish';
+import { DeployCancellation, durationOption, formatCounts, formatMs } from './deploy-options';
 import { hasChanges, TRIGGER_LABELS, type DeployRun, type DeployTrigger } from './deploy-run';
 import { describeFailure, stepFailure } from './failures';
 import { ProgressTracker } from './progress-tracker';
-import { failedChecks, padVersion, parseWorkflowInput, summariseChecks } from './text';
+import {
+  failedChecks,
+  padVersion,
+  parseWorkflowInput,
+  summariseChecks,
+  validationFailure,
+} from './text';
 
 const STEPS = [
   'validate',
@@ -99,19 +100,8 @@ export async function productionDeploy(
     if (tracker.progress.phase === 'awaiting-approval') showDetails(tracker, waitingDetails(state));
     else tracker.setPhase('awaiting-approval', waitingDetails(state));
   });
-  let cancelRequest: CancelPayload | undefined;
-  setHandler(cancelDeploySignal, (payload) => {
-    const request = cancelPayloadSchema.safeParse(payload);
-    if (!request.success) {
-      log.warn('cancelDeploy ignored: malformed payload', {
-        problems: request.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`),
-      });
-      return;
-    }
-    cancelRequest ??= request.data;
-    log.warn('deploy cancellation requested', { by: request.data.by, reason: request.data.reason });
-  });
-  const cancelRequested = () => cancelRequest !== undefined;
+  const cancellation = new DeployCancellation();
+  const cancelRequested = () => cancellation.requested;
 
   /** Records the trigger (the first one wins) and returns the failure that unwinds the deploy. */
   const fire = (kind: DeployTrigger, detail: string) => {
@@ -119,8 +109,8 @@ export async function productionDeploy(
     return stepFailure('RollbackTrigger', `${TRIGGER_LABELS[kind]}: ${detail}`);
   };
   const checkCancel = () => {
-    if (cancelRequest)
-      throw fire('cancelled', `cancelled by ${cancelRequest.by}: ${cancelRequest.reason}`);
+    const request = cancellation.request;
+    if (request) throw fire('cancelled', `cancelled by ${request.by}: ${request.reason}`);
   };
   /** Runs a step whose failure is an immediate rollback trigger. */
   const guarded = async <T>(kind: DeployTrigger, step: () => Promise<T>): Promise<T> => {
@@ -131,53 +121,32 @@ export async function productionDeploy(
       throw fire(kind, describeFailure(error).message);
     }
   };
-  const tell = async (severity: NotificationSeverity, title: string, text: string) => {
-    try {
-      await quick.sendNotification.executeWithOptions({ summary: `notify: ${title}` }, [
-        {
-          environment,
-          message: {
-            severity,
-            title,
-            text,
-            fields: { Workflow: workflowId, Plan: shortPlan, 'Started by': initiator },
-          },
-        },
-      ]);
-    } catch (error) {
-      log.warn('notification failed', { title, error: describeFailure(error).message });
-    }
-  };
+  const tell = (severity: NotificationSeverity, title: string, text: string) =>
+    notify(environment, {
+      severity,
+      title,
+      text,
+      fields: { Workflow: workflowId, Plan: shortPlan, 'Started by': initiator },
+    });
   const record = async (status: string, reason?: string) => {
-    try {
-      await quick.recordDeployment.executeWithOptions(
-        { summary: `record the deploy in ${environment} as ${status}` },
-        [
-          {
-            environment,
-            record: {
-              workflowId,
-              kind: 'deploy',
-              planChecksum: plan.checksum,
-              fromVersion: run.fromVersion,
-              toVersion: top,
-              ...(run.backup ? { backupId: run.backup.id } : {}),
-              ...(run.appVersionBefore ? { appVersionBefore: run.appVersionBefore } : {}),
-              ...((run.appVersionAfter ?? run.appVersionBefore)
-                ? { appVersionAfter: run.appVersionAfter ?? run.appVersionBefore }
-                : {}),
-              status,
-              ...(reason ? { reason: reason.slice(0, 2000) } : {}),
-            },
-          },
-        ],
-      );
-    } catch (error) {
-      log.warn('recording the deployment failed', {
+    await recordRun(
+      environment,
+      {
+        workflowId,
+        kind: 'deploy',
+        planChecksum: plan.checksum,
+        fromVersion: run.fromVersion,
+        toVersion: top,
+        ...(run.backup ? { backupId: run.backup.id } : {}),
+        ...(run.appVersionBefore ? { appVersionBefore: run.appVersionBefore } : {}),
+        ...((run.appVersionAfter ?? run.appVersionBefore)
+          ? { appVersionAfter: run.appVersionAfter ?? run.appVersionBefore }
+          : {}),
         status,
-        error: describeFailure(error).message,
-      });
-    }
+        ...(reason ? { reason: reason.slice(0, 2000) } : {}),
+      },
+      `record the deploy in ${environment} as ${status}`,
+    );
   };
 
   let policy: EnvironmentPolicy | undefined;
@@ -265,14 +234,7 @@ export async function productionDeploy(
       { summary: `validate ${plan.migrations.length} migrations, plan ${shortPlan}` },
       [{ plan }],
     );
-    if (validation.errors.length)
-      throw stepFailure(
-        'ValidationFailed',
-        `validation found ${validation.errors.length} error(s): ${validation.errors
-          .slice(0, 5)
-          .map((f) => `${f.file ?? ''}${f.line ? `:${f.line}` : ''} ${f.message}`)
-          .join('; ')}`,
-      );
+    if (validation.errors.length) throw validationFailure(validation.errors);
     const state = await quick.readMigrationState.executeWithOptions(
       { summary: `read migration state of ${environment}` },
       [{ environment, plan }],
@@ -341,7 +303,7 @@ export async function productionDeploy(
       return { finalState: 'approval-expired', reason };
     }
     if (outcome === 'cancelled') {
-      const reason = `cancelled by ${cancelRequest?.by} before any change: ${cancelRequest?.reason}`;
+      const reason = `cancelled by ${cancellation.request?.by} before any change: ${cancellation.request?.reason}`;
       tracker.fail('approvals', reason);
       return { finalState: 'rejected', reason };
     }
@@ -501,107 +463,13 @@ export async function productionDeploy(
     }
   }
 
-  // ── the end: record, notify, report (even when cancelled) ──
-  return CancellationScope.nonCancellable(async () => {
-    gate.close(
-      ending
-        ? `the deploy has ended (${ending.finalState})`
-        : 'the deploy was refused before its approval gate',
-    );
-    const endReason = ending?.reason ?? refusal?.message ?? '';
-    for (const step of tracker.progress.steps)
-      if (step.status === 'pending' && step.name !== 'report')
-        tracker.skip(step.name, `not reached: ${ending?.finalState ?? 'refused'}`);
-    if (!ending) {
-      await tell('warning', `Deploy to ${environment} refused`, endReason);
-      tracker.skip('report', 'no report for a refused deploy');
-      tracker.finish('refused', endReason);
-      await condition(allHandlersFinished);
-      throw refusal;
-    }
-    const { finalState, reason } = ending;
-    if (run.backup) await record(finalState, reason);
-    const endedAt =
-      finalState === 'completed' ? top : finalState === 'rolled-back' ? run.fromVersion : undefined;
-    await tell(
-      NOTIFY_SEVERITY[finalState],
-      `Deploy to ${environment} ${finalState}`,
-      `${reason}${run.compensation ? `\nCompensation: ${run.compensation.detail}` : ''}`,
-    );
-    const result: ProductionDeployResult = {
-      finalState,
-      environment,
-      planChecksum: plan.checksum,
-      reason,
-      approvals: gate.state,
-      steps: tracker.progress.steps,
-      fromVersion: run.fromVersion,
-      ...(endedAt !== undefined ? { toVersion: endedAt } : {}),
-      targetVersion: top,
-      ...(run.backup ? { backupId: run.backup.id } : {}),
-      ...(waiver ? { rehearsalWaiver: waiver } : {}),
-      ...(run.trigger ? { trigger: run.trigger.kind } : {}),
-      ...(run.compensation ? { compensation: run.compensation.detail } : {}),
-      ...(run.appVersionBefore ? { appVersionBefore: run.appVersionBefore } : {}),
-      ...(run.appVersionAfter ? { appVersionAfter: run.appVersionAfter } : {}),
+  return finishDeploy(
+    { environment, plan, initiator, workflowId, top, tracker, run, gate, tell, record },
+    { ...(ending ? { ending } : {}), ...(refusal ? { refusal } : {}), cancelled },
+    {
+      ...(waiver ? { waiver } : {}),
       highRisk: (validation?.highRisk ?? false) || options.highRisk === true,
-      ...(validation?.riskReasons.length ? { riskReasons: validation.riskReasons } : {}),
-    };
-    tracker.start('report', 'writing the deploy report');
-    try {
-      const report = await quick.writeReport.executeWithOptions(
-        { summary: 'write deploy report' },
-        [
-          {
-            workflowId,
-            kind: 'deploy',
-            markdown: deployReportMarkdown(workflowId, initiator, result),
-            data: result,
-          },
-        ],
-      );
-      result.reportPath = report.path;
-      tracker.complete('report', report.path);
-    } catch (error) {
-      tracker.fail('report', describeFailure(error).message);
-    }
-    result.steps = tracker.progress.steps;
-    tracker.finish(finalState, `${finalState}: ${reason}`);
-    await condition(allHandlersFinished);
-    if (cancelled) throw cancelled;
-    return result;
-  });
-}
-
-const NOTIFY_SEVERITY: Record<DeployFinalState, NotificationSeverity> = {
-  completed: 'success',
-  rejected: 'warning',
-  'approval-expired': 'warning',
-  'rolled-back': 'critical',
-  'failed-needs-attention': 'critical',
-};
-
-function durationOption(text: string | undefined, key: string): number | undefined {
-  if (text === undefined) return undefined;
-  const ms = tryParseDuration(text);
-  if (ms === undefined || ms < 1)
-    throw ApplicationFailure.nonRetryable(
-      `invalid deploy input: ${key} ${JSON.stringify(text)} is not a duration (e.g. '30s', '10m', '24h')`,
-      'InvalidInput',
-    );
-  return ms;
-}
-
-function formatCounts(counts: Record<string, number | 'missing'>): string {
-  const entries = Object.entries(counts);
-  return entries.length
-    ? entries.map(([t, n]) => `${t}: ${n}`).join(', ')
-    : 'no critical tables configured';
-}
-
-function formatMs(ms: number): string {
-  if (ms % 3_600_000 === 0) return `${ms / 3_600_000}h`;
-  if (ms % 60_000 === 0) return `${ms / 60_000}m`;
-  if (ms % 1000 === 0) return `${ms / 1000}s`;
-  return `${ms}ms`;
+      riskReasons: validation?.riskReasons ?? [],
+    },
+  );
 }

@@ -1,5 +1,5 @@
 import type { StagingRehearsalResult } from './definitions';
-import { escapeCell, stepsTable } from './text';
+import { escapeCell, runHeader, stepsTable } from './text';
 
 const MARK = { passed: '✅ passed', failed: '❌ failed', skipped: '➖ skipped' } as const;
 
@@ -12,10 +12,7 @@ export function rehearsalReportMarkdown(
   const lines = [
     `# Staging rehearsal ${result.finalState === 'passed' ? 'PASSED' : 'FAILED'}`,
     '',
-    `- Workflow: \`${workflowId}\``,
-    `- Environment: ${result.environment}`,
-    `- Plan checksum: \`${result.planChecksum}\``,
-    `- Started by: ${initiator}`,
+    ...runHeader(workflowId, result.environment, result.planChecksum, initiator),
     ...(result.failure ? [`- Failure: ${result.failure}`] : []),
     ...(typeof result.compensation === 'string' ? [`- Compensation: ${result.compensation}`] : []),
     ...(result.certificate

@@ -1,18 +1,25 @@
 import { CancellationScope, isCancellation, log, workflowInfo } from '@temporalio/workflow';
 import {
   stagingRehearsalInputSchema,
-  type Criterion,
   type StagingRehearsalInput,
   type StagingRehearsalResult,
 } from './definitions';
 import { backups, long, quick } from './activity-proxies';
+import { returnToVersion } from './steps/return-to-version';
+import { RehearsalCriteria } from './rehearsal-criteria';
+import { formatBytes } from '../src/format';
 import { describeFailure, stepFailure } from './failures';
 import { ProgressTracker } from './progress-tracker';
 import { rehearsalReportMarkdown } from './rehearsal-report';
 import type { BackupSummary } from '../activities/backup';
 import type { MigrationPlan } from '../src/migrations/types';
-import type { CheckOutcome, VerificationReport } from '../activities/verify';
-import { failedChecks, padVersion, parseWorkflowInput, summariseChecks } from './text';
+import {
+  failedChecks,
+  padVersion,
+  parseWorkflowInput,
+  summariseChecks,
+  validationFailure,
+} from './text';
 
 const STEPS = [
   'validate',
@@ -25,7 +32,6 @@ const STEPS = [
   'report',
 ];
 
-/** Versions the rehearsal rolls back to: newest first, below `top`, never negative. */
 /** The rollback files that run when going from version `from` down to `to`, newest first. */
 function rollbackFilesBetween(plan: MigrationPlan, to: number, from: number): string {
   const files = plan.migrations
@@ -35,6 +41,7 @@ function rollbackFilesBetween(plan: MigrationPlan, to: number, from: number): st
   return files.length > 0 ? files.join(' + ') : `rolling back to ${to}`;
 }
 
+/** Versions the rehearsal rolls back to: newest first, below `top`, never negative. */
 export function rehearsalTargets(
   top: number,
   fromVersion: number,
@@ -62,9 +69,8 @@ export async function stagingRehearsal(
   const workflowId = workflowInfo().workflowId;
   const tracker = new ProgressTracker('stagingRehearsal', environment, STEPS);
   const top = Math.max(0, ...plan.migrations.map((m) => m.version));
-  const criteria = new Map<string, Criterion>();
-  const judge = (name: string, status: Criterion['status'], detail: string) =>
-    criteria.set(name, { name, status, detail });
+  const criteria = new RehearsalCriteria();
+  const judge = criteria.judge.bind(criteria);
 
   let backup: BackupSummary | undefined;
   let fromVersion = 0;
@@ -86,14 +92,7 @@ export async function stagingRehearsal(
       },
       [{ plan }],
     );
-    if (validation.errors.length)
-      throw stepFailure(
-        'ValidationFailed',
-        `validation found ${validation.errors.length} error(s): ${validation.errors
-          .slice(0, 5)
-          .map((f) => `${f.file ?? ''}${f.line ? `:${f.line}` : ''} ${f.message}`)
-          .join('; ')}`,
-      );
+    if (validation.errors.length) throw validationFailure(validation.errors);
     securityOk = true;
     const state = await quick.readMigrationState.executeWithOptions(
       { summary: `read migration state of ${environment}` },
@@ -174,38 +173,12 @@ export async function stagingRehearsal(
       'rollback rehearsal',
       `rolling back to ${targets.join(', ') || 'nothing'} and re-applying`,
     );
-    const visited: string[] = [];
-    let level = top;
-    for (const target of targets) {
-      const reverted = rollbackFilesBetween(plan, target, level);
-      level = target;
-      tracker.setPhase('rollback rehearsal', `rolling ${environment} back to version ${target}`);
-      await long.revertMigrations.executeWithOptions(
-        { summary: `roll back ${environment} to ${padVersion(target)}` },
-        [{ environment, plan, target, appliedBy: `${initiator} (rehearsal ${workflowId})` }],
-      );
-      const now = await quick.readMigrationState.executeWithOptions(
-        { summary: `check ${environment} is at version ${target}` },
-        [{ environment, plan }],
-      );
-      if (now.currentVersion !== target)
-        throw stepFailure(
-          'RollbackFailed',
-          `after rolling back to ${target}, ${environment} is at ${now.currentVersion}`,
-        );
-      if (target >= fromVersion) {
-        const same = await quick.compareSchema.executeWithOptions(
-          { summary: `compare schema of ${environment} with version ${target}` },
-          [{ environment, workflowId, label: `v${target}` }],
-        );
-        if (!same.matches)
-          throw stepFailure(
-            'RollbackIntegrityError',
-            `${reverted} did not restore: ${same.differences.slice(0, 5).join('; ')} (rolling back to ${target})`,
-          );
-        visited.push(`${target} (schema identical)`);
-      } else visited.push(`${target} (version verified)`);
-    }
+    const visited = await rehearseRollbacks(
+      tracker,
+      { environment, plan, initiator, workflowId },
+      targets,
+      fromVersion,
+    );
     await long.applyMigrations.executeWithOptions(
       { summary: `re-apply migrations up to ${padVersion(top)} on ${environment}` },
       [{ environment, plan, to: top, appliedBy: `${initiator} (rehearsal ${workflowId})` }],
@@ -254,7 +227,7 @@ export async function stagingRehearsal(
         { summary: `functional checks on ${environment}` },
         [{ environment, baselineRowCounts: rowCounts }],
       );
-      judgeFunctional(functional, judge);
+      criteria.judgeFunctional(functional);
       if (!functional.ok)
         throw stepFailure(
           'FunctionalChecksFailed',
@@ -286,13 +259,7 @@ export async function stagingRehearsal(
       ? 'safety validation found no secrets and no unsafe statements'
       : 'validation did not pass (see failure)',
   );
-  for (const name of ALL_CRITERIA)
-    if (!criteria.has(name))
-      judge(
-        name,
-        passed ? 'skipped' : 'failed',
-        passed ? 'nothing configured to check it' : `not reached: ${failure}`,
-      );
+  criteria.settleRest(passed, failure);
   return CancellationScope.nonCancellable(async () => {
     tracker.start('report', 'writing the rehearsal report');
     const certificate = passed
@@ -305,7 +272,7 @@ export async function stagingRehearsal(
       finalState: passed ? 'passed' : 'failed',
       environment,
       planChecksum: plan.checksum,
-      criteria: ALL_CRITERIA.map((name) => criteria.get(name)!),
+      criteria: criteria.list(),
       steps: tracker.progress.steps,
       ...(certificate
         ? {
@@ -348,61 +315,55 @@ export async function stagingRehearsal(
   });
 }
 
-const ALL_CRITERIA = [
-  'All migrations applied successfully',
-  'Rollback procedures tested and verified',
-  'Application performance within thresholds',
-  'Error rates below acceptable limits',
-  'Security measures active',
-  'Core functionality working',
-  'Data accuracy verified',
-  'User workflows functional',
-  'Integration points operational',
-];
-
-/** The guide's Staging Validation Criteria that the functional checks decide. */
-function judgeFunctional(
-  report: VerificationReport,
-  judge: (name: string, status: Criterion['status'], detail: string) => void,
-): void {
-  const of = (kind: CheckOutcome['kind']) => report.checks.filter((c) => c.kind === kind);
-  const verdict = (name: string, checks: CheckOutcome[], none: string) =>
-    judge(
-      name,
-      checks.length === 0 ? 'skipped' : checks.every((c) => c.ok) ? 'passed' : 'failed',
-      checks.length === 0 ? none : summariseChecks(checks),
+/**
+ * Rolls staging back to each target, newest first, proving each one: the version, and the
+ * schema snapshot taken on the way up when the target is at or above where the run started.
+ */
+async function rehearseRollbacks(
+  tracker: ProgressTracker,
+  run: { environment: string; plan: MigrationPlan; initiator: string; workflowId: string },
+  targets: number[],
+  fromVersion: number,
+): Promise<string[]> {
+  const { environment, plan, initiator, workflowId } = run;
+  const visited: string[] = [];
+  let level = Math.max(0, ...plan.migrations.map((m) => m.version));
+  for (const target of targets) {
+    const reverted = rollbackFilesBetween(plan, target, level);
+    level = target;
+    tracker.setPhase('rollback rehearsal', `rolling ${environment} back to version ${target}`);
+    await long.revertMigrations.executeWithOptions(
+      { summary: `roll back ${environment} to ${padVersion(target)}` },
+      [{ environment, plan, target, appliedBy: `${initiator} (rehearsal ${workflowId})` }],
     );
-  const http = of('http');
-  const slow = http.filter((c) => !c.ok && /limit/.test(c.detail));
-  judge(
-    'Application performance within thresholds',
-    http.length === 0 ? 'skipped' : slow.length ? 'failed' : 'passed',
-    http.length === 0
-      ? 'no health checks configured for this environment'
-      : http.map((c) => `${c.name} ${c.latencyMs ?? '?'} ms`).join(', '),
-  );
-  verdict(
-    'Error rates below acceptable limits',
-    http,
-    'no health checks configured for this environment',
-  );
-  verdict('Core functionality working', [...of('database'), ...http], 'no checks');
-  verdict(
-    'Data accuracy verified',
-    of('row-counts'),
-    'no critical tables configured (criticalTables)',
-  );
-  verdict('User workflows functional', of('sql'), 'no SQL checks configured (checks)');
-  verdict(
-    'Integration points operational',
-    http,
-    'no health checks configured for this environment',
-  );
+    const now = await quick.readMigrationState.executeWithOptions(
+      { summary: `check ${environment} is at version ${target}` },
+      [{ environment, plan }],
+    );
+    if (now.currentVersion !== target)
+      throw stepFailure(
+        'RollbackFailed',
+        `after rolling back to ${target}, ${environment} is at ${now.currentVersion}`,
+      );
+    if (target >= fromVersion) {
+      const same = await quick.compareSchema.executeWithOptions(
+        { summary: `compare schema of ${environment} with version ${target}` },
+        [{ environment, workflowId, label: `v${target}` }],
+      );
+      if (!same.matches)
+        throw stepFailure(
+          'RollbackIntegrityError',
+          `${reverted} did not restore: ${same.differences.slice(0, 5).join('; ')} (rolling back to ${target})`,
+        );
+      visited.push(`${target} (schema identical)`);
+    } else visited.push(`${target} (version verified)`);
+  }
+  return visited;
 }
 
 /**
  * Compensation: bring staging back to `fromVersion` with the rollback files; if that
- * fails, restore the backup. Then prove it: the version and the schema snapshot match.
+ * fails, restore the backup. Then prove it: the schema snapshot (files) or the version (backup).
  */
 async function restoreStaging(
   tracker: ProgressTracker,
@@ -413,52 +374,28 @@ async function restoreStaging(
   backup: BackupSummary,
 ): Promise<string> {
   tracker.setPhase('compensating', `bringing ${environment} back to version ${fromVersion}`);
-  let how: string;
-  try {
-    const now = await quick.readMigrationState.executeWithOptions(
-      { summary: `compensate: read the version of ${environment}` },
-      [{ environment, plan }],
-    );
-    if (now.currentVersion < fromVersion)
-      await long.applyMigrations.executeWithOptions(
-        { summary: `compensate: re-apply ${environment} up to ${padVersion(fromVersion)}` },
-        [{ environment, plan, to: fromVersion, appliedBy: `compensation of ${workflowId}` }],
-      );
-    else
-      await long.revertMigrations.executeWithOptions(
-        { summary: `compensate: roll ${environment} back to ${padVersion(fromVersion)}` },
-        [{ environment, plan, target: fromVersion, appliedBy: `compensation of ${workflowId}` }],
-      );
-    const same = await quick.compareSchema.executeWithOptions(
-      { summary: `compensate: compare schema with version ${fromVersion}` },
-      [{ environment, workflowId, label: `v${fromVersion}` }],
-    );
-    if (!same.matches)
-      throw stepFailure(
-        'RollbackIntegrityError',
-        `schema differs after revert: ${same.differences.slice(0, 3).join('; ')}`,
-      );
-    how = `rolled back to version ${fromVersion} with the rollback files; schema identical to before`;
-  } catch (revertError) {
-    const reason = describeFailure(revertError).message;
-    tracker.setPhase(
-      'compensating',
-      `rollback files failed (${reason}); restoring backup ${backup.id}`,
-    );
-    try {
-      await backups.restoreDatabase.executeWithOptions(
-        { summary: `compensate: pg_restore ${backup.id} into ${environment}` },
-        [{ environment, backupId: backup.id }],
-      );
-      const state = await quick.readMigrationState.executeWithOptions(
-        { summary: `compensate: check ${environment} version` },
-        [{ environment, plan }],
-      );
-      how = `rollback files failed (${reason}); restored backup ${backup.id}, ${environment} at version ${state.currentVersion}`;
-    } catch (restoreError) {
-      how = `NEEDS ATTENTION: rollback files failed (${reason}) and restoring backup ${backup.id} failed (${describeFailure(restoreError).message})`;
-    }
-  }
+  const outcome = await returnToVersion({
+    environment,
+    plan,
+    version: fromVersion,
+    appliedBy: `compensation of ${workflowId}`,
+    label: 'compensate: ',
+    backupId: backup.id,
+    eitherDirection: true,
+    schemaSnapshot: { workflowId, label: `v${fromVersion}` },
+    hooks: {
+      filesFailed: (reason) =>
+        tracker.setPhase(
+          'compensating',
+          `rollback files failed (${reason}); restoring backup ${backup.id}`,
+        ),
+    },
+  });
+  const how = !outcome.ok
+    ? `NEEDS ATTENTION: rollback files failed (${outcome.filesError}) and restoring backup ${backup.id} failed (${outcome.restoreError})`
+    : outcome.by === 'files'
+      ? `rolled back to version ${fromVersion} with the rollback files; schema identical to before`
+      : `rollback files failed (${outcome.filesError}); restored backup ${backup.id}, ${environment} at version ${fromVersion}`;
   for (const step of tracker.progress.steps)
     if (
       step.status === 'completed' &&
@@ -466,11 +403,4 @@ async function restoreStaging(
     )
       tracker.compensated(step.name, how);
   return how;
-}
-
-function formatBytes(bytes: number): string {
-  if (bytes < 1024) return `${bytes} B`;
-  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KiB`;
-  if (bytes < 1024 ** 3) return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
-  return `${(bytes / 1024 ** 3).toFixed(2)} GiB`;
 }

@@ -8,10 +8,8 @@ import type { VerificationReport } from '../activities/verify';
  * clock, no I/O).
  */
 
-/** `7` → `007`, as migration files are numbered. */
-export function padVersion(version: number): string {
-  return String(version).padStart(3, '0');
-}
+/** `7` → `007`, as migration files are numbered (src/format.ts). */
+export { formatVersion as padVersion } from '../src/format';
 
 export function firstLine(text: string): string {
   return text.split('\n')[0];
@@ -20,6 +18,21 @@ export function firstLine(text: string): string {
 /** Text safe inside a Markdown table cell. */
 export function escapeCell(text: string | undefined | null): string {
   return (text ?? '').replace(/\|/g, '\\|').replace(/\n/g, ' ');
+}
+
+/** The first lines of a run's report: workflow, environment, plan, who started it. */
+export function runHeader(
+  workflowId: string,
+  environment: string,
+  planChecksum: string,
+  initiator: string,
+): string[] {
+  return [
+    `- Workflow: \`${workflowId}\``,
+    `- Environment: ${environment}`,
+    `- Plan checksum: \`${planChecksum}\``,
+    `- Started by: ${initiator}`,
+  ];
 }
 
 /** The steps of a run as a Markdown table (reports and incident documents). */
@@ -45,6 +58,20 @@ export function failedChecks(report: VerificationReport): string {
 /** `✓ name (detail), ✗ name (detail)` of every check. */
 export function summariseChecks(checks: VerificationReport['checks']): string {
   return checks.map((c) => `${c.ok ? '✓' : '✗'} ${c.name} (${c.detail})`).join(', ');
+}
+
+/** The failure of a plan whose validation found errors: the first five, with file and line. */
+export function validationFailure(
+  errors: { file?: string; line?: number; message: string }[],
+): ApplicationFailure {
+  return ApplicationFailure.create({
+    type: 'ValidationFailed',
+    nonRetryable: true,
+    message: `validation found ${errors.length} error(s): ${errors
+      .slice(0, 5)
+      .map((f) => `${f.file ?? ''}${f.line ? `:${f.line}` : ''} ${f.message}`)
+      .join('; ')}`,
+  });
 }
 
 /**

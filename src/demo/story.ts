@@ -26,6 +26,7 @@ import type { MigrationPlan } from '../migrations/types';
 import { startLocalStack, type LocalStack } from '../local/stack';
 import { createPgshiftWorker, installRuntime } from '../temporal/worker';
 import { webUiLink } from '../temporal/connection';
+import { formatVersion } from '../format';
 
 export interface DemoOptions {
   /** Leave the stack running at the end (to explore the Web UI). */
@@ -381,6 +382,4 @@ function top(plan: MigrationPlan): number {
   return Math.max(0, ...plan.migrations.map((m) => m.version));
 }
 
-function pad(version: number): string {
-  return String(version).padStart(3, '0');
-}
+const pad = formatVersion;

@@ -7,7 +7,7 @@ import {
   environmentLockId,
   productionDeployInputSchema,
   rehearsalWorkflowId,
-  rollbackWorkflowId,
+  incidentIdFor,
   WORKFLOW_TYPES,
 } from '../../workflows/definitions';
 
@@ -55,7 +55,7 @@ describe('workflow names and ids', () => {
     expect(rehearsalWorkflowId('staging', CHECKSUM)).toBe('rehearsal-staging-3f2a9c1b7d4e');
     expect(deployWorkflowId('production', CHECKSUM)).toBe('deploy-production-3f2a9c1b7d4e');
     expect(environmentLockId('production')).toBe('pgshift-lock-production');
-    expect(rollbackWorkflowId('production', Date.parse('2025-01-02T03:04:05.678Z'))).toBe(
+    expect(incidentIdFor('production', Date.parse('2025-01-02T03:04:05.678Z'))).toBe(
       'rollback-production-20250102T030405Z',
     );
   });

@@ -1,5 +1,4 @@
 import { databaseUrlProblem } from '../../config/database-url';
-import { userInfo } from 'node:os';
 import type { Command } from 'commander';
 import type { Client } from 'pg';
 import { baseline } from '../../migrations/baseline';
@@ -20,6 +19,8 @@ import {
 } from '../../migrations/types';
 import { formatDuration, tryParseDuration } from '../../config/duration';
 import { emit, type GlobalOptions } from '../output';
+import { formatVersion } from '../../format';
+import { resolveInitiator } from '../initiator';
 
 interface MigrateOptions extends GlobalOptions {
   databaseUrl?: string;
@@ -32,20 +33,10 @@ interface MigrateOptions extends GlobalOptions {
   as?: string;
 }
 
-const pad = (version: number) => String(version).padStart(3, '0');
-
-/** `$PGSHIFT_USER`, else the OS user name. */
-export function defaultAppliedBy(): string {
-  if (process.env.PGSHIFT_USER) return process.env.PGSHIFT_USER;
-  try {
-    return userInfo().username;
-  } catch {
-    return 'unknown';
-  }
-}
+const pad = formatVersion;
 
 /** The database URL from --database-url or DATABASE_URL; UsageError (exit 2) when neither. */
-export function resolveDatabaseUrl(options: { databaseUrl?: string }): string {
+export function databaseUrlFromFlags(options: { databaseUrl?: string }): string {
   const url = options.databaseUrl ?? process.env.DATABASE_URL;
   if (!url)
     throw new UsageError(
@@ -96,7 +87,7 @@ function runnerOptions(options: MigrateOptions): RunnerOptions {
         }
       : {}),
     onLockWait: reportLockWait(options),
-    appliedBy: options.as ?? defaultAppliedBy(),
+    appliedBy: resolveInitiator(options.as),
   };
 }
 
@@ -118,7 +109,7 @@ async function withMigrationContext<T>(
   }) => Promise<T>,
 ): Promise<T> {
   const options = cmd.optsWithGlobals<MigrateOptions>();
-  const url = resolveDatabaseUrl(options);
+  const url = databaseUrlFromFlags(options);
   // Connecting (TCP, SCRAM) and reading the files overlap: a 200-migration folder costs
   // about as long to parse as the handshake takes.
   const connecting = connect(url);

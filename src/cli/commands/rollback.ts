@@ -7,7 +7,7 @@ import { connectClient } from '../../temporal/connection';
 import {
   environmentLockId,
   ISSUE_TYPES,
-  rollbackWorkflowId,
+  incidentIdFor,
   SEVERITIES,
   submitRollbackApprovalUpdate,
   type ApprovalUpdateResult,
@@ -236,7 +236,7 @@ export async function startRollback(
     details: `Started by **${input.initiator}**${input.breakGlass ? ` with **break-glass**: ${input.breakGlass.reason}` : ''}. Assess impact → approval (data loss in production) → emergency backup → notify → execute and verify each step → verify system → watch thresholds → incident document → post-mortem.`,
   };
   if (input.mode === 'status-only') {
-    const workflowId = `${rollbackWorkflowId(input.environment, Date.now())}-status`;
+    const workflowId = `${incidentIdFor(input.environment, Date.now())}-status`;
     const started = await startPgshiftWorkflow(client, { ...request, workflowId });
     return { workflowId, ...started };
   }

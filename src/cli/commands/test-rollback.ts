@@ -12,6 +12,7 @@ import {
 } from '../../migrations/rollback-test';
 import type { MigrationPlan } from '../../migrations/types';
 import { emit, type GlobalOptions } from '../output';
+import { formatVersion } from '../../format';
 
 interface TestRollbackOptions extends GlobalOptions {
   migration?: string;
@@ -85,7 +86,7 @@ export function formatRollbackReport(report: RollbackTestReport, plan: Migration
   const lines: string[] = [];
   for (const result of report.migrations) {
     const migration = byVersion.get(result.version);
-    const label = migration ? versionLabel(migration) : String(result.version).padStart(3, '0');
+    const label = migration ? versionLabel(migration) : formatVersion(result.version);
     const mark = result.status === 'passed' ? '✓' : result.status === 'failed' ? '✗' : '–';
     const status = result.status === 'skipped' ? ' (skipped)' : '';
     lines.push(`${mark} ${label}_${result.name} (${result.durationMs} ms)${status}`);

@@ -5,6 +5,7 @@ import { loadMigrations } from '../../migrations/files';
 import type { Finding } from '../../migrations/types';
 import { emit, type GlobalOptions } from '../output';
 import { migrationsDir } from './validate-deps';
+import { formatVersion } from '../../format';
 
 export interface ValidateSafetyOutput {
   dir: string;
@@ -37,7 +38,7 @@ function formatSafety(output: ValidateSafetyOutput): string {
     `validate safety: ${output.migrations} migrations in ${output.dir}`,
   );
   const risk = output.risk.highRisk
-    ? `high risk (executive approval required for production): ${output.risk.versions.map((v) => String(v).padStart(3, '0')).join(', ')}`
+    ? `high risk (executive approval required for production): ${output.risk.versions.map(formatVersion).join(', ')}`
     : 'no high-risk migrations';
   return `${text}\n${risk}`;
 }
