@@ -1,5 +1,6 @@
 import { escapeLiteral, type Client } from 'pg';
 import type { LedgerEntry, Migration } from './types';
+import { BLOCKER_GUARD_FUNCTION_SQL } from './lock-wait';
 
 /** Schema and tables of the ledger. */
 export const LEDGER_SCHEMA = 'pgshift';
@@ -46,7 +47,8 @@ CREATE TABLE IF NOT EXISTS pgshift.blocker_actions (
   succeeded boolean NOT NULL,
   acted_at timestamptz NOT NULL DEFAULT now(),
   acted_by text NOT NULL
-);`;
+);
+${BLOCKER_GUARD_FUNCTION_SQL};`;
 
 const ready = new WeakSet<Client>();
 
@@ -55,7 +57,8 @@ export async function ensureLedger(client: Client): Promise<void> {
   if (ready.has(client)) return;
   const { rows } = await client.query<{ ok: boolean }>(
     `SELECT to_regclass('pgshift.migrations') IS NOT NULL AND to_regclass('pgshift.repairs') IS NOT NULL
-        AND to_regclass('pgshift.started_migrations') IS NOT NULL AND to_regclass('pgshift.blocker_actions') IS NOT NULL AS ok`,
+        AND to_regclass('pgshift.started_migrations') IS NOT NULL AND to_regclass('pgshift.blocker_actions') IS NOT NULL
+        AND to_regprocedure('pgshift.blocker_guard(text[],text[],integer)') IS NOT NULL AS ok`,
   );
   if (!rows[0].ok) await client.query(CREATE_LEDGER);
   ready.add(client);

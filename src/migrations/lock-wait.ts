@@ -78,17 +78,45 @@ function conflictPairs(targets: LockTarget[]): { names: string[]; modes: string[
 }
 
 /**
+ * The guard's body, kept in the ledger schema (which snapshots leave out) so that the
+ * statement each attempt sends stays short: pg_stat_activity shows the first 1024 bytes of a
+ * query by default, and those must show the migration, not pgshift's bookkeeping.
+ */
+export const BLOCKER_GUARD_FUNCTION_SQL = `
+CREATE OR REPLACE FUNCTION pgshift.blocker_guard(names text[], modes text[], min_age_ms integer)
+RETURNS void LANGUAGE plpgsql AS $pgshift_guard$
+BEGIN
+  IF EXISTS (SELECT 1 ${conflictsFrom('names', 'modes')}
+     AND (l.pid IS NULL OR coalesce(extract(epoch FROM clock_timestamp() - a.xact_start) * 1000, 0) >= min_age_ms))
+  THEN
+    RAISE EXCEPTION 'pgshift: a session holds or waits for a conflicting lock' USING ERRCODE = '${BLOCKED_SQLSTATE}';
+  END IF;
+END $pgshift_guard$`;
+
+const guardReady = new WeakSet<Client>();
+
+/** Creates pgshift.blocker_guard when an older ledger lacks it (once per session). */
+export async function ensureBlockerGuard(client: Client): Promise<void> {
+  if (guardReady.has(client)) return;
+  const { rows } = await client.query<{ ok: boolean }>(
+    `SELECT to_regprocedure('pgshift.blocker_guard(text[],text[],integer)') IS NOT NULL AS ok`,
+  );
+  if (!rows[0]!.ok)
+    await client.query(`CREATE SCHEMA IF NOT EXISTS pgshift; ${BLOCKER_GUARD_FUNCTION_SQL}`);
+  guardReady.add(client);
+}
+
+/**
  * The same check as findBlockers as a statement to run first in the migration's own
  * transaction (no round trip of its own): it raises BLOCKED_SQLSTATE before any lock on the
  * targets is requested, so nothing queues; the runner then waits and names the blockers.
+ * Needs ensureBlockerGuard on the session first.
  */
 export function blockerGuardSql(targets: LockTarget[], minAgeMs: number): string | undefined {
   if (targets.length === 0) return undefined;
   const { names, modes } = conflictPairs(targets);
   const array = (values: string[]) => `ARRAY[${values.map(escapeLiteral).join(', ')}]::text[]`;
-  return `DO $pgshift_guard$ BEGIN IF EXISTS (SELECT 1 ${conflictsFrom(array(names), array(modes))}
-   AND (l.pid IS NULL OR coalesce(extract(epoch FROM clock_timestamp() - a.xact_start) * 1000, 0) >= ${Math.max(0, Math.round(minAgeMs))}))
-THEN RAISE EXCEPTION 'pgshift: a session holds or waits for a conflicting lock' USING ERRCODE = '${BLOCKED_SQLSTATE}'; END IF; END $pgshift_guard$`;
+  return `SELECT pgshift.blocker_guard(${array(names)}, ${array(modes)}, ${Math.max(0, Math.round(minAgeMs))})`;
 }
 
 /**

@@ -19,6 +19,7 @@ import { lockTargets, statementLockTargets, type LockTarget } from './lock-targe
 import {
   BLOCKED_SQLSTATE,
   blockerGuardSql,
+  ensureBlockerGuard,
   blockerMinAgeMs,
   withLockAwareRetry,
   type LockAwareOutcome,
@@ -287,6 +288,7 @@ export async function applyMigration(
     if (file.transactional) {
       const targets = lockTargets(statements);
       const guard = blockerGuardSql(targets, blockerMinAgeMs(timeoutMs(options.lockTimeout)));
+      if (guard) await ensureBlockerGuard(client);
       const prefix = `BEGIN;\nSET LOCAL lock_timeout = ${lockTimeout};\nSET LOCAL statement_timeout = ${statementTimeout}${guard ? `;\n${guard}` : ''}`;
       const ledgerSql =
         direction === 'up'
