@@ -442,6 +442,9 @@ export function compareObjects(a: CatalogObject, b: CatalogObject): number {
  * it instead of being deparsed again, which makes repeated snapshots of a large schema
  * cheap (rollback testing takes two per migration). Names, parents and column positions
  * are always read afresh. Pass it only for the same database: row versions are per database.
+ *
+ * `scope`: only the objects it lists (snapshot-scope.ts resolves one); such a snapshot
+ * neither reuses nor can be reused.
  */
 export async function snapshotSchema(
   client: Client,
