@@ -98,8 +98,8 @@ export const KIND_ORDER: ObjectKind[] = [
  * One round trip: a UNION of one SELECT per object family, each row
  * (kind, schema, local name, parent kind, parent local name, stamp, props, position).
  * $1 = excluded schemas, $2 = included schemas or NULL for all, $3 = known stamps;
- * $4..$7 = the oids of the relations, types, routines and schemas of a scoped snapshot, or
- * NULL for all (see SnapshotScope).
+ * Scoped (`snapshotSql(true)`): $4..$7 = the oids of the relations, types, routines and
+ * schemas to include (see SnapshotScope).
  *
  * `stamp` names the catalog row versions (oid and xmin) an object's properties are derived
  * from, including those whose names its definition prints: the columns of its own table
@@ -108,7 +108,9 @@ export const KIND_ORDER: ObjectKind[] = [
  * of the same database), `props` is left NULL and nothing is deparsed: the cost of a
  * snapshot then grows with what changed, not with the size of the schema.
  */
-const SNAPSHOT_SQL = `
+const snapshotSql = (isScoped: boolean) => {
+  const scoped = (condition: string) => (isScoped ? `(${condition})` : 'true');
+  return `
 WITH ns AS (
   SELECT n.oid, n.nspname, n.nspowner, n.nspacl, n.xmin FROM pg_namespace n
   WHERE n.nspname <> ALL($1::text[])
@@ -127,7 +129,7 @@ rel AS MATERIALIZED (
            FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0), '') AS shape
   FROM pg_class c JOIN ns ON ns.oid = c.relnamespace
   WHERE c.relkind IN ('r','p','f','v','m','S','c')
-    AND ($4::oid[] IS NULL OR c.oid = ANY($4::oid[]))
+    AND ${scoped('c.oid = ANY($4::oid[])')}
     AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass
                     AND d.objid = c.oid AND d.deptype = 'e')
 )
@@ -143,7 +145,7 @@ FROM ns
 LEFT JOIN LATERAL (SELECT description, xmin FROM pg_description
                    WHERE objoid = ns.oid AND classoid = 'pg_namespace'::regclass AND objsubid = 0) d ON true
 CROSS JOIN LATERAL (SELECT 'n' || ns.oid || ':' || ns.xmin || ',' || coalesce(d.xmin::text, '') AS stamp) st
-WHERE $7::oid[] IS NULL OR ns.oid = ANY($7::oid[])
+WHERE ${scoped('ns.oid = ANY($7::oid[])')}
 UNION ALL
 SELECT 'extension', NULL, e.extname, NULL, NULL, NULL,
        jsonb_build_object('version', e.extversion,
@@ -257,7 +259,7 @@ SELECT 'constraint', ns.nspname,
 FROM pg_constraint con JOIN ns ON ns.oid = con.connamespace
 LEFT JOIN rel ON rel.oid = con.conrelid
 LEFT JOIN pg_type t ON t.oid = con.contypid AND con.contypid <> 0
-                    AND ($5::oid[] IS NULL OR t.oid = ANY($5::oid[]))
+                    AND ${scoped('t.oid = ANY($5::oid[])')}
 LEFT JOIN LATERAL (SELECT description, xmin FROM pg_description
                    WHERE objoid = con.oid AND classoid = 'pg_constraint'::regclass) d ON true
 LEFT JOIN rel fr ON fr.oid = con.confrelid AND con.confrelid <> 0
@@ -338,7 +340,7 @@ FROM pg_proc p JOIN ns ON ns.oid = p.pronamespace
 LEFT JOIN LATERAL (SELECT description, xmin FROM pg_description
                    WHERE objoid = p.oid AND classoid = 'pg_proc'::regclass) d ON true
 CROSS JOIN LATERAL (SELECT 'f' || p.oid || ':' || p.xmin || ',' || coalesce(d.xmin::text, '') AS stamp) st
-WHERE ($6::oid[] IS NULL OR p.oid = ANY($6::oid[]))
+WHERE ${scoped('p.oid = ANY($6::oid[])')}
   AND NOT EXISTS (SELECT 1 FROM pg_depend dep WHERE dep.classid = 'pg_proc'::regclass
                   AND dep.objid = p.oid AND dep.deptype = 'e')
 UNION ALL
@@ -368,10 +370,14 @@ CROSS JOIN LATERAL (SELECT 'y' || t.oid || ':' || t.xmin || ',' || coalesce(d.xm
     || CASE WHEN t.typtype = 'e' THEN ',' || coalesce((SELECT string_agg(e.xmin::text, ',' ORDER BY e.oid)
          FROM pg_enum e WHERE e.enumtypid = t.oid), '') ELSE '' END AS stamp) st
 WHERE (t.typtype IN ('e','d','r') OR (t.typtype = 'c' AND tc.relkind = 'c'))
-  AND ($5::oid[] IS NULL OR t.oid = ANY($5::oid[]))
+  AND ${scoped('t.oid = ANY($5::oid[])')}
   AND NOT EXISTS (SELECT 1 FROM pg_depend dep WHERE dep.classid = 'pg_type'::regclass
                   AND dep.objid = t.oid AND dep.deptype = 'e')
 `;
+};
+
+const SNAPSHOT_SQL = snapshotSql(false);
+const SCOPED_SNAPSHOT_SQL = snapshotSql(true);
 
 interface SnapshotRow {
   kind: string;
@@ -465,15 +471,17 @@ export async function snapshotSchema(
   let rows: SnapshotRow[];
   try {
     rows = (
-      await client.query<SnapshotRow>(SNAPSHOT_SQL, [
-        EXCLUDED_SCHEMAS,
-        included,
-        [...known.keys()],
-        scope?.relations ?? null,
-        scope?.types ?? null,
-        scope?.routines ?? null,
-        scope?.schemas ?? null,
-      ])
+      await (scope
+        ? client.query<SnapshotRow>(SCOPED_SNAPSHOT_SQL, [
+            EXCLUDED_SCHEMAS,
+            included,
+            [],
+            scope.relations,
+            scope.types,
+            scope.routines,
+            scope.schemas,
+          ])
+        : client.query<SnapshotRow>(SNAPSHOT_SQL, [EXCLUDED_SCHEMAS, included, [...known.keys()]]))
     ).rows;
   } finally {
     await client.query(`SELECT set_config('search_path', $1, false)`, [saved.rows[0]?.path ?? '']);

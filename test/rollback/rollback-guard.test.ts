@@ -11,11 +11,13 @@ const fixture = (name: string) => join(__dirname, '..', 'fixtures', name);
 let good: MigrationPlan;
 let broken: MigrationPlan;
 let unnamed: MigrationPlan;
+let dependents: MigrationPlan;
 
 beforeAll(async () => {
   good = await loadPlan(fixture('rollback-good'));
   broken = await loadPlan(fixture('rollback-broken'));
   unnamed = await loadPlan(fixture('rollback-unnamed'));
+  dependents = await loadPlan(fixture('rollback-dependents'));
 });
 
 const FALLBACK =
@@ -71,6 +73,21 @@ describe('catalog guard', () => {
       status: 'failed',
       differences: ['002: index idx_orders_status is missing'],
       notes: [expect.stringMatching(FALLBACK)],
+    });
+  });
+
+  it('compares whole schemas when a residue inside the scope can show in the objects that depend on it', async () => {
+    const report = await testAllRollbacks(testServerUrl(), dependents);
+    expect(report.migrations[1]).toMatchObject({
+      status: 'failed',
+      differences: [
+        '002: definition of view account_emails changed',
+        '002: column accounts.email is missing',
+        '002: column accounts.mail still exists',
+      ],
+      notes: [
+        '002_rollback.sql: objects that 002_rename_email.sql or 002_rollback.sql names changed, and 1 other object depends on them: compared the whole schema instead',
+      ],
     });
   });
 });
