@@ -465,8 +465,11 @@ export async function snapshotSchema(
     new Map<string, Record<string, PropertyValue>>();
   // pg_get_*def and format_type print names relative to search_path: pin it so that a
   // migration's SET search_path cannot change the snapshot (works inside a transaction too).
-  const saved = await client.query<{ path: string }>(
-    `SELECT current_setting('search_path') AS path, set_config('search_path', 'pg_catalog', false)`,
+  // JIT off too: once the catalogs' statistics grow, the planner's estimates cross
+  // jit_above_cost and compiling the query takes ten times longer than running it.
+  const saved = await client.query<{ path: string; jit: string }>(
+    `SELECT current_setting('search_path') AS path, current_setting('jit') AS jit,
+            set_config('search_path', 'pg_catalog', false), set_config('jit', 'off', false)`,
   );
   let rows: SnapshotRow[];
   try {
@@ -484,7 +487,10 @@ export async function snapshotSchema(
         : client.query<SnapshotRow>(SNAPSHOT_SQL, [EXCLUDED_SCHEMAS, included, [...known.keys()]]))
     ).rows;
   } finally {
-    await client.query(`SELECT set_config('search_path', $1, false)`, [saved.rows[0]?.path ?? '']);
+    await client.query(
+      `SELECT set_config('search_path', $1, false), set_config('jit', $2, false)`,
+      [saved.rows[0]?.path ?? '', saved.rows[0]?.jit ?? 'on'],
+    );
   }
   const stamps = new Map<string, Record<string, PropertyValue>>();
   const objects = rows
