@@ -49,17 +49,61 @@ export interface ResolvedScope {
  * pair); `made` is the oid that tells rows of objects created after initdb (>= 16384).
  * Objects created by initdb are not guarded: whole-schema snapshots leave them out too.
  */
-const GUARDED: { catalog: string; owner: string; key: string; made: string }[] = [
+const GUARDED: {
+  catalog: string;
+  owner: string;
+  key: string;
+  made: string;
+  /** Its rows are only ever deleted with a row of another guarded catalog (a column with its
+   * table, an index's entry with its relation): new and updated rows are all it can show. */
+  deletedWithOwner?: boolean;
+}[] = [
   { catalog: 'pg_class', owner: 'pg_class', key: 'x.oid', made: 'x.oid' },
-  { catalog: 'pg_attribute', owner: 'pg_class', key: 'x.attrelid', made: 'x.attrelid' },
-  { catalog: 'pg_index', owner: 'pg_class', key: 'x.indexrelid', made: 'x.indexrelid' },
-  { catalog: 'pg_sequence', owner: 'pg_class', key: 'x.seqrelid', made: 'x.seqrelid' },
+  {
+    catalog: 'pg_attribute',
+    owner: 'pg_class',
+    key: 'x.attrelid',
+    made: 'x.attrelid',
+    deletedWithOwner: true,
+  },
+  {
+    catalog: 'pg_index',
+    owner: 'pg_class',
+    key: 'x.indexrelid',
+    made: 'x.indexrelid',
+    deletedWithOwner: true,
+  },
+  {
+    catalog: 'pg_sequence',
+    owner: 'pg_class',
+    key: 'x.seqrelid',
+    made: 'x.seqrelid',
+    deletedWithOwner: true,
+  },
   { catalog: 'pg_inherits', owner: 'pg_class', key: 'x.inhrelid', made: 'x.inhrelid' },
   { catalog: 'pg_type', owner: 'pg_type', key: 'x.oid', made: 'x.oid' },
-  { catalog: 'pg_enum', owner: 'pg_type', key: 'x.enumtypid', made: 'x.enumtypid' },
-  { catalog: 'pg_range', owner: 'pg_type', key: 'x.rngtypid', made: 'x.rngtypid' },
+  {
+    catalog: 'pg_enum',
+    owner: 'pg_type',
+    key: 'x.enumtypid',
+    made: 'x.enumtypid',
+    deletedWithOwner: true,
+  },
+  {
+    catalog: 'pg_range',
+    owner: 'pg_type',
+    key: 'x.rngtypid',
+    made: 'x.rngtypid',
+    deletedWithOwner: true,
+  },
   { catalog: 'pg_proc', owner: 'pg_proc', key: 'x.oid', made: 'x.oid' },
-  { catalog: 'pg_aggregate', owner: 'pg_proc', key: 'x.aggfnoid', made: 'x.aggfnoid' },
+  {
+    catalog: 'pg_aggregate',
+    owner: 'pg_proc',
+    key: 'x.aggfnoid',
+    made: 'x.aggfnoid',
+    deletedWithOwner: true,
+  },
   { catalog: 'pg_constraint', owner: 'pg_constraint', key: 'x.oid', made: 'x.oid' },
   { catalog: 'pg_attrdef', owner: 'pg_attrdef', key: 'x.oid', made: 'x.oid' },
   { catalog: 'pg_trigger', owner: 'pg_trigger', key: 'x.oid', made: 'x.oid' },
@@ -79,7 +123,13 @@ const GUARDED: { catalog: string; owner: string; key: string; made: string }[] =
  * the rows written since the watermark are looked up in the scope (so the pass costs little
  * per row); the rows of the scope are counted through the catalog's index, per object.
  */
-function guardSelect({ catalog, owner, key, made }: (typeof GUARDED)[number]): string {
+function guardSelect({
+  catalog,
+  owner,
+  key,
+  made,
+  deletedWithOwner,
+}: (typeof GUARDED)[number]): string {
   const pair = key.startsWith('(');
   const [classColumn, objectColumn] = pair ? key.slice(1, -1).split(', ') : ['', key];
   const scoped =
@@ -95,6 +145,11 @@ function guardSelect({ catalog, owner, key, made }: (typeof GUARDED)[number]): s
     SELECT count(*) AS n FROM ${catalog} x
     WHERE ${pair ? `${classColumn} = s.classid AND ` : ''}${objectColumn} = s.objid AND ${made} >= 16384) c
   ${pair ? '' : `WHERE s.classid = '${owner}'::regclass`}`;
+  if (deletedWithOwner)
+    // Counted only after the change (with a watermark): rows written since, outside the scope.
+    return `SELECT '${catalog}' AS catalog, 0::bigint AS outside, count(*) FILTER (
+         WHERE age(x.xmin) <= age($7::xid) AND NOT ${scoped}) AS fresh
+FROM ${catalog} x WHERE $7::xid IS NOT NULL AND ${made} >= 16384`;
   return `SELECT '${catalog}' AS catalog, t.total - i.inside AS outside, t.fresh
 FROM (SELECT count(*) AS total,
              count(*) FILTER (WHERE $7::xid IS NOT NULL AND age(x.xmin) <= age($7::xid)
