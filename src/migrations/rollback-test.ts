@@ -5,7 +5,7 @@ import { ensureLedger } from './ledger';
 import { applyMigration } from './runner';
 import { createScratchDatabase, withScratchDatabase } from './scratch-database';
 import { snapshotSchema, type CatalogSnapshot } from './snapshot';
-import { diffSnapshots } from './snapshot-diff';
+import { beginRollbackCheck, compareAfterRollback, type RollbackCheck } from './rollback-check';
 import {
   DEFAULT_RUNNER_OPTIONS,
   type Migration,
@@ -106,13 +106,6 @@ function prefixed(migration: Migration, messages: string[]): string[] {
   return messages.map((message) => `${label}: ${message}`);
 }
 
-function differences(migration: Migration, before: CatalogSnapshot, after: CatalogSnapshot) {
-  return prefixed(
-    migration,
-    diffSnapshots(before, after).map((d) => d.message),
-  );
-}
-
 function result(
   migration: Migration,
   started: number,
@@ -154,9 +147,35 @@ function report(
 }
 
 /**
- * Tests the rollback of migration `migration`: apply 1..N-1, snapshot A, apply N,
- * roll back N, snapshot B, A and B must be equal; then apply N again (it must rerun),
- * roll it back once more and compare again.
+ * The whole-schema snapshot of a fresh scratch database after `steps`: the fallback's
+ * "before" when the catalog guard saw a change outside a migration's scope. The walk's own
+ * database cannot give it any more (it is past that state), so the same files are applied
+ * again, in the same order and directions, in a database of their own.
+ */
+async function replayedSnapshot(
+  serverUrl: string,
+  steps: { migration: Migration; direction: 'up' | 'down' }[],
+  runner: RunnerOptions,
+): Promise<CatalogSnapshot> {
+  return withScratchDatabase(serverUrl, async (scratch) => {
+    await ensureLedger(scratch.client);
+    for (const { migration, direction } of steps)
+      await step(scratch.client, migration, direction, runner, 'replaying for a full comparison');
+    return snapshotSchema(scratch.client);
+  });
+}
+
+/** Caches a lazily computed value (the fallback's snapshot is computed at most once). */
+function once<T>(compute: () => Promise<T>): () => Promise<T> {
+  let value: Promise<T> | undefined;
+  return () => (value ??= compute());
+}
+
+/**
+ * Tests the rollback of migration `migration`: apply 1..N-1, take the "before" side of the
+ * proof (rollback-check.ts: a snapshot of what N can change and a guard over the rest),
+ * apply N, roll back N, compare; then apply N again (it must rerun), roll it back once more
+ * and compare again.
  */
 export async function testRollback(
   serverUrl: string,
@@ -175,33 +194,50 @@ export async function testRollback(
   const runner = runnerOptions(options);
   const progress = { index: 0, total: 1, version: migration.version, name: migration.name };
   options.onProgress?.({ phase: 'start', ...progress });
+  const fullBefore = once(() =>
+    replayedSnapshot(
+      serverUrl,
+      plan.migrations.slice(0, index).map((m) => ({ migration: m, direction: 'up' as const })),
+      runner,
+    ),
+  );
   const tested = await withScratchDatabase(serverUrl, async (scratch) => {
     const client = scratch.client;
     await ensureLedger(client);
     const stepStarted = performance.now();
+    const notes: string[] = [];
+    const compare = async (check: RollbackCheck) => {
+      const comparison = await compareAfterRollback(client, check, fullBefore);
+      if (comparison.fallback && !notes.includes(comparison.fallback))
+        notes.push(comparison.fallback);
+      return prefixed(
+        migration,
+        comparison.differences.map((d) => d.message),
+      );
+    };
     try {
       for (const earlier of plan.migrations.slice(0, index))
         await step(client, earlier, 'up', runner, 'preparing the database');
-      const before = await snapshotSchema(client);
+      const check = await beginRollbackCheck(client, migration);
       await step(client, migration, 'up', runner);
       await step(client, migration, 'down', runner);
-      const found = differences(migration, before, await snapshotSchema(client, { reuse: before }));
+      const found = await compare(check);
       try {
         await step(client, migration, 'up', runner, 'applying it again after its rollback');
       } catch (error) {
-        if (error instanceof StepError) return result(migration, stepStarted, found, error.message);
+        if (error instanceof StepError)
+          return withNotes(result(migration, stepStarted, found, error.message), notes);
         throw error;
       }
-      if (found.length > 0) return result(migration, stepStarted, found);
+      if (found.length > 0) return withNotes(result(migration, stepStarted, found), notes);
       await step(client, migration, 'down', runner, 'rolling it back a second time');
-      const again = differences(
-        migration,
-        before,
-        await snapshotSchema(client, { reuse: before }),
-      ).map((d) => d.replace(': ', ': after a second rollback: '));
-      return result(migration, stepStarted, again);
+      const again = (await compare(check)).map((d) =>
+        d.replace(': ', ': after a second rollback: '),
+      );
+      return withNotes(result(migration, stepStarted, again), notes);
     } catch (error) {
-      if (error instanceof StepError) return result(migration, stepStarted, [], error.message);
+      if (error instanceof StepError)
+        return withNotes(result(migration, stepStarted, [], error.message), notes);
       throw error;
     }
   });
@@ -209,13 +245,20 @@ export async function testRollback(
   return report('migration', [tested], started);
 }
 
+function withNotes(tested: RollbackTestResult, notes: string[]): RollbackTestResult {
+  return notes.length > 0 ? { ...tested, notes: [...(tested.notes ?? []), ...notes] } : tested;
+}
+
 /**
- * Tests every rollback in ONE scratch database, walking forward: for each migration,
- * apply it, roll it back, compare with the snapshot taken before it, apply it again.
- * The snapshot after applying becomes the next migration's "before" when the rollback
- * restored the schema exactly, so each migration costs two snapshots: the run grows
- * linearly with the number of migrations. When a file fails to run, the database is
- * rebuilt once (1..N applied) so that the remaining rollbacks are still tested.
+ * Tests every rollback in ONE scratch database, walking forward: for each migration, take
+ * the "before" side of the proof (rollback-check.ts), apply it, roll it back, compare,
+ * apply it again. Each comparison snapshots only what the migration can change, plus a
+ * guard over the rest of the catalog, so each migration costs what it touches and the run
+ * grows linearly with the number of migrations. When the guard sees a change outside the
+ * scope, that migration is compared on whole schemas (its "before" rebuilt by replaying the
+ * walk so far in another scratch database) and its result says so. When a file fails to
+ * run, the database is rebuilt once (1..N applied) so that the remaining rollbacks are
+ * still tested.
  */
 export async function testAllRollbacks(
   serverUrl: string,
@@ -226,10 +269,11 @@ export async function testAllRollbacks(
   const runner = runnerOptions(options);
   const migrations = plan.migrations;
   const results: RollbackTestResult[] = [];
+  // What the walk's database went through since it was (re)built: replayed for a fallback.
+  let walked: { migration: Migration; direction: 'up' | 'down' }[] = [];
   let scratch = await createScratchDatabase(serverUrl);
   try {
     await ensureLedger(scratch.client);
-    let before = await snapshotSchema(scratch.client);
     for (let index = 0; index < migrations.length; index++) {
       const migration = migrations[index];
       const progress = {
@@ -242,8 +286,10 @@ export async function testAllRollbacks(
       const stepStarted = performance.now();
       const client = scratch.client;
       let tested: RollbackTestResult;
-      let next: CatalogSnapshot | undefined;
+      let failedHalfway = false;
       let found: string[] = [];
+      const notes: string[] = [];
+      const check = await beginRollbackCheck(client, migration);
       try {
         await step(client, migration, 'up', runner);
       } catch (error) {
@@ -258,19 +304,34 @@ export async function testAllRollbacks(
           );
         break;
       }
-      const afterApply = await snapshotSchema(client, { reuse: before });
+      const before = walked;
       try {
         await step(client, migration, 'down', runner);
-        found = differences(migration, before, await snapshotSchema(client, { reuse: afterApply }));
+        const comparison = await compareAfterRollback(
+          client,
+          check,
+          once(() => replayedSnapshot(serverUrl, before, runner)),
+        );
+        if (comparison.fallback) notes.push(comparison.fallback);
+        found = prefixed(
+          migration,
+          comparison.differences.map((d) => d.message),
+        );
         await step(client, migration, 'up', runner, 'applying it again after its rollback');
-        tested = result(migration, stepStarted, found);
-        next =
-          found.length === 0 ? afterApply : await snapshotSchema(client, { reuse: afterApply });
+        tested = withNotes(result(migration, stepStarted, found), notes);
+        // A rollback that restored everything leaves the database as one "up" would.
+        walked = [
+          ...walked,
+          ...(found.length === 0
+            ? [{ migration, direction: 'up' as const }]
+            : (['up', 'down', 'up'] as const).map((direction) => ({ migration, direction }))),
+        ];
       } catch (error) {
         if (!(error instanceof StepError)) throw error;
-        tested = result(migration, stepStarted, found, error.message);
+        tested = withNotes(result(migration, stepStarted, found, error.message), notes);
+        failedHalfway = true;
       }
-      if (!next) {
+      if (failedHalfway) {
         // A file failed half-way: start again from a clean database with 1..N applied.
         await scratch.drop();
         scratch = await createScratchDatabase(serverUrl);
@@ -278,7 +339,9 @@ export async function testAllRollbacks(
           await ensureLedger(scratch.client);
           for (const applied of migrations.slice(0, index + 1))
             await step(scratch.client, applied, 'up', runner, 'rebuilding the scratch database');
-          next = await snapshotSchema(scratch.client);
+          walked = migrations
+            .slice(0, index + 1)
+            .map((applied) => ({ migration: applied, direction: 'up' as const }));
         } catch (error) {
           if (!(error instanceof StepError)) throw error;
           results.push(tested);
@@ -288,7 +351,6 @@ export async function testAllRollbacks(
           break;
         }
       }
-      before = next;
       results.push(tested);
       options.onProgress?.({ phase: 'done', ...progress, status: tested.status });
     }

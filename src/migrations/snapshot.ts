@@ -52,6 +52,19 @@ export interface CatalogObject {
   properties: Record<string, PropertyValue>;
 }
 
+/**
+ * Restricts a snapshot to some objects, by oid (as text): the relations (with their columns,
+ * constraints, indexes, triggers, rules and policies), the types (with their constraints),
+ * the routines and the schemas. Extensions are always included. Oids are per database:
+ * a scope is only meaningful in the database it was resolved in (see snapshot-scope.ts).
+ */
+export interface SnapshotScope {
+  relations: string[];
+  types: string[];
+  routines: string[];
+  schemas: string[];
+}
+
 /** Schemas never snapshotted: the system's and pgshift's own ledger schema. */
 export const EXCLUDED_SCHEMAS = ['pg_catalog', 'information_schema', 'pgshift'];
 
@@ -84,7 +97,9 @@ export const KIND_ORDER: ObjectKind[] = [
 /**
  * One round trip: a UNION of one SELECT per object family, each row
  * (kind, schema, local name, parent kind, parent local name, stamp, props, position).
- * $1 = excluded schemas, $2 = included schemas or NULL for all, $3 = known stamps.
+ * $1 = excluded schemas, $2 = included schemas or NULL for all, $3 = known stamps;
+ * Scoped (`snapshotSql(true)`): $4..$7 = the oids of the relations, types, routines and
+ * schemas to include (see SnapshotScope).
  *
  * `stamp` names the catalog row versions (oid and xmin) an object's properties are derived
  * from, including those whose names its definition prints: the columns of its own table
@@ -93,7 +108,9 @@ export const KIND_ORDER: ObjectKind[] = [
  * of the same database), `props` is left NULL and nothing is deparsed: the cost of a
  * snapshot then grows with what changed, not with the size of the schema.
  */
-const SNAPSHOT_SQL = `
+const snapshotSql = (isScoped: boolean) => {
+  const scoped = (condition: string) => (isScoped ? `(${condition})` : 'true');
+  return `
 WITH ns AS (
   SELECT n.oid, n.nspname, n.nspowner, n.nspacl, n.xmin FROM pg_namespace n
   WHERE n.nspname <> ALL($1::text[])
@@ -112,6 +129,7 @@ rel AS MATERIALIZED (
            FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0), '') AS shape
   FROM pg_class c JOIN ns ON ns.oid = c.relnamespace
   WHERE c.relkind IN ('r','p','f','v','m','S','c')
+    AND ${scoped('c.oid = ANY($4::oid[])')}
     AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass
                     AND d.objid = c.oid AND d.deptype = 'e')
 )
@@ -127,6 +145,7 @@ FROM ns
 LEFT JOIN LATERAL (SELECT description, xmin FROM pg_description
                    WHERE objoid = ns.oid AND classoid = 'pg_namespace'::regclass AND objsubid = 0) d ON true
 CROSS JOIN LATERAL (SELECT 'n' || ns.oid || ':' || ns.xmin || ',' || coalesce(d.xmin::text, '') AS stamp) st
+WHERE ${scoped('ns.oid = ANY($7::oid[])')}
 UNION ALL
 SELECT 'extension', NULL, e.extname, NULL, NULL, NULL,
        jsonb_build_object('version', e.extversion,
@@ -240,6 +259,7 @@ SELECT 'constraint', ns.nspname,
 FROM pg_constraint con JOIN ns ON ns.oid = con.connamespace
 LEFT JOIN rel ON rel.oid = con.conrelid
 LEFT JOIN pg_type t ON t.oid = con.contypid AND con.contypid <> 0
+                    AND ${scoped('t.oid = ANY($5::oid[])')}
 LEFT JOIN LATERAL (SELECT description, xmin FROM pg_description
                    WHERE objoid = con.oid AND classoid = 'pg_constraint'::regclass) d ON true
 LEFT JOIN rel fr ON fr.oid = con.confrelid AND con.confrelid <> 0
@@ -320,7 +340,8 @@ FROM pg_proc p JOIN ns ON ns.oid = p.pronamespace
 LEFT JOIN LATERAL (SELECT description, xmin FROM pg_description
                    WHERE objoid = p.oid AND classoid = 'pg_proc'::regclass) d ON true
 CROSS JOIN LATERAL (SELECT 'f' || p.oid || ':' || p.xmin || ',' || coalesce(d.xmin::text, '') AS stamp) st
-WHERE NOT EXISTS (SELECT 1 FROM pg_depend dep WHERE dep.classid = 'pg_proc'::regclass
+WHERE ${scoped('p.oid = ANY($6::oid[])')}
+  AND NOT EXISTS (SELECT 1 FROM pg_depend dep WHERE dep.classid = 'pg_proc'::regclass
                   AND dep.objid = p.oid AND dep.deptype = 'e')
 UNION ALL
 SELECT CASE t.typtype WHEN 'e' THEN 'enum' WHEN 'd' THEN 'domain' WHEN 'r' THEN 'range type'
@@ -349,9 +370,14 @@ CROSS JOIN LATERAL (SELECT 'y' || t.oid || ':' || t.xmin || ',' || coalesce(d.xm
     || CASE WHEN t.typtype = 'e' THEN ',' || coalesce((SELECT string_agg(e.xmin::text, ',' ORDER BY e.oid)
          FROM pg_enum e WHERE e.enumtypid = t.oid), '') ELSE '' END AS stamp) st
 WHERE (t.typtype IN ('e','d','r') OR (t.typtype = 'c' AND tc.relkind = 'c'))
+  AND ${scoped('t.oid = ANY($5::oid[])')}
   AND NOT EXISTS (SELECT 1 FROM pg_depend dep WHERE dep.classid = 'pg_type'::regclass
                   AND dep.objid = t.oid AND dep.deptype = 'e')
 `;
+};
+
+const SNAPSHOT_SQL = snapshotSql(false);
+const SCOPED_SNAPSHOT_SQL = snapshotSql(true);
 
 interface SnapshotRow {
   kind: string;
@@ -422,27 +448,49 @@ export function compareObjects(a: CatalogObject, b: CatalogObject): number {
  * it instead of being deparsed again, which makes repeated snapshots of a large schema
  * cheap (rollback testing takes two per migration). Names, parents and column positions
  * are always read afresh. Pass it only for the same database: row versions are per database.
+ *
+ * `scope`: only the objects it lists (snapshot-scope.ts resolves one); such a snapshot
+ * neither reuses nor can be reused.
  */
 export async function snapshotSchema(
   client: Client,
-  options: { schemas?: string[]; reuse?: CatalogSnapshot } = {},
+  options: { schemas?: string[]; reuse?: CatalogSnapshot; scope?: SnapshotScope } = {},
 ): Promise<CatalogSnapshot> {
   const included = options.schemas && options.schemas.length > 0 ? options.schemas : null;
+  const scope = options.scope;
+  // A scoped snapshot neither reuses nor lends properties: its stamps are computed from the
+  // objects in scope only (a view's stamp leaves out the relations outside it).
   const known =
-    (options.reuse && stampsOf.get(options.reuse)) ??
+    (!scope && options.reuse && stampsOf.get(options.reuse)) ||
     new Map<string, Record<string, PropertyValue>>();
   // pg_get_*def and format_type print names relative to search_path: pin it so that a
   // migration's SET search_path cannot change the snapshot (works inside a transaction too).
-  const saved = await client.query<{ path: string }>(
-    `SELECT current_setting('search_path') AS path, set_config('search_path', 'pg_catalog', false)`,
+  // JIT off too: once the catalogs' statistics grow, the planner's estimates cross
+  // jit_above_cost and compiling the query takes ten times longer than running it.
+  const saved = await client.query<{ path: string; jit: string }>(
+    `SELECT current_setting('search_path') AS path, current_setting('jit') AS jit,
+            set_config('search_path', 'pg_catalog', false), set_config('jit', 'off', false)`,
   );
   let rows: SnapshotRow[];
   try {
     rows = (
-      await client.query<SnapshotRow>(SNAPSHOT_SQL, [EXCLUDED_SCHEMAS, included, [...known.keys()]])
+      await (scope
+        ? client.query<SnapshotRow>(SCOPED_SNAPSHOT_SQL, [
+            EXCLUDED_SCHEMAS,
+            included,
+            [],
+            scope.relations,
+            scope.types,
+            scope.routines,
+            scope.schemas,
+          ])
+        : client.query<SnapshotRow>(SNAPSHOT_SQL, [EXCLUDED_SCHEMAS, included, [...known.keys()]]))
     ).rows;
   } finally {
-    await client.query(`SELECT set_config('search_path', $1, false)`, [saved.rows[0]?.path ?? '']);
+    await client.query(
+      `SELECT set_config('search_path', $1, false), set_config('jit', $2, false)`,
+      [saved.rows[0]?.path ?? '', saved.rows[0]?.jit ?? 'on'],
+    );
   }
   const stamps = new Map<string, Record<string, PropertyValue>>();
   const objects = rows
@@ -453,7 +501,7 @@ export async function snapshotSchema(
     })
     .sort(compareObjects);
   const snapshot: CatalogSnapshot = { schemas: included ? [...included].sort() : null, objects };
-  stampsOf.set(snapshot, stamps);
+  if (!scope) stampsOf.set(snapshot, stamps);
   return snapshot;
 }
 

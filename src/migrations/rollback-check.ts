@@ -1,0 +1,83 @@
+import type { Client } from 'pg';
+import { namesOfMigration } from './named-objects';
+import { snapshotSchema, type CatalogSnapshot } from './snapshot';
+import { diffSnapshots, type SchemaDifference } from './snapshot-diff';
+import { changesOutsideScope, resolveScope, type ResolvedScope } from './snapshot-scope';
+import type { Migration } from './types';
+
+/**
+ * One migration's rollback proof at the cost of what it touches: before the migration,
+ * snapshot only the objects it can change (its scope) and take the catalog guard; after its
+ * rollback, snapshot the same scope again and compare. When the guard shows a change outside
+ * the scope (or a schema changed, which renames everything in it), compare whole schemas
+ * instead, and say so: the verdict is always the one a whole-schema comparison gives.
+ */
+export interface RollbackCheck {
+  migration: Migration;
+  /** Null when a file does not parse: `before` is then a whole-schema snapshot. */
+  scope: ResolvedScope | null;
+  names: string[];
+  before: CatalogSnapshot;
+}
+
+export interface RollbackComparison {
+  differences: SchemaDifference[];
+  /** Set when whole schemas were compared: why, as a sentence naming the files. */
+  fallback?: string;
+}
+
+/** Takes the "before" side of the proof; call it just before applying the migration. */
+export async function beginRollbackCheck(
+  client: Client,
+  migration: Migration,
+): Promise<RollbackCheck> {
+  const names = await namesOfMigration(migration);
+  if (names === null)
+    return { migration, scope: null, names: [], before: await snapshotSchema(client) };
+  const scope = await resolveScope(client, names);
+  return {
+    migration,
+    scope,
+    names,
+    before: await snapshotSchema(client, { scope: scope.snapshot }),
+  };
+}
+
+/**
+ * Compares the database now (after the rollback) with the check's "before". `fullBefore`
+ * gives the whole-schema snapshot of the database as it was before the migration, for the
+ * fallback; it is only called when the guard saw a change outside the scope.
+ */
+export async function compareAfterRollback(
+  client: Client,
+  check: RollbackCheck,
+  fullBefore: () => Promise<CatalogSnapshot>,
+): Promise<RollbackComparison> {
+  if (check.scope === null)
+    return { differences: diffSnapshots(check.before, await snapshotSchema(client)) };
+  const after = await resolveScope(client, check.names, {
+    carry: check.scope.snapshot,
+    since: check.scope.watermark,
+  });
+  const outside = changesOutsideScope(check.scope.guard, after.guard);
+  const { forward, rollback } = check.migration;
+  let reason: string;
+  if (outside.length === 0) {
+    const differences = diffSnapshots(
+      check.before,
+      await snapshotSchema(client, { scope: after.snapshot }),
+    );
+    if (differences.length === 0) return { differences };
+    const dependents = check.scope.dependents;
+    if (differences.some((d) => d.object.startsWith('schema ')))
+      reason = `a schema that ${forward.file} or ${rollback.file} names changed, and with it the name of everything in it`;
+    else if (dependents > 0)
+      reason = `objects that ${forward.file} or ${rollback.file} names changed, and ${dependents} other object${dependents === 1 ? '' : 's'} depend${dependents === 1 ? 's' : ''} on them`;
+    else return { differences };
+  } else
+    reason = `catalog rows outside the objects that ${forward.file} and ${rollback.file} name changed (${outside.join(', ')})`;
+  return {
+    differences: diffSnapshots(await fullBefore(), await snapshotSchema(client)),
+    fallback: `${rollback.file}: ${reason}: compared the whole schema instead`,
+  };
+}
