@@ -77,7 +77,7 @@ function planFolder(dir: string, slowSeconds: number | undefined): string {
     writeFileSync(
       join(dir, '012_rollback.sql'),
       header('Rollback', '012_rollback.sql') +
-        `ALTER TABLE customers DROP COLUMN IF EXISTS chaos_score;\nINSERT INTO chaos.applications (version, action) VALUES (12, 'revert');\n`,
+        `-- WARNING: This will permanently delete data (customers.chaos_score)\nALTER TABLE customers DROP COLUMN IF EXISTS chaos_score;\nINSERT INTO chaos.applications (version, action) VALUES (12, 'revert');\n`,
     );
   }
   return dir;
@@ -156,6 +156,8 @@ interface RunOutcome {
   kind: 'deploy' | 'rollback';
   slowSeconds?: number;
   killedAfterMs: number;
+  /** False when the run ended before the kill landed. */
+  killedMidRun: boolean;
   finalState: string;
   version: number;
   problems: string[];
@@ -260,10 +262,11 @@ async function main(): Promise<void> {
       // The kill lands anywhere from the first step to well inside the slow statement.
       const killedAfterMs = Math.floor(rand() * (slowSeconds ? slowSeconds * 1000 : 8000)) + 500;
       let killed = false;
+      let ended = false;
       const approver =
         kind === 'deploy'
           ? (async () => {
-              for (let i = 0; i < 600; i++) {
+              for (let i = 0; i < 600 && !ended; i++) {
                 try {
                   const state = await handle.query(approvalsQuery);
                   if (state.missing.length === 0 && state.required.length > 0) return;
@@ -299,7 +302,6 @@ async function main(): Promise<void> {
           steps?: { name: string; status: string }[];
         };
         finalState = result.finalState;
-        await killer;
         if (
           kind === 'deploy' &&
           result.steps?.some((s) => s.name === 'backup' && s.status === 'completed')
@@ -308,11 +310,13 @@ async function main(): Promise<void> {
           if (!manifests || !result.backupId) problems.push('no backup of this run recorded');
         }
       } catch (error) {
-        problems.push(`did not end: ${(error as Error).message}`);
+        problems.push(`did not end in a named state: ${(error as Error).message.split('\n')[0]}`);
       }
+      ended = true;
+      const killedMidRun = killed;
+      await killer;
       await approver;
       await writer.stop();
-      if (!killed) problems.push('the worker was never killed (the run ended first)');
       const named = [
         'completed',
         'rolled-back',
@@ -382,6 +386,7 @@ async function main(): Promise<void> {
         kind,
         ...(slowSeconds ? { slowSeconds } : {}),
         killedAfterMs,
+        killedMidRun,
         finalState,
         version,
         problems,
@@ -389,7 +394,7 @@ async function main(): Promise<void> {
       };
       outcomes.push(outcome);
       log(
-        `run ${run}/${args.runs}: ${kind}${slowSeconds ? ` (${slowSeconds}s statement)` : ''}, killed after ${(killedAfterMs / 1000).toFixed(1)}s → ${finalState}, version ${version}, ${outcome.seconds}s: ${problems.length ? 'INCONSISTENT: ' + problems.join('; ') : 'consistent'}`,
+        `run ${run}/${args.runs}: ${kind}${slowSeconds ? ` (${slowSeconds}s statement)` : ''}, ${killedMidRun ? 'killed' : 'ended before the kill'} after ${(killedAfterMs / 1000).toFixed(1)}s → ${finalState}, version ${version}, ${outcome.seconds}s: ${problems.length ? 'INCONSISTENT: ' + problems.join('; ') : 'consistent'}`,
       );
       await infra.dropDatabase(databaseUrl);
     }
@@ -408,7 +413,7 @@ async function main(): Promise<void> {
   const summary = [
     `# Fault campaign (${new Date().toISOString()}, seed ${args.seed})`,
     '',
-    `${outcomes.length} runs (${outcomes.filter((o) => o.slowSeconds).length} with a 30–60 s statement), worker SIGKILLed once in each: ${consistent} consistent end states, ${twice} double applications, ${lost} runs with lost writes.`,
+    `${outcomes.length} runs (${outcomes.filter((o) => o.slowSeconds).length} with a 30–60 s statement), worker SIGKILLed during ${outcomes.filter((o) => o.killedMidRun).length} of them (the others ended before the kill): ${consistent} consistent end states, ${twice} double applications, ${lost} runs with lost writes.`,
     '',
     `End states: ${[...states].map(([k, v]) => `${k} ×${v}`).join(', ')}`,
     '',
