@@ -259,8 +259,10 @@ async function main(): Promise<void> {
           ],
         });
       }
-      // The kill lands anywhere from the first step to well inside the slow statement.
-      const killedAfterMs = Math.floor(rand() * (slowSeconds ? slowSeconds * 1000 : 8000)) + 500;
+      // The kill lands anywhere from the first step to well inside the slow statement (a
+      // deploy's); runs without one last a few seconds, so their kill comes within 3 s.
+      const window = kind === 'deploy' && slowSeconds ? slowSeconds * 1000 : 2500;
+      const killedAfterMs = Math.floor(rand() * window) + 300;
       let killed = false;
       let ended = false;
       const approver =
