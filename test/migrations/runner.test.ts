@@ -140,6 +140,47 @@ describe('migrate up', () => {
     expect(await tableExists(client, 't1')).toBe(false);
   });
 
+  it('names the failing statement of an error without position in the middle of a run', async () => {
+    const duplicate = {
+      version: 2,
+      name: 'duplicate_rows',
+      up: 'INSERT INTO t1 (id) VALUES (1);\n\nINSERT INTO t1 (id) VALUES (1);',
+      down: 'DELETE FROM t1;',
+    };
+    const plan = await loadPlan(writeMigrations([tablePair(1), duplicate, tablePair(3)]));
+    const error = await failure(migrateUp(client, plan, options()));
+    expect(error.file).toBe('002_duplicate_rows.sql');
+    expect(error.sqlState).toBe('23505');
+    expect(error.line).toBe(8);
+    expect(error.runResult!.results.map((r) => [r.version, r.status])).toEqual([
+      [1, 'Success'],
+      [2, 'Error'],
+      [3, 'NotExecuted'],
+    ]);
+    expect(await ledgerVersions(client)).toEqual([1]);
+    expect((await client.query('SELECT count(*)::int AS n FROM t1')).rows[0].n).toBe(0);
+    expect(await tableExists(client, 't3')).toBe(false);
+  });
+
+  it('gives each migration of a run its own notices and progress events, in order', async () => {
+    const plan = await loadPlan(writeMigrations([1, 2, 3].map(tablePair)));
+    await migrateUp(client, plan, options());
+    const events: string[] = [];
+    const down = await migrateDown(
+      client,
+      plan,
+      0,
+      options({ onProgress: (e) => events.push(`${e.phase} ${e.version}`) }),
+    );
+    expect(down.results.map((r) => [r.version, r.status, r.notices])).toEqual([
+      [3, 'Success', ['Rollback 003 completed successfully']],
+      [2, 'Success', ['Rollback 002 completed successfully']],
+      [1, 'Success', ['Rollback 001 completed successfully']],
+    ]);
+    expect(events).toEqual(['start 3', 'done 3', 'start 2', 'done 2', 'start 1', 'done 1']);
+    expect(await ledgerVersions(client)).toEqual([]);
+  });
+
   it('collects the notices of the guide trailing DO block', async () => {
     const plan = await loadPlan(writeMigrations([tablePair(1)]));
     await migrateUp(client, plan, options());
