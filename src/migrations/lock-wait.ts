@@ -86,9 +86,15 @@ export function blockerGuardSql(targets: LockTarget[], minAgeMs: number): string
   if (targets.length === 0) return undefined;
   const { names, modes } = conflictPairs(targets);
   const array = (values: string[]) => `ARRAY[${values.map(escapeLiteral).join(', ')}]::text[]`;
-  return `DO $pgshift_guard$ BEGIN IF EXISTS (SELECT 1 ${conflictsFrom(array(names), array(modes))}
+  // The precise check reads pg_stat_activity and costs ~2 ms of server time; the first one
+  // (any relation lock of another session in this database, a superset) ~0.4 ms and is
+  // false whenever the database is otherwise idle, as on a fresh database or in a rehearsal.
+  return `DO $pgshift_guard$ BEGIN IF EXISTS (SELECT 1 FROM pg_locks l WHERE l.locktype = 'relation'
+   AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+   AND l.pid IS DISTINCT FROM pg_backend_pid())
+THEN IF EXISTS (SELECT 1 ${conflictsFrom(array(names), array(modes))}
    AND (l.pid IS NULL OR coalesce(extract(epoch FROM clock_timestamp() - a.xact_start) * 1000, 0) >= ${Math.max(0, Math.round(minAgeMs))}))
-THEN RAISE EXCEPTION 'pgshift: a session holds or waits for a conflicting lock' USING ERRCODE = '${BLOCKED_SQLSTATE}'; END IF; END $pgshift_guard$`;
+THEN RAISE EXCEPTION 'pgshift: a session holds or waits for a conflicting lock' USING ERRCODE = '${BLOCKED_SQLSTATE}'; END IF; END IF; END $pgshift_guard$`;
 }
 
 /**
