@@ -452,6 +452,9 @@ function notExecuted(migration: Migration, direction: 'up' | 'down'): MigrationR
 const BATCH_MIGRATIONS = 50;
 const BATCH_CHARS = 1_000_000;
 
+const PROGRESS_NOTICE = 'pgshift: next migration of the batch';
+const PROGRESS_FLUSH = `DO $pgshift_progress$ BEGIN RAISE NOTICE '${PROGRESS_NOTICE}'; END $pgshift_progress$`;
+
 interface BatchItem {
   migration: Migration;
   file: SqlFile;
@@ -511,6 +514,10 @@ async function applyBatch(
   let text = marker(-1);
   const spans: StatementPart[][] = [];
   batch.forEach((item, k) => {
+    // PostgreSQL sends results when the message ends, but a notice at once with everything
+    // before it: the commit marker of the previous migration reaches the client (progress,
+    // heartbeat details) when the next one starts, even if that one runs for an hour.
+    if (k > 0) text += `${SEPARATOR}${PROGRESS_FLUSH}`;
     text += SEPARATOR;
     const { text: part, parts } = transactionText(
       item.statements,
@@ -524,7 +531,9 @@ async function applyBatch(
   let committed = 0;
   let notices: string[] = [];
   let started = 0;
-  const onNotice = (notice: { message?: string }) => notices.push(notice.message ?? '');
+  const onNotice = (notice: { message?: string }) => {
+    if (notice.message !== PROGRESS_NOTICE) notices.push(notice.message ?? '');
+  };
   client.on('notice', onNotice);
   onStart(0);
   try {

@@ -5,6 +5,7 @@ import { loadPlan } from '../../src/migrations/files';
 import { currentVersion, readLedger } from '../../src/migrations/ledger';
 import { applyMigration, migrateDown, migrateUp } from '../../src/migrations/runner';
 import { createTestDatabase } from '../support/databases';
+import { waitFor } from '../support/wait';
 import {
   ledgerVersions,
   open,
@@ -179,6 +180,35 @@ describe('migrate up', () => {
     ]);
     expect(events).toEqual(['start 3', 'done 3', 'start 2', 'done 2', 'start 1', 'done 1']);
     expect(await ledgerVersions(client)).toEqual([]);
+  });
+
+  it('reports a migration done while the next one of the same run still runs', async () => {
+    const holder = await open(url);
+    await holder.query('SELECT pg_advisory_lock(4242)');
+    const waiting = {
+      version: 2,
+      name: 'wait_for_holder',
+      up: 'SELECT pg_advisory_xact_lock(4242);',
+      down: 'SELECT 1;',
+    };
+    const plan = await loadPlan(writeMigrations([tablePair(1), waiting, tablePair(3)]));
+    const events: string[] = [];
+    const run = migrateUp(
+      client,
+      plan,
+      options({ lockTimeout: '5min', onProgress: (e) => events.push(`${e.phase} ${e.version}`) }),
+    );
+    // Within seconds, while migration 2 still waits (its lock_timeout is minutes away).
+    await waitFor(
+      'migration 2 to be reported started',
+      async () => (events.includes('start 2') ? true : undefined),
+      15_000,
+    );
+    expect(events).toEqual(['start 1', 'done 1', 'start 2']);
+    await holder.query('SELECT pg_advisory_unlock(4242)');
+    await holder.end();
+    await run;
+    expect(events).toEqual(['start 1', 'done 1', 'start 2', 'done 2', 'start 3', 'done 3']);
   });
 
   it('collects the notices of the guide trailing DO block', async () => {
