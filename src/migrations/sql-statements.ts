@@ -32,8 +32,8 @@ let loading: Promise<void> | undefined;
  * Its code is compiled by V8's baseline compiler only (Liftoff): by default V8 also
  * recompiles the parser's hot functions with its optimising compiler (TurboFan), and those
  * functions (the grammar) are so large that compiling them costs far more than parsing ever
- * saves. Measured on 200 migration files (400 parses, node 20): first pass 120–150 ms → 25–30
- * ms, later passes 20–100 ms → 11–15 ms, the whole process 0.36 → 0.15 CPU-s. The flag only
+ * saves. Measured on the 400 files of 200 generated migrations (node 20): first pass 138–145
+ * → 28–32 ms, later passes 18–125 → 11–15 ms, the whole process 0.42 → 0.16 CPU-s. The flag only
  * chooses how WebAssembly compiled after it is compiled (in this process the only other
  * module is the HTTP parser behind fetch, which then starts sooner too).
  */
