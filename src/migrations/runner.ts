@@ -450,6 +450,13 @@ function notExecuted(migration: Migration, direction: 'up' | 'down'): MigrationR
 
 /** At most this many migrations (and about this much SQL) go in one round trip. */
 const BATCH_MIGRATIONS = 50;
+/**
+ * Runs of fewer migrations are sent one migration per round trip: in a batch,
+ * pg_stat_activity shows the first 1 kB of the whole batch (track_activity_query_size), not
+ * the migration running, and a run of a few migrations gains nothing worth that. Batches are
+ * for bulk applies: a new database, CI, a scratch rehearsal catching up hundreds of files.
+ */
+const BATCH_MIN_RUN = 10;
 const BATCH_CHARS = 1_000_000;
 
 const PROGRESS_NOTICE = 'pgshift: next migration of the batch';
@@ -539,7 +546,9 @@ async function applyBatch(
   try {
     await new Promise<void>((resolve, reject) => {
       const query = client.query(new Query(text));
-      query.on('row', (row: { pgshift_committed: number; at: number }) => {
+      query.on('row', (row: { pgshift_committed?: number; at?: number }) => {
+        // Rows of the files' own SELECTs pass by too: only the markers count.
+        if (row.pgshift_committed === undefined) return;
         const k = Number(row.pgshift_committed);
         const at = Number(row.at);
         if (k >= 0) {
@@ -549,7 +558,7 @@ async function applyBatch(
             name: migration.name,
             direction,
             status: 'Success',
-            durationMs: Math.round(at - started),
+            durationMs: Math.max(0, Math.round(at - started)),
             ...(notices.length > 0 ? { notices } : {}),
           });
           committed = k + 1;
@@ -631,7 +640,8 @@ async function runInOrder(
     let failedAttempt: { error: unknown } | undefined;
     let batch: BatchItem[] = [];
     try {
-      batch = collectBatch(migrations, index, direction, options);
+      if (migrations.length >= BATCH_MIN_RUN)
+        batch = collectBatch(migrations, index, direction, options);
     } catch (error) {
       options.onProgress?.({ phase: 'start', ...event(index) });
       options.onProgress?.({ phase: 'done', ...event(index) });

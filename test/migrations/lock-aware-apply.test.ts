@@ -121,6 +121,13 @@ describe('lock-aware apply', () => {
           up: 'ALTER TABLE orders ADD COLUMN note text;',
           down: 'ALTER TABLE orders DROP COLUMN IF EXISTS note;',
         },
+        // A run of 12: long enough to be sent in batches of one round trip.
+        ...Array.from({ length: 9 }, (_, i) => ({
+          version: i + 4,
+          name: `create_t${i + 4}`,
+          up: `CREATE TABLE t${i + 4} (id bigint);`,
+          down: `DROP TABLE IF EXISTS t${i + 4};`,
+        })),
       ]),
     );
     const billing = await session('billing');
@@ -142,13 +149,12 @@ describe('lock-aware apply', () => {
 
     await billing.query('COMMIT');
     const result = await run;
-    expect(result.results.map((r) => [r.version, r.status])).toEqual([
-      [1, 'Success'],
-      [2, 'Success'],
-      [3, 'Success'],
-    ]);
+    const all = Array.from({ length: 12 }, (_, i) => i + 1);
+    expect(result.results.map((r) => [r.version, r.status])).toEqual(
+      all.map((v) => [v, 'Success']),
+    );
     expect(result.results[1].lockWait?.blockers.join('\n')).toContain(`pid ${billingPid} (billing`);
-    expect(await ledgerVersions(traffic)).toEqual([1, 2, 3]);
+    expect(await ledgerVersions(traffic)).toEqual(all);
     expect(await columnExists(traffic, 'orders', 'note')).toBe(true);
   });
 

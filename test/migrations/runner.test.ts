@@ -148,7 +148,9 @@ describe('migrate up', () => {
       up: 'INSERT INTO t1 (id) VALUES (1);\n\nINSERT INTO t1 (id) VALUES (1);',
       down: 'DELETE FROM t1;',
     };
-    const plan = await loadPlan(writeMigrations([tablePair(1), duplicate, tablePair(3)]));
+    // A run of 12: long enough to be sent in batches of one round trip.
+    const rest = Array.from({ length: 10 }, (_, i) => tablePair(i + 3));
+    const plan = await loadPlan(writeMigrations([tablePair(1), duplicate, ...rest]));
     const error = await failure(migrateUp(client, plan, options()));
     expect(error.file).toBe('002_duplicate_rows.sql');
     expect(error.sqlState).toBe('23505');
@@ -156,7 +158,7 @@ describe('migrate up', () => {
     expect(error.runResult!.results.map((r) => [r.version, r.status])).toEqual([
       [1, 'Success'],
       [2, 'Error'],
-      [3, 'NotExecuted'],
+      ...rest.map((m) => [m.version, 'NotExecuted']),
     ]);
     expect(await ledgerVersions(client)).toEqual([1]);
     expect((await client.query('SELECT count(*)::int AS n FROM t1')).rows[0].n).toBe(0);
@@ -164,7 +166,8 @@ describe('migrate up', () => {
   });
 
   it('gives each migration of a run its own notices and progress events, in order', async () => {
-    const plan = await loadPlan(writeMigrations([1, 2, 3].map(tablePair)));
+    const versions = Array.from({ length: 12 }, (_, i) => i + 1);
+    const plan = await loadPlan(writeMigrations(versions.map(tablePair)));
     await migrateUp(client, plan, options());
     const events: string[] = [];
     const down = await migrateDown(
@@ -173,12 +176,15 @@ describe('migrate up', () => {
       0,
       options({ onProgress: (e) => events.push(`${e.phase} ${e.version}`) }),
     );
-    expect(down.results.map((r) => [r.version, r.status, r.notices])).toEqual([
-      [3, 'Success', ['Rollback 003 completed successfully']],
-      [2, 'Success', ['Rollback 002 completed successfully']],
-      [1, 'Success', ['Rollback 001 completed successfully']],
-    ]);
-    expect(events).toEqual(['start 3', 'done 3', 'start 2', 'done 2', 'start 1', 'done 1']);
+    const newestFirst = [...versions].reverse();
+    expect(down.results.map((r) => [r.version, r.status, r.notices])).toEqual(
+      newestFirst.map((v) => [
+        v,
+        'Success',
+        [`Rollback ${String(v).padStart(3, '0')} completed successfully`],
+      ]),
+    );
+    expect(events).toEqual(newestFirst.flatMap((v) => [`start ${v}`, `done ${v}`]));
     expect(await ledgerVersions(client)).toEqual([]);
   });
 
@@ -191,7 +197,8 @@ describe('migrate up', () => {
       up: 'SELECT pg_advisory_xact_lock(4242);',
       down: 'SELECT 1;',
     };
-    const plan = await loadPlan(writeMigrations([tablePair(1), waiting, tablePair(3)]));
+    const rest = Array.from({ length: 10 }, (_, i) => tablePair(i + 3));
+    const plan = await loadPlan(writeMigrations([tablePair(1), waiting, ...rest]));
     const events: string[] = [];
     const run = migrateUp(
       client,
@@ -208,7 +215,9 @@ describe('migrate up', () => {
     await holder.query('SELECT pg_advisory_unlock(4242)');
     await holder.end();
     await run;
-    expect(events).toEqual(['start 1', 'done 1', 'start 2', 'done 2', 'start 3', 'done 3']);
+    expect(events).toEqual(
+      [1, 2, ...rest.map((m) => m.version)].flatMap((v) => [`start ${v}`, `done ${v}`]),
+    );
   });
 
   it('collects the notices of the guide trailing DO block', async () => {
