@@ -128,7 +128,7 @@ export async function benchMigrate(infra: BenchInfra, ctx: BenchContext): Promis
     ],
     notes: [
       'times are wall clock from spawn to exit of `node bin/pgshift.js migrate up` and `node node_modules/node-pg-migrate/bin/node-pg-migrate.js up` (process start, loading, connecting, applying, ledger)',
-      'pgshift runs each migration in its own transaction together with its ledger row (the rollback-capable unit the guide wants) and parses every file with the PostgreSQL parser first; node-pg-migrate by default wraps all pending migrations in one transaction',
+      'pgshift runs each migration in its own transaction together with its ledger row and lock guard (the rollback-capable unit the guide wants), sends up to 50 such transactions per round trip, and parses every file with the PostgreSQL parser first; node-pg-migrate by default wraps all pending migrations in one transaction',
       'peak RSS from /usr/bin/time -v (maximum resident set size of the process)',
     ],
   };

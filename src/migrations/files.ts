@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { readdir, readFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { MigrationFileError, UsageError } from './errors';
 import { parseForwardHeader, parseRollbackHeader, readHeaderBlock } from './headers';
@@ -117,8 +118,12 @@ function gapFindings(versions: number[], byVersion: Map<number, NamedFile>): Fin
   return findings;
 }
 
-async function readSqlFile(dir: string, file: string): Promise<SqlFile> {
-  const bytes = await readFile(join(dir, file));
+/**
+ * Reads one file synchronously: migration files are small, and 400 asynchronous reads
+ * (open, stat, read, close through the thread pool each) cost ten times more than these.
+ */
+function readSqlFile(dir: string, file: string): SqlFile {
+  const bytes = readFileSync(join(dir, file));
   return { file, sql: bytes.toString('utf8'), checksum: fileChecksum(bytes) };
 }
 
@@ -153,10 +158,9 @@ export async function loadMigrations(
   for (const f of forwards) firstFileOf.set(f.version, forward.unique.get(f.version) ?? f);
   findings.push(...gapFindings([...allVersions], firstFileOf));
 
-  const files = await Promise.all(
-    [...forwards, ...rollbacks].map(async (f) => [f.file, await readSqlFile(dir, f.file)] as const),
+  const contents = new Map(
+    [...forwards, ...rollbacks].map((f) => [f.file, readSqlFile(dir, f.file)] as const),
   );
-  const contents = new Map(files);
 
   const migrations: Migration[] = [];
   for (const version of [...allVersions].sort((a, b) => a - b)) {

@@ -1,4 +1,4 @@
-import { escapeLiteral, type Client } from 'pg';
+import { escapeLiteral, Query, type Client } from 'pg';
 import { performance } from 'node:perf_hooks';
 import { assertNoDrift } from './drift';
 import { MigrationExecutionError, UsageError } from './errors';
@@ -109,41 +109,75 @@ async function runTransactional(
   prefix: string,
   ledgerSql: string,
 ): Promise<void> {
-  const parts: { statement: SqlStatement; offset: number }[] = [];
-  let text = prefix;
-  for (const statement of statements) {
-    text += SEPARATOR;
-    parts.push({ statement, offset: text.length });
-    text += statement.text;
-  }
-  text += `${SEPARATOR}${ledgerSql}${SEPARATOR}COMMIT`;
+  const { text, parts } = transactionText(statements, prefix, ledgerSql, 0);
   try {
     await client.query(text);
   } catch (error) {
     await client.query('ROLLBACK').catch(() => undefined);
-    if (!isServerError(error) || error.code === BLOCKED_SQLSTATE) throw error;
-    const position = Number(error.position);
-    if (Number.isFinite(position) && position > 0) {
-      const part = parts.find(
-        (p) => position - 1 >= p.offset && position - 1 < p.offset + p.statement.text.length,
-      );
-      if (part)
-        throw toExecutionError(
-          file,
-          part.statement,
-          { ...error, message: error.message, position: String(position - part.offset) },
-          true,
-        );
-    }
-    // Timeouts are not re-run to be located: a lock timeout would queue traffic once more.
-    const located =
-      error.code === '57014' || error.code === '55P03'
-        ? undefined
-        : await locateFailure(client, statements, prefix);
-    if (located && located.error.code === error.code)
-      throw toExecutionError(file, located.statement, located.error, true);
-    throw toExecutionError(file, undefined, error, true);
+    throw await explainTransactionalFailure(client, file, statements, prefix, parts, error);
   }
+}
+
+interface StatementPart {
+  statement: SqlStatement;
+  /** Index of the statement's first character in the text sent. */
+  offset: number;
+}
+
+/** `BEGIN; SET LOCAL …; <statements>; <ledger row>; COMMIT`, starting at `base` of the text sent. */
+function transactionText(
+  statements: SqlStatement[],
+  prefix: string,
+  ledgerSql: string,
+  base: number,
+): { text: string; parts: StatementPart[] } {
+  const parts: StatementPart[] = [];
+  let text = prefix;
+  for (const statement of statements) {
+    text += SEPARATOR;
+    parts.push({ statement, offset: base + text.length });
+    text += statement.text;
+  }
+  text += `${SEPARATOR}${ledgerSql}${SEPARATOR}COMMIT`;
+  return { text, parts };
+}
+
+/**
+ * The error a failed transactional attempt throws (after its ROLLBACK): the guard's
+ * BLOCKED_SQLSTATE and non-server errors as they are; a server error mapped to the statement
+ * it came from, by PostgreSQL's position in the text sent when it reports one, otherwise by
+ * re-running the statements one at a time in a transaction that is rolled back.
+ */
+async function explainTransactionalFailure(
+  client: Client,
+  file: SqlFile,
+  statements: SqlStatement[],
+  prefix: string,
+  parts: StatementPart[],
+  error: unknown,
+): Promise<unknown> {
+  if (!isServerError(error) || error.code === BLOCKED_SQLSTATE) return error;
+  const position = Number(error.position);
+  if (Number.isFinite(position) && position > 0) {
+    const part = parts.find(
+      (p) => position - 1 >= p.offset && position - 1 < p.offset + p.statement.text.length,
+    );
+    if (part)
+      return toExecutionError(
+        file,
+        part.statement,
+        { ...error, message: error.message, position: String(position - part.offset) },
+        true,
+      );
+  }
+  // Timeouts are not re-run to be located: a lock timeout would queue traffic once more.
+  const located =
+    error.code === '57014' || error.code === '55P03'
+      ? undefined
+      : await locateFailure(client, statements, prefix);
+  if (located && located.error.code === error.code)
+    return toExecutionError(file, located.statement, located.error, true);
+  return toExecutionError(file, undefined, error, true);
 }
 
 /** Re-runs statements one by one inside a transaction that is always rolled back. */
@@ -197,6 +231,25 @@ async function invalidIndex(
   return rows[0];
 }
 
+/** What a transactional attempt sends around a file's statements: its lock guard and ledger SQL. */
+function transactionParts(
+  migration: Migration,
+  direction: 'up' | 'down',
+  statements: SqlStatement[],
+  options: RunnerOptions,
+): { targets: LockTarget[]; guarded: boolean; prefix: string; ledgerSql: string } {
+  const lockTimeout = timeoutLiteral(options.lockTimeout, 'lock timeout');
+  const statementTimeout = timeoutLiteral(options.statementTimeout, 'statement timeout');
+  const targets = lockTargets(statements);
+  const guard = blockerGuardSql(targets, blockerMinAgeMs(timeoutMs(options.lockTimeout)));
+  const prefix = `BEGIN;\nSET LOCAL lock_timeout = ${lockTimeout};\nSET LOCAL statement_timeout = ${statementTimeout}${guard ? `;\n${guard}` : ''}`;
+  const ledgerSql =
+    direction === 'up'
+      ? ledgerInsertSql(migration, options.appliedBy)
+      : ledgerDeleteSql(migration.version);
+  return { targets, guarded: guard !== undefined, prefix, ledgerSql };
+}
+
 /**
  * Applies one file (forward for 'up', rollback for 'down') and writes or deletes its
  * ledger row, atomically unless the file is marked `-- pgshift:no-transaction`. The caller
@@ -215,6 +268,7 @@ export async function applyMigration(
   migration: Migration,
   direction: 'up' | 'down',
   options: RunnerOptions,
+  failedAttempt?: { error: unknown },
 ): Promise<MigrationResult> {
   const file = direction === 'up' ? migration.forward : migration.rollback;
   const lockTimeout = timeoutLiteral(options.lockTimeout, 'lock timeout');
@@ -286,20 +340,26 @@ export async function applyMigration(
   };
   try {
     if (file.transactional) {
-      const targets = lockTargets(statements);
-      const guard = blockerGuardSql(targets, blockerMinAgeMs(timeoutMs(options.lockTimeout)));
-      if (guard) await ensureBlockerGuard(client);
-      const prefix = `BEGIN;\nSET LOCAL lock_timeout = ${lockTimeout};\nSET LOCAL statement_timeout = ${statementTimeout}${guard ? `;\n${guard}` : ''}`;
-      const ledgerSql =
-        direction === 'up'
-          ? ledgerInsertSql(migration, options.appliedBy)
-          : ledgerDeleteSql(migration.version);
+      const { targets, guarded, prefix, ledgerSql } = transactionParts(
+        migration,
+        direction,
+        statements,
+        options,
+      );
+      if (guarded) await ensureBlockerGuard(client);
+      // A first attempt already made in a batch (applyBatch) counts as this one's first.
+      let made = failedAttempt;
       await lockAware(
         targets,
         file.file,
-        () => runTransactional(client, file, statements, prefix, ledgerSql),
+        () => {
+          if (!made) return runTransactional(client, file, statements, prefix, ledgerSql);
+          const { error } = made;
+          made = undefined;
+          return Promise.reject(error);
+        },
         true,
-        guard !== undefined,
+        guarded,
       );
     } else {
       await client.query(
@@ -390,7 +450,156 @@ function notExecuted(migration: Migration, direction: 'up' | 'down'): MigrationR
   };
 }
 
-/** Applies `migrations` in order, each in its own transaction; stops at the first failure. */
+/** At most this many migrations (and about this much SQL) go in one round trip. */
+const BATCH_MIGRATIONS = 50;
+/**
+ * Runs of fewer migrations are sent one migration per round trip: in a batch,
+ * pg_stat_activity shows the first 1 kB of the whole batch (track_activity_query_size), not
+ * the migration running, and a run of a few migrations gains nothing worth that. Batches are
+ * for bulk applies: a new database, CI, a scratch rehearsal catching up hundreds of files.
+ */
+const BATCH_MIN_RUN = 10;
+const BATCH_CHARS = 1_000_000;
+
+const PROGRESS_NOTICE = 'pgshift: next migration of the batch';
+const PROGRESS_FLUSH = `DO $pgshift_progress$ BEGIN RAISE NOTICE '${PROGRESS_NOTICE}'; END $pgshift_progress$`;
+
+interface BatchItem {
+  migration: Migration;
+  file: SqlFile;
+  statements: SqlStatement[];
+  prefix: string;
+  ledgerSql: string;
+}
+
+/**
+ * The transactional migrations from `from` on that can share one round trip: consecutive
+ * files that run in a transaction and parse (a file with a syntax error runs alone, so that
+ * it fails as it always did, after the files before it were applied).
+ */
+function collectBatch(
+  migrations: Migration[],
+  from: number,
+  direction: 'up' | 'down',
+  options: RunnerOptions,
+): BatchItem[] {
+  const batch: BatchItem[] = [];
+  let chars = 0;
+  for (let i = from; i < migrations.length && batch.length < BATCH_MIGRATIONS; i++) {
+    const migration = migrations[i];
+    const file = direction === 'up' ? migration.forward : migration.rollback;
+    if (!file.transactional || (batch.length > 0 && chars + file.sql.length > BATCH_CHARS)) break;
+    const parsed = parseSql(file.sql);
+    if (parsed.syntaxError) break;
+    const statements = executableStatements(parsed, true);
+    const { prefix, ledgerSql } = transactionParts(migration, direction, statements, options);
+    batch.push({ migration, file, statements, prefix, ledgerSql });
+    chars += file.sql.length;
+  }
+  return batch;
+}
+
+/**
+ * Applies a batch of transactional migrations in ONE round trip: each still in its own
+ * transaction with its lock guard, timeouts and ledger row (`BEGIN; …; COMMIT; SELECT k`),
+ * sent as one simple-query message. PostgreSQL runs them in order and stops at the first
+ * error: the migrations before it are committed (each one's `SELECT k` says so as it
+ * arrives, which also reports progress and sorts notices by migration), the failing one is
+ * rolled back, and the ones after it never ran. Returns how many were committed and, when
+ * one failed, the error its attempt raised (mapped to file:line as a single attempt's is),
+ * for applyMigration to treat as its first attempt (lock-aware retry, blockers named).
+ */
+async function applyBatch(
+  client: Client,
+  batch: BatchItem[],
+  direction: 'up' | 'down',
+  onStart: (k: number) => void,
+  onApplied: (k: number, result: MigrationResult) => void,
+): Promise<{ committed: number; failure?: { error: unknown } }> {
+  await ensureLedger(client);
+  // Each marker carries the server's clock: results arrive in bursts, durations do not.
+  const marker = (k: number) =>
+    `SELECT ${k} AS pgshift_committed, extract(epoch FROM clock_timestamp()) * 1000 AS at`;
+  let text = marker(-1);
+  const spans: StatementPart[][] = [];
+  batch.forEach((item, k) => {
+    // PostgreSQL sends results when the message ends, but a notice at once with everything
+    // before it: the commit marker of the previous migration reaches the client (progress,
+    // heartbeat details) when the next one starts, even if that one runs for an hour.
+    if (k > 0) text += `${SEPARATOR}${PROGRESS_FLUSH}`;
+    text += SEPARATOR;
+    const { text: part, parts } = transactionText(
+      item.statements,
+      item.prefix,
+      item.ledgerSql,
+      text.length,
+    );
+    text += `${part}${SEPARATOR}${marker(k)}`;
+    spans.push(parts);
+  });
+  let committed = 0;
+  let notices: string[] = [];
+  let started = 0;
+  const onNotice = (notice: { message?: string }) => {
+    if (notice.message !== PROGRESS_NOTICE) notices.push(notice.message ?? '');
+  };
+  client.on('notice', onNotice);
+  onStart(0);
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const query = client.query(new Query(text));
+      query.on('row', (row: { pgshift_committed?: number; at?: number }) => {
+        // Rows of the files' own SELECTs pass by too: only the markers count.
+        if (row.pgshift_committed === undefined) return;
+        const k = Number(row.pgshift_committed);
+        const at = Number(row.at);
+        if (k >= 0) {
+          const { migration } = batch[k];
+          onApplied(k, {
+            version: migration.version,
+            name: migration.name,
+            direction,
+            status: 'Success',
+            durationMs: Math.max(0, Math.round(at - started)),
+            ...(notices.length > 0 ? { notices } : {}),
+          });
+          committed = k + 1;
+          notices = [];
+          if (committed < batch.length) onStart(committed);
+        }
+        started = at;
+      });
+      query.on('end', () => resolve());
+      query.on('error', reject);
+    });
+    return { committed };
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    const item = batch[committed];
+    return {
+      committed,
+      failure: {
+        error: await explainTransactionalFailure(
+          client,
+          item.file,
+          item.statements,
+          item.prefix,
+          spans[committed],
+          error,
+        ),
+      },
+    };
+  } finally {
+    client.off('notice', onNotice);
+  }
+}
+
+/**
+ * Applies `migrations` in order, each in its own transaction; stops at the first failure.
+ * Consecutive transactional migrations go in batches of one round trip (applyBatch); a
+ * no-transaction file, a file that does not parse, and the migration a batch stopped at
+ * run alone through applyMigration.
+ */
 async function runInOrder(
   client: Client,
   migrations: Migration[],
@@ -398,6 +607,8 @@ async function runInOrder(
   options: RunnerOptions,
   ledger: LedgerEntry[],
 ): Promise<RunResult> {
+  if (migrations.some((m) => (direction === 'up' ? m.forward : m.rollback).transactional))
+    await ensureBlockerGuard(client);
   const fromVersion = highestVersion(ledger);
   const results = migrations.map((m) => notExecuted(m, direction));
   const applied = new Set(ledger.map((e) => e.version));
@@ -408,32 +619,72 @@ async function runInOrder(
     toVersion: fromVersion,
     results,
   };
-  for (let index = 0; index < migrations.length; index++) {
-    const migration = migrations[index];
-    const event = {
-      version: migration.version,
-      name: migration.name,
-      direction,
-      index,
-      total: migrations.length,
-    };
-    options.onProgress?.({ phase: 'start', ...event });
-    try {
-      results[index] = await applyMigration(client, migration, direction, options);
-    } catch (error) {
-      results[index] = {
-        ...notExecuted(migration, direction),
-        status: 'Error',
-        error: error instanceof Error ? error.message.split('\n')[0] : String(error),
-      };
-      if (error instanceof MigrationExecutionError) error.runResult = result;
-      throw error;
-    } finally {
-      options.onProgress?.({ phase: 'done', ...event });
-    }
-    if (direction === 'up') applied.add(migration.version);
-    else applied.delete(migration.version);
+  const event = (index: number) => ({
+    version: migrations[index].version,
+    name: migrations[index].name,
+    direction,
+    index,
+    total: migrations.length,
+  });
+  const done = (index: number) => {
+    if (direction === 'up') applied.add(migrations[index].version);
+    else applied.delete(migrations[index].version);
     result.toVersion = Math.max(0, ...applied);
+  };
+  const fail = (index: number, error: unknown) => {
+    results[index] = {
+      ...notExecuted(migrations[index], direction),
+      status: 'Error',
+      error: error instanceof Error ? error.message.split('\n')[0] : String(error),
+    };
+    if (error instanceof MigrationExecutionError) error.runResult = result;
+    return error;
+  };
+  for (let index = 0; index < migrations.length; index++) {
+    let failedAttempt: { error: unknown } | undefined;
+    let batch: BatchItem[] = [];
+    try {
+      if (migrations.length >= BATCH_MIN_RUN)
+        batch = collectBatch(migrations, index, direction, options);
+    } catch (error) {
+      options.onProgress?.({ phase: 'start', ...event(index) });
+      options.onProgress?.({ phase: 'done', ...event(index) });
+      throw fail(index, error);
+    }
+    if (batch.length > 1) {
+      const base = index;
+      const outcome = await applyBatch(
+        client,
+        batch,
+        direction,
+        (k) => options.onProgress?.({ phase: 'start', ...event(base + k) }),
+        (k, applied) => {
+          results[base + k] = applied;
+          done(base + k);
+          options.onProgress?.({ phase: 'done', ...event(base + k) });
+        },
+      );
+      index += outcome.committed;
+      if (!outcome.failure) {
+        index--;
+        continue;
+      }
+      failedAttempt = outcome.failure;
+    } else options.onProgress?.({ phase: 'start', ...event(index) });
+    try {
+      results[index] = await applyMigration(
+        client,
+        migrations[index],
+        direction,
+        options,
+        failedAttempt,
+      );
+    } catch (error) {
+      throw fail(index, error);
+    } finally {
+      options.onProgress?.({ phase: 'done', ...event(index) });
+    }
+    done(index);
   }
   return result;
 }

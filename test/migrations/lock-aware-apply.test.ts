@@ -100,6 +100,64 @@ describe('lock-aware apply', () => {
     expect(await ledgerVersions(traffic)).toEqual([1]);
   });
 
+  it('applies the migrations before a blocked one, then waits for the blocker and applies the rest', async () => {
+    const plan = await loadPlan(
+      writeMigrations([
+        {
+          version: 1,
+          name: 'create_orders',
+          up: 'CREATE TABLE orders (id bigint PRIMARY KEY);',
+          down: 'DROP TABLE IF EXISTS orders;',
+        },
+        {
+          version: 2,
+          name: 'add_customer_note',
+          up: 'ALTER TABLE customers ADD COLUMN note text;',
+          down: 'ALTER TABLE customers DROP COLUMN IF EXISTS note;',
+        },
+        {
+          version: 3,
+          name: 'add_order_note',
+          up: 'ALTER TABLE orders ADD COLUMN note text;',
+          down: 'ALTER TABLE orders DROP COLUMN IF EXISTS note;',
+        },
+        // A run of 12: long enough to be sent in batches of one round trip.
+        ...Array.from({ length: 9 }, (_, i) => ({
+          version: i + 4,
+          name: `create_t${i + 4}`,
+          up: `CREATE TABLE t${i + 4} (id bigint);`,
+          down: `DROP TABLE IF EXISTS t${i + 4};`,
+        })),
+      ]),
+    );
+    const billing = await session('billing');
+    await billing.query('BEGIN; SELECT count(*) FROM customers');
+    const billingPid = await pidOf(billing);
+    const migrator = await session('pgshift');
+    const traffic = await session('traffic');
+    const waits: LockWaitInfo[] = [];
+    const run = migrateUp(migrator, plan, options({ onLockWait: (info) => waits.push(info) }));
+    const named = await waitFor('the migration to name what it waits for', async () =>
+      waits.find((w) => w.blockers[0]?.startsWith('pid ')),
+    );
+    expect(named.what).toBe('002_add_customer_note.sql');
+    expect(await ledgerVersions(traffic)).toEqual([1]);
+    const queued = await traffic.query(
+      `SELECT count(*)::int AS n FROM pg_locks WHERE NOT granted AND relation = 'customers'::regclass`,
+    );
+    expect(queued.rows[0].n).toBe(0);
+
+    await billing.query('COMMIT');
+    const result = await run;
+    const all = Array.from({ length: 12 }, (_, i) => i + 1);
+    expect(result.results.map((r) => [r.version, r.status])).toEqual(
+      all.map((v) => [v, 'Success']),
+    );
+    expect(result.results[1].lockWait?.blockers.join('\n')).toContain(`pid ${billingPid} (billing`);
+    expect(await ledgerVersions(traffic)).toEqual(all);
+    expect(await columnExists(traffic, 'orders', 'note')).toBe(true);
+  });
+
   it('fails with LockWaitTimeoutError naming the blockers when the budget runs out, and cancels nobody by default', async () => {
     const plan = await addColumnPlan();
     const billing = await session('billing');

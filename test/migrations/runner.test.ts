@@ -5,6 +5,7 @@ import { loadPlan } from '../../src/migrations/files';
 import { currentVersion, readLedger } from '../../src/migrations/ledger';
 import { applyMigration, migrateDown, migrateUp } from '../../src/migrations/runner';
 import { createTestDatabase } from '../support/databases';
+import { waitFor } from '../support/wait';
 import {
   ledgerVersions,
   open,
@@ -138,6 +139,85 @@ describe('migrate up', () => {
     expect(error.line).toBe(9);
     expect(error.message).toContain('9 | INSERT INTO t1 VALUES (1);');
     expect(await tableExists(client, 't1')).toBe(false);
+  });
+
+  it('names the failing statement of an error without position in the middle of a run', async () => {
+    const duplicate = {
+      version: 2,
+      name: 'duplicate_rows',
+      up: 'INSERT INTO t1 (id) VALUES (1);\n\nINSERT INTO t1 (id) VALUES (1);',
+      down: 'DELETE FROM t1;',
+    };
+    // A run of 12: long enough to be sent in batches of one round trip.
+    const rest = Array.from({ length: 10 }, (_, i) => tablePair(i + 3));
+    const plan = await loadPlan(writeMigrations([tablePair(1), duplicate, ...rest]));
+    const error = await failure(migrateUp(client, plan, options()));
+    expect(error.file).toBe('002_duplicate_rows.sql');
+    expect(error.sqlState).toBe('23505');
+    expect(error.line).toBe(8);
+    expect(error.runResult!.results.map((r) => [r.version, r.status])).toEqual([
+      [1, 'Success'],
+      [2, 'Error'],
+      ...rest.map((m) => [m.version, 'NotExecuted']),
+    ]);
+    expect(await ledgerVersions(client)).toEqual([1]);
+    expect((await client.query('SELECT count(*)::int AS n FROM t1')).rows[0].n).toBe(0);
+    expect(await tableExists(client, 't3')).toBe(false);
+  });
+
+  it('gives each migration of a run its own notices and progress events, in order', async () => {
+    const versions = Array.from({ length: 12 }, (_, i) => i + 1);
+    const plan = await loadPlan(writeMigrations(versions.map(tablePair)));
+    await migrateUp(client, plan, options());
+    const events: string[] = [];
+    const down = await migrateDown(
+      client,
+      plan,
+      0,
+      options({ onProgress: (e) => events.push(`${e.phase} ${e.version}`) }),
+    );
+    const newestFirst = [...versions].reverse();
+    expect(down.results.map((r) => [r.version, r.status, r.notices])).toEqual(
+      newestFirst.map((v) => [
+        v,
+        'Success',
+        [`Rollback ${String(v).padStart(3, '0')} completed successfully`],
+      ]),
+    );
+    expect(events).toEqual(newestFirst.flatMap((v) => [`start ${v}`, `done ${v}`]));
+    expect(await ledgerVersions(client)).toEqual([]);
+  });
+
+  it('reports a migration done while the next one of the same run still runs', async () => {
+    const holder = await open(url);
+    await holder.query('SELECT pg_advisory_lock(4242)');
+    const waiting = {
+      version: 2,
+      name: 'wait_for_holder',
+      up: 'SELECT pg_advisory_xact_lock(4242);',
+      down: 'SELECT 1;',
+    };
+    const rest = Array.from({ length: 10 }, (_, i) => tablePair(i + 3));
+    const plan = await loadPlan(writeMigrations([tablePair(1), waiting, ...rest]));
+    const events: string[] = [];
+    const run = migrateUp(
+      client,
+      plan,
+      options({ lockTimeout: '5min', onProgress: (e) => events.push(`${e.phase} ${e.version}`) }),
+    );
+    // Within seconds, while migration 2 still waits (its lock_timeout is minutes away).
+    await waitFor(
+      'migration 2 to be reported started',
+      async () => (events.includes('start 2') ? true : undefined),
+      15_000,
+    );
+    expect(events).toEqual(['start 1', 'done 1', 'start 2']);
+    await holder.query('SELECT pg_advisory_unlock(4242)');
+    await holder.end();
+    await run;
+    expect(events).toEqual(
+      [1, 2, ...rest.map((m) => m.version)].flatMap((v) => [`start ${v}`, `done ${v}`]),
+    );
   });
 
   it('collects the notices of the guide trailing DO block', async () => {
