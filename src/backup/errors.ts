@@ -1,4 +1,4 @@
-import { PgshiftError } from '../migrations/errors';
+import { PgshiftError } from '../errors';
 
 /** pg_dump / pg_restore (of a version able to talk to the server) cannot be found. */
 export class ToolMissingError extends PgshiftError {

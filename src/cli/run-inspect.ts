@@ -5,7 +5,7 @@ import type {
   WorkflowFailedError,
 } from '@temporalio/client';
 import { isTemporalError } from '../temporal/sdk-errors';
-import { UsageError } from '../migrations/errors';
+import { UsageError } from '../errors';
 import { webUiLink } from '../temporal/connection';
 import {
   PgshiftEnvironment,

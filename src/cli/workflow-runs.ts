@@ -7,7 +7,7 @@ import type {
 import { isTemporalError } from '../temporal/sdk-errors';
 import type { SearchAttributeType } from '@temporalio/common';
 import type { SearchAttributeKey } from '@temporalio/common/lib/search-attributes';
-import { UsageError } from '../migrations/errors';
+import { UsageError } from '../errors';
 import { webUiLink } from '../temporal/connection';
 import { taskQueueFromEnv } from '../temporal/task-queue';
 import {

@@ -1,20 +1,12 @@
 import type { Finding, RunResult } from './types';
 
+import { PgshiftError } from '../errors';
+
 /**
- * Typed errors of the migration library. `code` is stable: activities turn it into a
- * non-retryable ApplicationFailure type, the CLI maps it to an exit code.
+ * Typed errors of the migration library. The base class and the errors every layer shares
+ * live in src/errors.ts; they are re-exported here for existing imports.
  */
-export abstract class PgshiftError extends Error {
-  abstract readonly code: string;
-  /** 1: the check found problems; 2: usage/configuration; 3: infrastructure unreachable. */
-  abstract readonly exitCode: 1 | 2 | 3;
-  /** True when retrying cannot help (bad input, drift, a failing migration). */
-  readonly nonRetryable: boolean = true;
-  constructor(message: string) {
-    super(message);
-    this.name = new.target.name;
-  }
-}
+export { AuthenticationError, ConnectionError, PgshiftError, UsageError } from '../errors';
 
 /** One or more migration files are malformed; every finding is listed, not just the first. */
 export class MigrationFileError extends PgshiftError {
@@ -97,25 +89,6 @@ export class RollbackIntegrityError extends PgshiftError {
   ) {
     super(message);
   }
-}
-
-/** Bad command-line or config input. */
-export class UsageError extends PgshiftError {
-  readonly code = 'UsageError';
-  readonly exitCode = 2;
-}
-
-/** The database (or another service) cannot be reached or refuses our credentials. */
-export class ConnectionError extends PgshiftError {
-  readonly code: string = 'ConnectionError';
-  readonly exitCode = 3;
-  override readonly nonRetryable: boolean = false;
-}
-
-/** The server refused our credentials: retrying with the same ones cannot help. */
-export class AuthenticationError extends ConnectionError {
-  override readonly code = 'AuthenticationError';
-  override readonly nonRetryable = true;
 }
 
 /** A rollback file differs from the one recorded in the ledger when its migration was applied. */

@@ -10,7 +10,7 @@ import {
   type WorkerOptions,
   type WorkflowBundleOption,
 } from '@temporalio/worker';
-import { UsageError } from '../migrations/errors';
+import { UsageError } from '../errors';
 import { activityMetricsInterceptor } from './activity-metrics';
 import { connectClient, connectWorker } from './connection';
 import { redactFailuresInterceptor } from './redact-failures';

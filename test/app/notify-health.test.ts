@@ -6,7 +6,7 @@ import { startExampleApp, type RunningExampleApp } from '../../example-app/serve
 import { checkAllHealth, checkHealth, readAppVersion } from '../../src/app/health';
 import { notify } from '../../src/app/notify';
 import { findFreePort } from '../../src/local/free-port';
-import { ConnectionError } from '../../src/migrations/errors';
+import { ConnectionError } from '../../src/errors';
 import { requestJson, startRecordingServer } from './helpers';
 
 let app: RunningExampleApp;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { connect } from '../../src/migrations/database';
-import { ConnectionError } from '../../src/migrations/errors';
+import { ConnectionError } from '../../src/errors';
 import { findFreePort } from '../../src/local/free-port';
 import { testServerUrl } from '../support/databases';
 
