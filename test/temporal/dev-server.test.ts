@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { msToTs } from '@temporalio/common/lib/time';
 import { afterAll, describe, expect, it } from 'vitest';
-import { findFreePort } from '../../src/local/free-port';
+import { findFreePort } from '../../src/temporal/free-port';
 import { ConnectionError, UsageError } from '../../src/errors';
 import { connectClient, webUiLink } from '../../src/temporal/connection';
 import {
