@@ -35,3 +35,28 @@ export class AuthenticationError extends ConnectionError {
   override readonly code = 'AuthenticationError';
   override readonly nonRetryable = true;
 }
+
+/**
+ * The base class of an error with a fixed code and exit code that carries one detail besides
+ * its message, under the name `detail`:
+ *
+ *   export class DriftError extends errorWithDetail<'versions', number[]>('DriftError', 1, 'versions') {}
+ *   new DriftError('001 changed on disk', [1]).versions; // [1]
+ */
+export function errorWithDetail<Key extends string, Value>(
+  code: string,
+  exitCode: 1 | 2 | 3,
+  detail: Key,
+): new (
+  message: string,
+  value: Value,
+) => { [member in keyof PgshiftError]: PgshiftError[member] } & { readonly [key in Key]: Value } {
+  return class extends PgshiftError {
+    readonly code = code;
+    readonly exitCode = exitCode;
+    constructor(message: string, value: Value) {
+      super(message);
+      Object.defineProperty(this, detail, { value, enumerable: true });
+    }
+  } as never;
+}

@@ -1,6 +1,6 @@
 import type { Finding, RunResult } from './types';
 
-import { PgshiftError } from '../errors';
+import { errorWithDetail, PgshiftError } from '../errors';
 
 /**
  * Typed errors of the migration library. The base class and the errors every layer shares
@@ -43,16 +43,11 @@ export class MigrationExecutionError extends PgshiftError {
 }
 
 /** Applied files changed on disk, or applied versions have no file. */
-export class DriftError extends PgshiftError {
-  readonly code = 'DriftError';
-  readonly exitCode = 1;
-  constructor(
-    message: string,
-    readonly versions: number[],
-  ) {
-    super(message);
-  }
-}
+export class DriftError extends errorWithDetail<'versions', number[]>(
+  'DriftError',
+  1,
+  'versions',
+) {}
 
 /** Another run holds the advisory lock for longer than we were willing to wait. */
 export class LockTimeoutError extends PgshiftError {
@@ -68,37 +63,22 @@ export class LockTimeoutError extends PgshiftError {
  * A migration waited its whole lock wait budget for locks other sessions hold (named in
  * the message and `blockers`). Not retried by Temporal: the budget was the retry.
  */
-export class LockWaitTimeoutError extends PgshiftError {
-  readonly code = 'LockWaitTimeoutError';
-  readonly exitCode = 1;
-  constructor(
-    message: string,
-    readonly blockers: string[],
-  ) {
-    super(message);
-  }
-}
+export class LockWaitTimeoutError extends errorWithDetail<'blockers', string[]>(
+  'LockWaitTimeoutError',
+  1,
+  'blockers',
+) {}
 
 /** A rollback test found that a rollback does not restore the schema. */
-export class RollbackIntegrityError extends PgshiftError {
-  readonly code = 'RollbackIntegrityError';
-  readonly exitCode = 1;
-  constructor(
-    message: string,
-    readonly differences: string[],
-  ) {
-    super(message);
-  }
-}
+export class RollbackIntegrityError extends errorWithDetail<'differences', string[]>(
+  'RollbackIntegrityError',
+  1,
+  'differences',
+) {}
 
 /** A rollback file differs from the one recorded in the ledger when its migration was applied. */
-export class RollbackFileChangedError extends PgshiftError {
-  readonly code = 'RollbackFileChangedError';
-  readonly exitCode = 1;
-  constructor(
-    message: string,
-    readonly files: string[],
-  ) {
-    super(message);
-  }
-}
+export class RollbackFileChangedError extends errorWithDetail<'files', string[]>(
+  'RollbackFileChangedError',
+  1,
+  'files',
+) {}
