@@ -6,7 +6,7 @@ import {
   type EnvironmentConfig,
   type PgshiftConfig,
 } from '../src/config';
-import { PgshiftError } from '../src/migrations/errors';
+import { PgshiftError } from '../src/errors';
 import { DEFAULT_RUNNER_OPTIONS, type RunnerOptions } from '../src/migrations/types';
 import { parseDuration } from '../src/config';
 import type { LeaseActivityDeps } from './lease';

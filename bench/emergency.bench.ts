@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { createBackup, restoreBackup, defaultJobs } from '../src/backup';
 import { toolConnection } from '../src/backup/connection-args';
 import { findPgTool } from '../src/backup/pg-tools';
-import { findPostgresBin } from '../src/local/postgres-server';
+import { findPostgresBin } from '../src/dev/local/postgres-server';
 import { withClient } from '../src/migrations/database';
 import { loadPlan } from '../src/migrations/files';
 import { migrateDown, migrateUp } from '../src/migrations/runner';

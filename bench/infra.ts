@@ -3,7 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { Client, escapeIdentifier } from 'pg';
-import { databaseUrl, startLocalPostgres, type LocalPostgres } from '../src/local/postgres-server';
+import {
+  databaseUrl,
+  startLocalPostgres,
+  type LocalPostgres,
+} from '../src/dev/local/postgres-server';
 import { startDevServer, type DevServer } from '../src/temporal/dev-server';
 
 /**

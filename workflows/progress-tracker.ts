@@ -1,6 +1,7 @@
 import { setCurrentDetails, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
 import { PgshiftPhase } from '../src/temporal/search-attribute-keys';
 import { progressQuery, type Progress, type Step, type WorkflowKind } from './definitions';
+import { STEP_ICON } from './step-icons';
 
 /**
  * The steps of a run as the `progress` query, the Web UI's current details and the
@@ -84,16 +85,8 @@ export class ProgressTracker {
 
   /** Current details for the Web UI: the phase in words, then every step with its status. */
   markdown(): string {
-    const icon: Record<Step['status'], string> = {
-      pending: '·',
-      running: '▶',
-      completed: '✓',
-      failed: '✗',
-      skipped: '–',
-      compensated: '↺',
-    };
     const lines = this.progress.steps.map(
-      (s) => `- ${icon[s.status]} **${s.name}** ${s.status}${s.detail ? `: ${s.detail}` : ''}`,
+      (s) => `- ${STEP_ICON[s.status]} **${s.name}** ${s.status}${s.detail ? `: ${s.detail}` : ''}`,
     );
     return `**${this.progress.phase}** — ${this.progress.currentDetails}\n\n${lines.join('\n')}`;
   }

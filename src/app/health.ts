@@ -1,4 +1,4 @@
-import { ConnectionError } from '../migrations/errors';
+import { ConnectionError } from '../errors';
 import { describeFetchError } from './hooks';
 import { redactSecrets } from './redact';
 import { assertAppVersion } from './version';

@@ -1,4 +1,4 @@
-import { UsageError } from '../migrations/errors';
+import { UsageError } from '../errors';
 
 /** What an application version may look like: it reaches hook argv, URLs and history. */
 export const APP_VERSION = /^[A-Za-z0-9][A-Za-z0-9._+-]{0,127}$/;

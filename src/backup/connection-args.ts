@@ -1,4 +1,4 @@
-import { UsageError } from '../migrations/errors';
+import { UsageError } from '../errors';
 
 /** What a libpq tool needs to connect, with the password kept out of argv. */
 export interface ToolConnection {

@@ -4,7 +4,7 @@ import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { Client } from 'pg';
 import { connect } from '../migrations/database';
-import { UsageError } from '../migrations/errors';
+import { UsageError } from '../errors';
 import { digestDump, sizeOf } from './checksum';
 import { toolConnection } from './connection-args';
 import { BackupCancelledError, BackupError } from './errors';

@@ -1,16 +1,11 @@
-import { PgshiftError } from '../migrations/errors';
+import { errorWithDetail, PgshiftError } from '../errors';
 
 /** pg_dump / pg_restore (of a version able to talk to the server) cannot be found. */
-export class ToolMissingError extends PgshiftError {
-  readonly code = 'ToolMissingError';
-  readonly exitCode = 2;
-  constructor(
-    message: string,
-    readonly tool: string,
-  ) {
-    super(message);
-  }
-}
+export class ToolMissingError extends errorWithDetail<'tool', string>(
+  'ToolMissingError',
+  2,
+  'tool',
+) {}
 
 /** A backup or restore failed (pg_dump/pg_restore error, disk full, invalid archive). */
 export class BackupError extends PgshiftError {
@@ -29,16 +24,11 @@ export class BackupError extends PgshiftError {
 }
 
 /** The backup on disk does not match its manifest (tampered or corrupt): nothing was restored. */
-export class BackupIntegrityError extends PgshiftError {
-  readonly code = 'BackupIntegrityError';
-  readonly exitCode = 1;
-  constructor(
-    message: string,
-    readonly backupDir: string,
-  ) {
-    super(message);
-  }
-}
+export class BackupIntegrityError extends errorWithDetail<'backupDir', string>(
+  'BackupIntegrityError',
+  1,
+  'backupDir',
+) {}
 
 /** The caller's AbortSignal fired: the child process was killed and partial files removed. */
 export class BackupCancelledError extends PgshiftError {

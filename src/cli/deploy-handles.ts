@@ -1,6 +1,6 @@
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import { isTemporalError } from '../temporal/sdk-errors';
-import { UsageError } from '../migrations/errors';
+import { UsageError } from '../errors';
 import { PgshiftPlanChecksum } from '../temporal/search-attribute-keys';
 import { approvalsQuery, type ApprovalState } from '../../workflows/definitions';
 

@@ -1,5 +1,5 @@
 import type { Client } from '@temporalio/client';
-import { PgshiftError, UsageError } from '../migrations/errors';
+import { PgshiftError, UsageError } from '../errors';
 import { ENVIRONMENT_NAME } from '../config/schema';
 import { webUiLink } from '../temporal/connection';
 import {

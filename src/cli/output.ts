@@ -1,4 +1,4 @@
-import { PgshiftError } from '../migrations/errors';
+import { PgshiftError } from '../errors';
 
 /** Options every command accepts. */
 export interface GlobalOptions {

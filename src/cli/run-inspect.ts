@@ -1,19 +1,8 @@
-import type {
-  Client,
-  WorkflowExecutionDescription,
-  WorkflowExecutionInfo,
-  WorkflowFailedError,
-} from '@temporalio/client';
+import type { Client, WorkflowExecutionDescription, WorkflowFailedError } from '@temporalio/client';
 import { isTemporalError } from '../temporal/sdk-errors';
-import { UsageError } from '../migrations/errors';
+import { UsageError } from '../errors';
 import { webUiLink } from '../temporal/connection';
-import {
-  PgshiftEnvironment,
-  PgshiftInitiator,
-  PgshiftPhase,
-  PgshiftPlanChecksum,
-  PgshiftWorkflowKind,
-} from '../temporal/search-attribute-keys';
+import { readRunAttributes } from './run-attributes';
 import {
   approvalsQuery,
   progressQuery,
@@ -77,20 +66,6 @@ export function workflowNotFound(workflowId: string, namespace: string): UsageEr
   return new UsageError(
     `no workflow ${workflowId} in namespace ${namespace}: list runs with \`pgshift list\``,
   );
-}
-
-function attributes(info: Pick<WorkflowExecutionInfo, 'typedSearchAttributes'>) {
-  const read = (key: typeof PgshiftEnvironment) => {
-    const value = info.typedSearchAttributes.get(key);
-    return typeof value === 'string' ? value : undefined;
-  };
-  return {
-    environment: read(PgshiftEnvironment),
-    kind: read(PgshiftWorkflowKind),
-    phase: read(PgshiftPhase),
-    initiator: read(PgshiftInitiator),
-    planChecksum: read(PgshiftPlanChecksum),
-  };
 }
 
 function formatBytes(bytes: number): string {
@@ -192,7 +167,7 @@ export async function inspectRun(client: Client, workflowId: string): Promise<Ru
       throw workflowNotFound(workflowId, client.options.namespace);
     throw error;
   }
-  const attrs = attributes(description);
+  const attrs = readRunAttributes(description.typedSearchAttributes);
   const status = description.status.name;
   const started = description.startTime;
   const closed = description.closeTime;
@@ -307,20 +282,22 @@ export interface ListFilter {
   limit?: number;
 }
 
-export interface RunListRow {
-  workflowId: string;
-  runId: string;
-  workflowType: string;
-  status: string;
-  environment?: string;
-  kind?: string;
-  phase?: string;
-  initiator?: string;
-  startedAt: string;
-  closedAt?: string;
-  durationMs: number;
-  link: string;
-}
+/** One line of `pgshift list`: the run's identity, attributes and times. */
+export type RunListRow = Pick<
+  RunView,
+  | 'workflowId'
+  | 'runId'
+  | 'workflowType'
+  | 'status'
+  | 'environment'
+  | 'kind'
+  | 'phase'
+  | 'initiator'
+  | 'startedAt'
+  | 'closedAt'
+  | 'durationMs'
+  | 'link'
+>;
 
 const quote = (value: string) => `"${value.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
 
@@ -359,7 +336,7 @@ export async function listRuns(client: Client, filter: ListFilter): Promise<RunL
   const rows: RunListRow[] = [];
   if (limit <= 0) return rows;
   for await (const info of client.workflow.list({ query, pageSize: Math.min(limit, 100) })) {
-    const attrs = attributes(info);
+    const attrs = readRunAttributes(info.typedSearchAttributes);
     rows.push({
       workflowId: info.workflowId,
       runId: info.runId,

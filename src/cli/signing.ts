@@ -16,7 +16,7 @@ import {
   type DecisionStatement,
 } from '../approvals/statement';
 import { tryParseDuration } from '../config/duration';
-import { UsageError } from '../migrations/errors';
+import { UsageError } from '../errors';
 import { PgshiftEnvironment, PgshiftPlanChecksum } from '../temporal/search-attribute-keys';
 import { explainDeployError } from './deploy-handles';
 

@@ -5,24 +5,17 @@ import type {
   WorkflowHandleWithFirstExecutionRunId,
 } from '@temporalio/client';
 import { isTemporalError } from '../temporal/sdk-errors';
-import type { SearchAttributeType } from '@temporalio/common';
-import type { SearchAttributeKey } from '@temporalio/common/lib/search-attributes';
-import { UsageError } from '../migrations/errors';
+import { UsageError } from '../errors';
 import { webUiLink } from '../temporal/connection';
 import { taskQueueFromEnv } from '../temporal/task-queue';
-import {
-  PgshiftEnvironment,
-  PgshiftInitiator,
-  PgshiftPhase,
-  PgshiftPlanChecksum,
-  PgshiftWorkflowKind,
-} from '../temporal/search-attribute-keys';
+import { runAttributePairs } from './run-attributes';
 import {
   progressQuery,
   type Progress,
   type Step,
   type WorkflowKind,
 } from '../../workflows/definitions';
+import { STEP_ICON } from '../../workflows/step-icons';
 
 export interface StartRequest {
   kind: WorkflowKind;
@@ -62,20 +55,19 @@ export async function startPgshiftWorkflow(
   request: StartRequest,
 ): Promise<{ handle: WorkflowHandleWithFirstExecutionRunId; link: string }> {
   assertWorkflowInputSize(request.kind, request.input);
-  const attributes: { key: SearchAttributeKey<SearchAttributeType>; value: unknown }[] = [
-    { key: PgshiftEnvironment, value: request.environment },
-    { key: PgshiftWorkflowKind, value: request.kind },
-    { key: PgshiftPhase, value: 'starting' },
-    { key: PgshiftInitiator, value: request.initiator },
-  ];
-  if (request.planChecksum)
-    attributes.push({ key: PgshiftPlanChecksum, value: request.planChecksum });
+  const attributes = runAttributePairs({
+    environment: request.environment,
+    kind: request.kind,
+    phase: 'starting',
+    initiator: request.initiator,
+    planChecksum: request.planChecksum || undefined,
+  });
   try {
     const handle = await client.workflow.start(request.kind, {
       taskQueue: taskQueueFromEnv(),
       workflowId: request.workflowId,
       args: [request.input],
-      typedSearchAttributes: attributes as never,
+      typedSearchAttributes: attributes,
       staticSummary: request.summary,
       staticDetails: request.details,
     });
@@ -91,21 +83,12 @@ export async function startPgshiftWorkflow(
   }
 }
 
-const ICON: Record<Step['status'], string> = {
-  pending: '·',
-  running: '▶',
-  completed: '✓',
-  failed: '✗',
-  skipped: '–',
-  compensated: '↺',
-};
-
 export function formatStep(step: Step): string {
   const took =
     step.startedAt && step.endedAt
       ? ` (${((Date.parse(step.endedAt) - Date.parse(step.startedAt)) / 1000).toFixed(1)}s)`
       : '';
-  return `${ICON[step.status]} ${step.name}: ${step.status}${took}${step.detail ? ` — ${step.detail}` : ''}`;
+  return `${STEP_ICON[step.status]} ${step.name}: ${step.status}${took}${step.detail ? ` — ${step.detail}` : ''}`;
 }
 
 /**

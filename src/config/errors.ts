@@ -1,4 +1,4 @@
-import { PgshiftError } from '../migrations/errors';
+import { PgshiftError } from '../errors';
 
 /** One problem in the config, located by its key path (`environments.production.approvals.expiry`). */
 export interface ConfigIssue {

@@ -1,10 +1,10 @@
 import { z } from 'zod';
-import { describeSchema } from './reference';
 import { configSchema } from './schema';
 
 /**
  * JSON Schema (draft 2020-12) of `pgshift.config.json` for editors: reference it with
- * `"$schema": "./pgshift.config.schema.json"`. Describes the file as written (defaults optional).
+ * `"$schema": "./pgshift.config.schema.json"`. Describes the file as written (defaults optional);
+ * each key's description comes from its `.describe()` in schema.ts (editor hovers).
  */
 export function configJsonSchema(): Record<string, unknown> {
   const schema = z.toJSONSchema(configSchema, { io: 'input', unrepresentable: 'any' }) as Record<
@@ -12,7 +12,7 @@ export function configJsonSchema(): Record<string, unknown> {
     unknown
   >;
   return {
-    ...describeSchema(schema),
+    ...schema,
     $id: 'https://pgshift.dev/pgshift.config.schema.json',
     title: 'pgshift configuration',
     description:

@@ -1,5 +1,3 @@
-import { CONFIG_KEY_DESCRIPTIONS } from './key-descriptions';
-
 type JsonSchema = Record<string, unknown>;
 
 /** One key of the config file, for the README's reference table. */
@@ -57,7 +55,10 @@ function defaultOf(schema: JsonSchema): string | undefined {
   return JSON.stringify(value);
 }
 
-/** The key paths that `CONFIG_KEY_DESCRIPTIONS` uses: `environments.<name>.healthChecks[].url`. */
+/**
+ * Every key below `schema`, by path (`environments.<name>.healthChecks[].url`: `<name>` stands
+ * for any environment, `[]` for any array item), described by the zod schema's `.describe()`.
+ */
 function walk(schema: JsonSchema, path: string, required: boolean, rows: ConfigKeyRow[]): void {
   if (path) {
     rows.push({
@@ -65,7 +66,7 @@ function walk(schema: JsonSchema, path: string, required: boolean, rows: ConfigK
       type: typeOf(schema),
       ...(defaultOf(schema) !== undefined ? { default: defaultOf(schema) } : {}),
       required,
-      description: CONFIG_KEY_DESCRIPTIONS[path] ?? '',
+      description: typeof schema.description === 'string' ? schema.description : '',
     });
   }
   const objects: JsonSchema[] = [];
@@ -102,31 +103,6 @@ export function configReference(schema: JsonSchema): ConfigKeyRow[] {
   walk(schema, '', false, rows);
   // Array items themselves are not keys a person writes: keep their fields only.
   return rows.filter((row) => !row.path.endsWith('[]'));
-}
-
-/** Adds `description` to every schema node whose path has one (editor hovers). */
-export function describeSchema(schema: JsonSchema): JsonSchema {
-  const visit = (node: JsonSchema, path: string) => {
-    const text = CONFIG_KEY_DESCRIPTIONS[path];
-    if (path && text && typeof node.description !== 'string') node.description = text;
-    const props = asSchema(node.properties);
-    if (props)
-      for (const [key, child] of Object.entries(props)) {
-        const c = asSchema(child);
-        if (c) visit(c, path ? `${path}.${key}` : key);
-      }
-    const items = asSchema(node.items);
-    if (items) visit(items, `${path}[]`);
-    const values = asSchema(node.additionalProperties);
-    if (values && path === 'environments') visit(values, `${path}.<name>`);
-    if (Array.isArray(node.anyOf))
-      for (const branch of node.anyOf) {
-        const b = asSchema(branch);
-        if (b?.type === 'object') visit(b, path);
-      }
-  };
-  visit(schema, '');
-  return schema;
 }
 
 /** The Markdown table of `configReference`, for the README. */

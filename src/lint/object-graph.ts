@@ -45,22 +45,6 @@ export interface ObjectAction {
 }
 
 const builtinFunctions = new Set(builtins.functions);
-const builtinTypes = new Set([
-  ...builtins.types,
-  'serial',
-  'serial4',
-  'bigserial',
-  'serial8',
-  'smallserial',
-  'serial2',
-]);
-const systemSchemas = new Set([
-  'public',
-  'pg_catalog',
-  'information_schema',
-  'pg_temp',
-  'pg_toast',
-]);
 const serialTypes = new Set([
   'serial',
   'serial4',
@@ -68,6 +52,14 @@ const serialTypes = new Set([
   'serial8',
   'smallserial',
   'serial2',
+]);
+const builtinTypes = new Set([...builtins.types, ...serialTypes]);
+const systemSchemas = new Set([
+  'public',
+  'pg_catalog',
+  'information_schema',
+  'pg_temp',
+  'pg_toast',
 ]);
 
 const relationKinds: Record<string, ObjectKind> = {
@@ -138,7 +130,8 @@ class StatementReader {
       : this.statement.line;
   }
 
-  private schemaUse(schema: string, line: number): void {
+  /** A use of a schema other than the system ones. */
+  schemaUse(schema: string, line: number): void {
     if (systemSchemas.has(schema)) return;
     this.add({
       action: 'use',
@@ -235,6 +228,17 @@ class StatementReader {
   /** Marks a node as handled, so the generic walk does not read it as a use. */
   handled(node: AstNode): void {
     if (node) this.skip.add(node);
+  }
+
+  /** A relation the statement creates, named by its RangeVar (which the walk then skips). */
+  createRelation(
+    kind: ObjectKind,
+    rangeVar: AstNode,
+    line: number,
+    extra: Partial<ObjectAction> = {},
+  ): void {
+    this.handled(rangeVar);
+    this.relation('create', kind, rangeVarName(rangeVar), line, extra);
   }
 
   private collectCtes(node: AstNode): void {
@@ -492,12 +496,10 @@ export function describeStatement(file: ParsedFile, statement: ParsedStatement):
       break;
     case 'CreateTableAsStmt': {
       const rel = node.into?.rel;
-      reader.handled(rel);
       if (rel)
-        reader.relation(
-          'create',
+        reader.createRelation(
           node.objtype === 'OBJECT_MATVIEW' ? 'materialized view' : 'table',
-          rangeVarName(rel),
+          rel,
           reader.lineAt(rel.location),
           { tolerant: !!node.if_not_exists, columnsKnown: false },
         );
@@ -505,27 +507,17 @@ export function describeStatement(file: ParsedFile, statement: ParsedStatement):
       break;
     }
     case 'ViewStmt':
-      reader.handled(node.view);
-      reader.relation(
-        'create',
-        'view',
-        rangeVarName(node.view),
-        reader.lineAt(node.view.location),
-        {
-          tolerant: !!node.replace,
-          columnsKnown: false,
-        },
-      );
+      reader.createRelation('view', node.view, reader.lineAt(node.view.location), {
+        tolerant: !!node.replace,
+        columnsKnown: false,
+      });
       reader.walk(node);
       break;
     case 'IndexStmt':
       readIndex(reader, node);
       break;
     case 'CreateSeqStmt':
-      reader.handled(node.sequence);
-      reader.relation('create', 'sequence', rangeVarName(node.sequence), line, {
-        tolerant: !!node.if_not_exists,
-      });
+      reader.createRelation('sequence', node.sequence, line, { tolerant: !!node.if_not_exists });
       reader.walk(node);
       break;
     case 'AlterTableStmt':
@@ -602,16 +594,7 @@ export function describeStatement(file: ParsedFile, statement: ParsedStatement):
         (o: AstNode) => o.DefElem?.defname === 'schema',
       );
       const schema = schemaOption?.DefElem?.arg?.String?.sval;
-      if (schema && !systemSchemas.has(schema))
-        reader.add({
-          action: 'use',
-          kind: 'schema',
-          key: `schema:${schema}`,
-          name: schema,
-          line,
-          tolerant: false,
-          schema,
-        });
+      if (schema) reader.schemaUse(schema, line);
       break;
     }
     case 'CommentStmt':

@@ -1,20 +1,12 @@
 import type { Finding, RunResult } from './types';
 
+import { errorWithDetail, PgshiftError } from '../errors';
+
 /**
- * Typed errors of the migration library. `code` is stable: activities turn it into a
- * non-retryable ApplicationFailure type, the CLI maps it to an exit code.
+ * Typed errors of the migration library. The base class and the errors every layer shares
+ * live in src/errors.ts; they are re-exported here for existing imports.
  */
-export abstract class PgshiftError extends Error {
-  abstract readonly code: string;
-  /** 1: the check found problems; 2: usage/configuration; 3: infrastructure unreachable. */
-  abstract readonly exitCode: 1 | 2 | 3;
-  /** True when retrying cannot help (bad input, drift, a failing migration). */
-  readonly nonRetryable: boolean = true;
-  constructor(message: string) {
-    super(message);
-    this.name = new.target.name;
-  }
-}
+export { AuthenticationError, ConnectionError, PgshiftError, UsageError } from '../errors';
 
 /** One or more migration files are malformed; every finding is listed, not just the first. */
 export class MigrationFileError extends PgshiftError {
@@ -51,16 +43,11 @@ export class MigrationExecutionError extends PgshiftError {
 }
 
 /** Applied files changed on disk, or applied versions have no file. */
-export class DriftError extends PgshiftError {
-  readonly code = 'DriftError';
-  readonly exitCode = 1;
-  constructor(
-    message: string,
-    readonly versions: number[],
-  ) {
-    super(message);
-  }
-}
+export class DriftError extends errorWithDetail<'versions', number[]>(
+  'DriftError',
+  1,
+  'versions',
+) {}
 
 /** Another run holds the advisory lock for longer than we were willing to wait. */
 export class LockTimeoutError extends PgshiftError {
@@ -76,56 +63,22 @@ export class LockTimeoutError extends PgshiftError {
  * A migration waited its whole lock wait budget for locks other sessions hold (named in
  * the message and `blockers`). Not retried by Temporal: the budget was the retry.
  */
-export class LockWaitTimeoutError extends PgshiftError {
-  readonly code = 'LockWaitTimeoutError';
-  readonly exitCode = 1;
-  constructor(
-    message: string,
-    readonly blockers: string[],
-  ) {
-    super(message);
-  }
-}
+export class LockWaitTimeoutError extends errorWithDetail<'blockers', string[]>(
+  'LockWaitTimeoutError',
+  1,
+  'blockers',
+) {}
 
 /** A rollback test found that a rollback does not restore the schema. */
-export class RollbackIntegrityError extends PgshiftError {
-  readonly code = 'RollbackIntegrityError';
-  readonly exitCode = 1;
-  constructor(
-    message: string,
-    readonly differences: string[],
-  ) {
-    super(message);
-  }
-}
-
-/** Bad command-line or config input. */
-export class UsageError extends PgshiftError {
-  readonly code = 'UsageError';
-  readonly exitCode = 2;
-}
-
-/** The database (or another service) cannot be reached or refuses our credentials. */
-export class ConnectionError extends PgshiftError {
-  readonly code: string = 'ConnectionError';
-  readonly exitCode = 3;
-  override readonly nonRetryable: boolean = false;
-}
-
-/** The server refused our credentials: retrying with the same ones cannot help. */
-export class AuthenticationError extends ConnectionError {
-  override readonly code = 'AuthenticationError';
-  override readonly nonRetryable = true;
-}
+export class RollbackIntegrityError extends errorWithDetail<'differences', string[]>(
+  'RollbackIntegrityError',
+  1,
+  'differences',
+) {}
 
 /** A rollback file differs from the one recorded in the ledger when its migration was applied. */
-export class RollbackFileChangedError extends PgshiftError {
-  readonly code = 'RollbackFileChangedError';
-  readonly exitCode = 1;
-  constructor(
-    message: string,
-    readonly files: string[],
-  ) {
-    super(message);
-  }
-}
+export class RollbackFileChangedError extends errorWithDetail<'files', string[]>(
+  'RollbackFileChangedError',
+  1,
+  'files',
+) {}

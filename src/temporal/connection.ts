@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 // CLI merely registers its commands (`pgshift --help`).
 import type { Client, Connection, TLSConfig } from '@temporalio/client';
 import type { NativeConnection } from '@temporalio/worker';
-import { ConnectionError, UsageError } from '../migrations/errors';
+import { ConnectionError, UsageError } from '../errors';
 import { isPortOpen, splitAddress } from './port-probe';
 
 export const DEFAULT_TEMPORAL_ADDRESS = 'localhost:7233';

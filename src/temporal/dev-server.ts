@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, openSync, closeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { Connection } from '@temporalio/client';
-import { findFreePort } from '../local/free-port';
+import { findFreePort } from './free-port';
 import { PGSHIFT_SEARCH_ATTRIBUTES, devServerSearchAttributeArgs } from './search-attributes';
 import { resolveTemporalBinary } from './temporal-binary';
 import { isPortOpen } from './port-probe';

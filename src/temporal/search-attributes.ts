@@ -4,7 +4,7 @@ import {
   type SearchAttributeKey,
 } from '@temporalio/common/lib/search-attributes';
 import type { Connection } from '@temporalio/client';
-import { UsageError } from '../migrations/errors';
+import { UsageError } from '../errors';
 
 import {
   PgshiftEnvironment,

@@ -10,7 +10,9 @@ import {
   type WorkerOptions,
   type WorkflowBundleOption,
 } from '@temporalio/worker';
-import { UsageError } from '../migrations/errors';
+import { createActivities, type Activities } from '../../activities';
+import { loadConfig } from '../config';
+import { UsageError } from '../errors';
 import { activityMetricsInterceptor } from './activity-metrics';
 import { connectClient, connectWorker } from './connection';
 import { redactFailuresInterceptor } from './redact-failures';
@@ -77,15 +79,6 @@ export async function createPgshiftWorker(options: PgshiftWorkerOptions): Promis
   });
 }
 
-/** The shape `activities/index.ts` exports (loaded lazily: the worker owns no activity). */
-interface ActivitiesModule {
-  createActivities(deps: {
-    config: unknown;
-    env?: NodeJS.ProcessEnv;
-    client?: () => ReturnType<typeof connectClient>;
-  }): object;
-}
-
 let activityConnection: ReturnType<typeof connectClient> | undefined;
 /** The activities' Temporal client (environment lease), connected once; closed by `runWorker`. */
 function activityClient(): ReturnType<typeof connectClient> {
@@ -96,23 +89,12 @@ function activityClient(): ReturnType<typeof connectClient> {
   return activityConnection;
 }
 
-/** Builds the activities from `activities/index` with the loaded config. */
-export async function loadDefaultActivities(configPath?: string): Promise<object> {
-  const { loadConfig } = await import('../config');
+/** Builds the activities of `activities/index` with the loaded config. */
+export function loadDefaultActivities(configPath?: string): Activities {
   const config = loadConfig({ path: configPath });
-  let module: ActivitiesModule;
-  try {
-    const path = resolveModulePath(__dirname, '../../activities');
-    if (!path) throw new Error(`no activities/index next to ${__dirname}`);
-    module = require(path) as ActivitiesModule;
-  } catch (error) {
-    throw new UsageError(
-      `cannot load the activities module (activities/index): ${(error as Error).message.split('\n')[0]}`,
-    );
-  }
   // The environment lease's activities signal-with-start its workflow: a client on the same
   // server, namespace and TLS settings as the worker (TEMPORAL_*), connected on first use.
-  return module.createActivities({ config, env: process.env, client: activityClient });
+  return createActivities({ config, env: process.env, client: activityClient });
 }
 
 function logLevelFromEnv(env: NodeJS.ProcessEnv): LogLevel {
@@ -227,7 +209,7 @@ async function checkSearchAttributes(
  */
 export async function runWorker(options: RunWorkerOptions = {}): Promise<void> {
   const print = options.print ?? ((line: string) => process.stderr.write(line + '\n'));
-  const activities = options.activities ?? (await loadDefaultActivities(options.configPath));
+  const activities = options.activities ?? loadDefaultActivities(options.configPath);
   const { metricsUrl } = installRuntime();
   const { connection, namespace, address } = await connectWorker();
   try {

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startExampleApp, type RunningExampleApp } from '../../example-app/server';
-import { findFreePort } from '../../src/local/free-port';
+import { findFreePort } from '../../src/temporal/free-port';
 import { createTestDatabase, query } from '../support/databases';
 import { requestJson } from './helpers';
 

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startExampleApp, type RunningExampleApp } from '../../example-app/server';
 import { ConfigError } from '../../src/config';
 import { runHook } from '../../src/app/hooks';
-import { findFreePort } from '../../src/local/free-port';
+import { findFreePort } from '../../src/temporal/free-port';
 import { requestJson, startRecordingServer } from './helpers';
 
 let app: RunningExampleApp;

@@ -5,8 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startExampleApp, type RunningExampleApp } from '../../example-app/server';
 import { checkAllHealth, checkHealth, readAppVersion } from '../../src/app/health';
 import { notify } from '../../src/app/notify';
-import { findFreePort } from '../../src/local/free-port';
-import { ConnectionError } from '../../src/migrations/errors';
+import { findFreePort } from '../../src/temporal/free-port';
+import { ConnectionError } from '../../src/errors';
 import { requestJson, startRecordingServer } from './helpers';
 
 let app: RunningExampleApp;

@@ -7,7 +7,7 @@ import { hookEnvironment, runHook } from '../../src/app/hooks';
 import { redactSecrets } from '../../src/app/redact';
 import { assertAppVersion, isAppVersion } from '../../src/app/version';
 import { redactUrl } from '../../src/migrations/database';
-import { UsageError } from '../../src/migrations/errors';
+import { UsageError } from '../../src/errors';
 import { toExecutionError } from '../../src/migrations/sql-error';
 import { redactError } from '../../src/temporal/redact-failures';
 

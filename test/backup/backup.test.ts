@@ -25,7 +25,7 @@ import {
   verifyBackup,
 } from '../../src/backup';
 import { setClause } from '../../src/backup/database-properties';
-import { ConnectionError } from '../../src/migrations/errors';
+import { ConnectionError } from '../../src/errors';
 import { createTestDatabase, query, testServerUrl, withDatabaseName } from '../support/databases';
 
 async function seed(url: string): Promise<void> {

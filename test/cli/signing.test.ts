@@ -6,7 +6,7 @@ import { parseAllowedSigners } from '../../src/approvals/allowed-signers';
 import { parseStatement } from '../../src/approvals/statement';
 import { verifySignedDecision } from '../../src/approvals/verify-decision';
 import { newStatement, signWithSshKeygen, type StatementTarget } from '../../src/cli/signing';
-import { UsageError } from '../../src/migrations/errors';
+import { UsageError } from '../../src/errors';
 import { makeKey, sshKeygenVerify, tempDir, type TestKey } from '../approvals/support/ssh-keys';
 
 const TARGET: StatementTarget = {

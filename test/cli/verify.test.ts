@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { findFreePort } from '../../src/local/free-port';
+import { findFreePort } from '../../src/temporal/free-port';
 import { createTestDatabase, query } from '../support/databases';
 import { pgshiftProcessArgs } from '../support/temporal';
 import { runCli, type CliRun } from './run-cli';

@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createActivities, type ActivityDeps } from '../../activities';
 import { parseConfig } from '../../src/config';
-import { findFreePort } from '../../src/local/free-port';
+import { findFreePort } from '../../src/temporal/free-port';
 import { withClient } from '../../src/migrations/database';
 import { loadPlan } from '../../src/migrations/files';
 import { migrateUp } from '../../src/migrations/runner';

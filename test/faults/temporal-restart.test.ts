@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunSummary } from '../../activities/migrate';
-import { findFreePort } from '../../src/local/free-port';
+import { findFreePort } from '../../src/temporal/free-port';
 import { loadPlan } from '../../src/migrations/files';
 import { startDevServer, type DevServer } from '../../src/temporal/dev-server';
 import type { StagingRehearsalInput, StagingRehearsalResult } from '../../workflows/definitions';

@@ -2,7 +2,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main';
-import { findFreePort } from '../../src/local/free-port';
+import { findFreePort } from '../../src/temporal/free-port';
 import { createTestDatabase, query } from '../support/databases';
 import { shippedMigrations, tablePair, writeMigrations } from './fixtures';
 

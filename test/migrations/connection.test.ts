@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { connect } from '../../src/migrations/database';
-import { ConnectionError } from '../../src/migrations/errors';
-import { findFreePort } from '../../src/local/free-port';
+import { ConnectionError } from '../../src/errors';
+import { findFreePort } from '../../src/temporal/free-port';
 import { testServerUrl } from '../support/databases';
 
 describe('connecting to the target database', () => {

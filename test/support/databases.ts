@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
-import { databaseUrl } from '../../src/local/postgres-server';
+import { databaseUrl } from '../../src/dev/local/postgres-server';
 
 /** URL of the test server (started by global-setup or given by TEST_DATABASE_URL). */
 export function testServerUrl(): string {

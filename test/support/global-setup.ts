@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startLocalPostgres, type LocalPostgres } from '../../src/local/postgres-server';
+import { startLocalPostgres, type LocalPostgres } from '../../src/dev/local/postgres-server';
 import { startDevServer, type DevServer } from '../../src/temporal/dev-server';
 
 /**

@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { UsageError } from '../../src/migrations/errors';
+import { UsageError } from '../../src/errors';
 import { temporalSettingsFromEnv } from '../../src/temporal/connection';
 
 describe('temporalSettingsFromEnv', () => {

@@ -1,8 +1,8 @@
 import { join } from 'node:path';
 import { msToTs } from '@temporalio/common/lib/time';
 import { afterAll, describe, expect, it } from 'vitest';
-import { findFreePort } from '../../src/local/free-port';
-import { ConnectionError, UsageError } from '../../src/migrations/errors';
+import { findFreePort } from '../../src/temporal/free-port';
+import { ConnectionError, UsageError } from '../../src/errors';
 import { connectClient, webUiLink } from '../../src/temporal/connection';
 import {
   ensureSearchAttributes,

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { DefaultLogger, Runtime, type LogEntry } from '@temporalio/worker';
 import { WorkflowFailedError } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { findFreePort } from '../../src/local/free-port';
+import { findFreePort } from '../../src/temporal/free-port';
 import { PgshiftMetrics, serveMetrics, type MetricsServer } from '../../src/temporal/metrics';
 import {
   closeTestEnv,

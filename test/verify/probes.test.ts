@@ -11,7 +11,7 @@ import {
   runSqlChecks,
   sampleMetrics,
 } from '../../src/verify';
-import { findFreePort } from '../../src/local/free-port';
+import { findFreePort } from '../../src/temporal/free-port';
 import { createTestDatabase, query } from '../support/databases';
 
 describe('checkDatabase', () => {

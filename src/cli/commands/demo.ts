@@ -10,7 +10,7 @@ export function register(program: Command): void {
     .option('--dir <dir>', 'folder for the demo state (recreated)', '.pgshift/demo')
     .option('--migrations <dir>', 'migrations folder', 'migrations')
     .action(async (opts: { keep?: boolean; dir: string; migrations: string }) => {
-      const { runDemo } = await import('../../demo/story');
+      const { runDemo } = await import('../../dev/demo/story');
       process.exitCode = await runDemo({
         keep: opts.keep,
         dir: opts.dir,

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import type { WorkflowFailedError } from '@temporalio/client';
 import { isTemporalError } from '../../temporal/sdk-errors';
 import { tryParseDuration } from '../../config/duration';
-import { UsageError } from '../../migrations/errors';
+import { UsageError } from '../../errors';
 import { connectClient } from '../../temporal/connection';
 import {
   deployWorkflowId,

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import type { Client } from '@temporalio/client';
 import type { Command } from 'commander';
-import { UsageError } from '../../migrations/errors';
+import { UsageError } from '../../errors';
 import type { MigrationPlan } from '../../migrations/types';
 import { connectClient } from '../../temporal/connection';
 import {

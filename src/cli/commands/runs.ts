@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { UsageError } from '../../migrations/errors';
+import { UsageError } from '../../errors';
 import { connectClient } from '../../temporal/connection';
 import { emit, type GlobalOptions } from '../output';
 import { buildListQuery, endedWell, inspectRun, listRuns } from '../run-inspect';

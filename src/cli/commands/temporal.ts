@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { UsageError } from '../../migrations/errors';
+import { UsageError } from '../../errors';
 import { isPortOpen } from '../../temporal/port-probe';
 
 // The Temporal SDK (client and worker, ~0.5 s to load) is required only when a command runs:

@@ -1,7 +1,7 @@
 import { databaseUrlProblem } from '../../config/database-url';
 import type { Command } from 'commander';
 import { redactUrl } from '../../migrations/database';
-import { UsageError } from '../../migrations/errors';
+import { UsageError } from '../../errors';
 import { loadPlan } from '../../migrations/files';
 import { testRollbacksDryRun } from '../../migrations/rollback-dry-run';
 import {

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { environmentConfig, loadConfig, resolveDatabaseUrl } from '../../config';
-import { UsageError } from '../../migrations/errors';
+import { UsageError } from '../../errors';
 import type { RowCounts } from '../../verify';
 import { runVerification, type VerificationResult } from '../../verify/run-verification';
 import { emit, type GlobalOptions } from '../output';

@@ -12,8 +12,8 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
-import { PgshiftError } from '../migrations/errors';
-import { findFreePort } from './free-port';
+import { PgshiftError } from '../../errors';
+import { findFreePort } from '../../temporal/free-port';
 
 const run = promisify(execFile);
 

@@ -2,7 +2,7 @@ import { cpSync, mkdirSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, type Worker } from '@temporalio/worker';
-import { createActivities } from '../../activities';
+import { createActivities } from '../../../activities';
 import {
   approveRollbackSignal,
   approveSignal,
@@ -17,16 +17,16 @@ import {
   type ProductionDeployResult,
   type StagingRehearsalInput,
   type StagingRehearsalResult,
-} from '../../workflows/definitions';
-import { readPlanForWorkflow } from '../cli/plan-input';
-import { followProgress, startPgshiftWorkflow, type StartRequest } from '../cli/workflow-runs';
-import { withClient } from '../migrations/database';
-import { currentVersion } from '../migrations/ledger';
-import type { MigrationPlan } from '../migrations/types';
+} from '../../../workflows/definitions';
+import { readPlanForWorkflow } from '../../cli/plan-input';
+import { followProgress, startPgshiftWorkflow, type StartRequest } from '../../cli/workflow-runs';
+import { withClient } from '../../migrations/database';
+import { currentVersion } from '../../migrations/ledger';
+import type { MigrationPlan } from '../../migrations/types';
 import { startLocalStack, type LocalStack } from '../local/stack';
-import { createPgshiftWorker, installRuntime } from '../temporal/worker';
-import { webUiLink } from '../temporal/connection';
-import { formatVersion } from '../format';
+import { createPgshiftWorker, installRuntime } from '../../temporal/worker';
+import { webUiLink } from '../../temporal/connection';
+import { formatVersion } from '../../format';
 
 export interface DemoOptions {
   /** Leave the stack running at the end (to explore the Web UI). */

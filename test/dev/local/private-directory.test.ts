@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
-import { startLocalPostgres } from '../../src/local/postgres-server';
+import { startLocalPostgres } from '../../../src/dev/local/postgres-server';
 
 const isRoot = process.getuid?.() === 0;
 const made: string[] = [];

@@ -1,10 +1,10 @@
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Client } from 'pg';
-import { startExampleApp, type RunningExampleApp } from '../../example-app/server';
-import { parseConfig, type PgshiftConfig } from '../config';
-import { startDevServer, type DevServer } from '../temporal/dev-server';
-import { isPortOpen } from '../temporal/port-probe';
+import { startExampleApp, type RunningExampleApp } from '../../../example-app/server';
+import { parseConfig, type PgshiftConfig } from '../../config';
+import { startDevServer, type DevServer } from '../../temporal/dev-server';
+import { isPortOpen } from '../../temporal/port-probe';
 import { databaseUrl, startLocalPostgres, type LocalPostgres } from './postgres-server';
 
 /** The embedded local stack the demo runs on: everything real, everything on 127.0.0.1. */
