@@ -3,6 +3,7 @@ import {
   CancellationScope,
   isCancellation,
   log,
+  patched,
   workflowInfo,
 } from '@temporalio/workflow';
 import type { EnvironmentPolicy } from '../activities/policy';
@@ -26,6 +27,8 @@ import { finishDeploy } from './deploy-finish';
 import { DeployCancellation, durationOption, formatCounts, formatMs } from './deploy-options';
 import { hasChanges, TRIGGER_LABELS, type DeployRun, type DeployTrigger } from './deploy-run';
 import { describeFailure, stepFailure } from './failures';
+import { ENVIRONMENT_LEASE_PATCH } from './lease/definitions';
+import { EnvironmentLease } from './lease/lease-client';
 import { ProgressTracker } from './progress-tracker';
 import {
   failedChecks,
@@ -101,6 +104,10 @@ export async function productionDeploy(
     else tracker.setPhase('awaiting-approval', waitingDetails(state));
   });
   const cancellation = new DeployCancellation();
+  // The environment lease, held from the backup to the end of compensation (no command here).
+  const lease = new EnvironmentLease(environment, {
+    onWaiting: (details) => showDetails(tracker, details),
+  });
   const cancelRequested = () => cancellation.requested;
 
   /** Records the trigger (the first one wins) and returns the failure that unwinds the deploy. */
@@ -191,6 +198,27 @@ export async function productionDeploy(
         `no passing rehearsal of plan ${shortPlan} on ${required}: run \`pgshift rehearse --env ${required}\` with the same migrations first, or deploy with --waive-rehearsal "<reason>" (recorded and notified)`,
       );
     return `rehearsed on ${required} (${certificate.workflowId}, ${certificate.passedAt})`;
+  }
+
+  /**
+   * Holding the lease: the environment must still be where the plan was approved for (a
+   * rollback or another deploy may have run while this one waited); else nothing is changed.
+   */
+  async function recheckEnvironment(): Promise<void> {
+    const now = await quick.readMigrationState.executeWithOptions(
+      { summary: `re-read the migration state of ${environment} (lease held)` },
+      [{ environment, plan }],
+    );
+    const changed = now.drift.length
+      ? `it has drifted from plan ${shortPlan}: ${now.drift.join('; ')}`
+      : now.currentVersion !== run.fromVersion || now.pending.join(',') !== pending.join(',')
+        ? `it is at version ${now.currentVersion} with ${now.pending.length} pending migration(s), not at version ${run.fromVersion} with ${pending.length} pending as when validated`
+        : undefined;
+    if (changed)
+      throw stepFailure(
+        'EnvironmentChanged',
+        `${environment} changed while this deploy waited for its approvals and the lease: ${changed}. The approvals were given for version ${run.fromVersion}; start a new deploy of plan ${shortPlan} so that it is validated and approved against the current state`,
+      );
   }
 
   async function deployApplication(version: string): Promise<void> {
@@ -313,6 +341,18 @@ export async function productionDeploy(
         'no approvals required',
     );
     checkCancel();
+
+    // ── the environment lease, then a re-check: another run may have changed it meanwhile ──
+    if (patched(ENVIRONMENT_LEASE_PATCH)) {
+      tracker.setPhase('waiting-for-lease', `asking for the lease on ${environment}`);
+      await lease.acquire({
+        kind: 'productionDeploy',
+        initiator,
+        purpose: `deploy plan ${shortPlan} (${pending.length} migration(s) up to ${top})`,
+      });
+      await recheckEnvironment();
+      checkCancel();
+    }
 
     // ── backup ──
     tracker.start(
@@ -461,6 +501,9 @@ export async function productionDeploy(
         nonRetryable: true,
       });
     }
+  } finally {
+    // After compensation: the next run finds the environment as this one left it.
+    await lease.release();
   }
 
   return finishDeploy(
