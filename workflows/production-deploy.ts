@@ -501,18 +501,20 @@ export async function productionDeploy(
         nonRetryable: true,
       });
     }
-  } finally {
-    // After compensation: the next run finds the environment as this one left it.
-    await lease.release();
   }
 
-  return finishDeploy(
-    { environment, plan, initiator, workflowId, top, tracker, run, gate, tell, record },
-    { ...(ending ? { ending } : {}), ...(refusal ? { refusal } : {}), cancelled },
-    {
-      ...(waiver ? { waiver } : {}),
-      highRisk: (validation?.highRisk ?? false) || options.highRisk === true,
-      riskReasons: validation?.riskReasons ?? [],
-    },
-  );
+  try {
+    return await finishDeploy(
+      { environment, plan, initiator, workflowId, top, tracker, run, gate, tell, record },
+      { ...(ending ? { ending } : {}), ...(refusal ? { refusal } : {}), cancelled },
+      {
+        ...(waiver ? { waiver } : {}),
+        highRisk: (validation?.highRisk ?? false) || options.highRisk === true,
+        riskReasons: validation?.riskReasons ?? [],
+      },
+    );
+  } finally {
+    // After compensation and the deployment record: the next holder finds both.
+    await lease.release();
+  }
 }

@@ -268,8 +268,6 @@ export async function stagingRehearsal(
         restoreStaging(tracker, environment, plan, workflowId, fromVersion, taken),
       );
     }
-  } finally {
-    await lease.release();
   }
 
   // ── certificate and report ──
@@ -282,6 +280,7 @@ export async function stagingRehearsal(
       : 'validation did not pass (see failure)',
   );
   criteria.settleRest(passed, failure);
+  // The lease goes after compensation and the certificate: the next holder finds both.
   return CancellationScope.nonCancellable(async () => {
     tracker.start('report', 'writing the rehearsal report');
     const certificate = passed
@@ -334,7 +333,7 @@ export async function stagingRehearsal(
     );
     if (cancelled) throw cancelled;
     return result;
-  });
+  }).finally(() => lease.release());
 }
 
 /**

@@ -126,10 +126,13 @@ export async function emergencyRollback(
     else tracker.skip('watch thresholds', 'verification failed');
   } catch (error) {
     incident.interrupt(error, tracker);
+  }
+  try {
+    return await finishRollback(context, run?.policy, deploy);
   } finally {
+    // After the records (the deploy marked rolled back): the next holder reads them.
     await lease.release();
   }
-  return finishRollback(context, run?.policy, deploy);
 }
 
 /** P3 or a minor issue: nothing is rolled back; stakeholders hear it is fixed in place. */
