@@ -95,6 +95,9 @@ export async function productionDeploy(
     toVersion: top,
     migrationsTouched: false,
     appDeployed: false,
+    ...(options.acceptChangedRollback
+      ? { acceptChangedRollback: { ...options.acceptChangedRollback, acceptedBy: initiator } }
+      : {}),
   };
 
   // ── handlers first: nothing sent early is lost ──
@@ -307,7 +310,7 @@ export async function productionDeploy(
     await tell(
       'info',
       `Approval needed: deploy to ${environment}`,
-      `${initiator} asks to deploy plan ${shortPlan} (${pending.length} migration(s) up to ${top}${options.appVersion ? `, application ${options.appVersion}` : ''}) to ${environment}${highRisk ? ` — HIGH RISK: ${[...(validation.riskReasons ?? []), ...(options.highRisk ? ['marked high risk by the initiator'] : [])].slice(0, 5).join('; ')}` : ''}. Needed: ${requiredRoles.join(', ')}; expires ${gate.state.expiresAt}.`,
+      `${initiator} asks to deploy plan ${shortPlan} (${pending.length} migration(s) up to ${top}${options.appVersion ? `, application ${options.appVersion}` : ''}${options.acceptChangedRollback ? `; compensation may run CHANGED rollback files: ${options.acceptChangedRollback.reason}` : ''}) to ${environment}${highRisk ? ` — HIGH RISK: ${[...(validation.riskReasons ?? []), ...(options.highRisk ? ['marked high risk by the initiator'] : [])].slice(0, 5).join('; ')}` : ''}. Needed: ${requiredRoles.join(', ')}; expires ${gate.state.expiresAt}.`,
     );
     const outcome = await gate.wait({
       reminderEveryMs: policy.approvals.reminderEveryMs,

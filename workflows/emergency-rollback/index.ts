@@ -77,6 +77,9 @@ export async function emergencyRollback(
     incidentId,
     emergencyBackupName: `${incidentId}-emergency`,
     ...(plan ? { plan } : {}),
+    ...(input.acceptChangedRollback
+      ? { acceptChangedRollback: { ...input.acceptChangedRollback, acceptedBy: initiator } }
+      : {}),
     tracker,
     incident,
     approval: new RollbackApproval(incident, input.breakGlass),

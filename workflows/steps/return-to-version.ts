@@ -26,6 +26,8 @@ export interface ReturnToVersion {
   label?: string;
   /** The backup restored when the rollback files fail (none: the files only). */
   backupId?: string;
+  /** Rollback files changed since applied are run anyway, recorded with this reason. */
+  acceptChangedRollback?: { reason: string; acceptedBy: string };
   /** Read the version first and move up or down with the files (staging's rehearsal). */
   eitherDirection?: boolean;
   /** After the files, prove the schema equals this snapshot instead of checking the version. */
@@ -86,7 +88,17 @@ export async function returnToVersion(o: ReturnToVersion): Promise<ReturnOutcome
           {
             summary: `${label}roll ${environment} back to ${padVersion(version)} with the rollback files`,
           },
-          [{ environment, plan, target: version, appliedBy: o.appliedBy }],
+          [
+            {
+              environment,
+              plan,
+              target: version,
+              appliedBy: o.appliedBy,
+              ...(o.acceptChangedRollback
+                ? { acceptChangedRollback: o.acceptChangedRollback }
+                : {}),
+            },
+          ],
         );
     hooks.afterFiles?.(run);
     if (o.schemaSnapshot) {
