@@ -229,11 +229,12 @@ describe('one rollback or deploy per environment', () => {
     stray.push(first);
     await waitForApprovalStep(first);
 
+    // The first holds the environment lease while it waits for its approval: the CLI names it.
     const second = stack.start({ mode: 'application' });
     await expect(second).rejects.toBeInstanceOf(EnvironmentBusyError);
     await expect(second).rejects.toThrow(
       new RegExp(
-        `${stack.environment} is busy: emergencyRollback ${environmentLockId(stack.environment)} .*started by erin`,
+        `${stack.environment} is busy: its lease is held by emergencyRollback ${environmentLockId(stack.environment)} \\(erin\\)`,
       ),
     );
     // --status-only changes nothing and still works during the rollback
