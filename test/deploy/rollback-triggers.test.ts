@@ -147,7 +147,7 @@ describe('production deploy rollback triggers', () => {
     // The database the restore replaced was kept until the restored one was verified, then
     // archived (pg_dump) and dropped by a workflow of its own.
     const kept =
-      /the replaced database (\S+) was kept until the restore was verified, then archived and dropped by workflow (\S+)$/.exec(
+      /the replaced database (\S+) was kept until the restore was verified, then archived and dropped by workflow (\S+);/.exec(
         String(result.compensation ?? ''),
       );
     expect(kept, String(result.compensation)).not.toBeNull();
