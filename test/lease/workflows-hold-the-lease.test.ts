@@ -105,10 +105,15 @@ describe('workflows that change an environment hold its lease', () => {
 
     await approveAll(first);
     await waitFor('the first deploy to hold the lease', async () => {
-      const holder = await lease()
-        .query(leaseHolderQuery)
-        .catch(() => null);
-      return holder?.workflowId === first.workflowId;
+      const holder = await lease().query(leaseHolderQuery);
+      if (holder?.workflowId === first.workflowId) return true;
+      const [description, progress] = await Promise.all([
+        lease().describe(),
+        first.query(progressQuery),
+      ]);
+      throw new Error(
+        `lease ${description.status.name} on ${description.taskQueue} (this stack: ${stack.taskQueue}) held by ${holder?.workflowId ?? 'nobody'}; the first deploy is at ${progress.phase}: ${progress.currentDetails}`,
+      );
     });
     await approveAll(second);
     // The second waits in line and says who holds the lease.
