@@ -98,23 +98,18 @@ describe('workflows that change an environment hold its lease', () => {
 
   it('runs the changing steps of two deploys of different plans one after the other; the second fails its re-check', async () => {
     await stack.useFreshProduction();
-    const first = await stack.startDeploy(firstTwo(plan), { monitoringWindow: '3s' });
+    // The first holds the lease for its 10 s monitoring window at least: the second must wait.
+    const first = await stack.startDeploy(firstTwo(plan), { monitoringWindow: '10s' });
     const second = await stack.startDeploy(plan, { monitoringWindow: '3s' });
     await waitForApprovalGate(first);
     await waitForApprovalGate(second);
 
     await approveAll(first);
-    await waitFor('the first deploy to hold the lease', async () => {
-      const holder = await lease().query(leaseHolderQuery);
-      if (holder?.workflowId === first.workflowId) return true;
-      const [description, progress] = await Promise.all([
-        lease().describe(),
-        first.query(progressQuery),
-      ]);
-      throw new Error(
-        `lease ${description.status.name} on ${description.taskQueue} (this stack: ${stack.taskQueue}) held by ${holder?.workflowId ?? 'nobody'}; the first deploy is at ${progress.phase}: ${progress.currentDetails}`,
-      );
-    });
+    await waitFor(`${first.workflowId} to be granted the lease`, async () =>
+      (await historyOf(first)).some(
+        (e) => e.workflowExecutionSignaledEventAttributes?.signalName === 'leaseGranted',
+      ),
+    );
     await approveAll(second);
     // The second waits in line and says who holds the lease.
     const waiting = await waitForPhase(second, 'waiting-for-lease');
