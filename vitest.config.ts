@@ -4,6 +4,7 @@ export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
     globalSetup: ['test/support/global-setup.ts'],
+    setupFiles: ['test/support/end-leases.ts'],
     pool: 'forks',
     fileParallelism: false,
     testTimeout: 120_000,

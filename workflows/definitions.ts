@@ -295,6 +295,14 @@ export type StagingRehearsalResult = z.infer<typeof stagingRehearsalResultSchema
 
 // ───────────────────────────── production deploy ─────────────────────────────
 
+/**
+ * `--accept-changed-rollback "<reason>"`: the operator accepts rollback files whose checksum
+ * differs from the one the ledger recorded at apply time (recorded in pgshift.repairs).
+ */
+export const acceptChangedRollbackSchema = z.object({
+  reason: z.string().trim().min(1, 'accepting a changed rollback file needs a reason').max(2000),
+});
+
 export const productionDeployInputSchema = z.object({
   environment: z.string().min(1),
   plan: migrationPlanSchema,
@@ -313,6 +321,8 @@ export const productionDeployInputSchema = z.object({
       monitoringWindow: z.string().optional(),
       monitoringInterval: z.string().optional(),
       approvalExpiry: z.string().optional(),
+      /** Compensation may run rollback files changed since applied (reason recorded; approved with the deploy). */
+      acceptChangedRollback: acceptChangedRollbackSchema.optional(),
     })
     .default({}),
 });
@@ -382,6 +392,8 @@ export const emergencyRollbackInputSchema = z.object({
   plan: migrationPlanSchema.optional(),
   /** Free text for the incident document. */
   description: z.string().max(5000).optional(),
+  /** Run rollback files changed since applied (reason recorded; an approval in a production tier). */
+  acceptChangedRollback: acceptChangedRollbackSchema.optional(),
   /** Overrides of the environment's config, e.g. short windows for demos and tests. */
   options: z
     .object({

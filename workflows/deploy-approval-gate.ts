@@ -1,5 +1,6 @@
 import type { SignalDefinition, UpdateDefinition } from '@temporalio/common';
-import { condition, log, setHandler } from '@temporalio/workflow';
+import { ApplicationFailure, condition, log, setHandler } from '@temporalio/workflow';
+import type { z } from 'zod';
 import {
   evaluateApproval,
   evaluateRejection,
@@ -12,11 +13,14 @@ import {
   type ApprovalDecision,
 } from './approval-policy';
 import {
+  approvalPayloadSchema,
   approvalsQuery,
   approveRollbackSignal,
   approveSignal,
   EMERGENCY_APPROVER_ROLE,
+  rejectPayloadSchema,
   rejectSignal,
+  rollbackApprovalPayloadSchema,
   submitApprovalUpdate,
   submitRejectionUpdate,
   submitRollbackApprovalUpdate,
@@ -36,6 +40,11 @@ export interface GateChannel {
   signal: SignalDefinition<[any]>;
   update: UpdateDefinition<ApprovalUpdateResult, [any]>;
   evaluate: (state: ApprovalState, payload: unknown, context: ApprovalContext) => ApprovalDecision;
+  /**
+   * The payload's shape: the update's validator refuses a malformed one before it enters
+   * history (a signal cannot be refused: its malformed payloads are recorded as refusals).
+   */
+  schema?: z.ZodType;
 }
 
 /** The messages a gate listens to: approvals, and rejections when the workflow has them. */
@@ -43,8 +52,18 @@ export type GateMessages = { approval: GateChannel; rejection?: GateChannel };
 
 /** A production deploy: `approve`/`submitApproval` and `reject`/`submitRejection`. */
 export const DEPLOY_APPROVALS: GateMessages = {
-  approval: { signal: approveSignal, update: submitApprovalUpdate, evaluate: evaluateApproval },
-  rejection: { signal: rejectSignal, update: submitRejectionUpdate, evaluate: evaluateRejection },
+  approval: {
+    signal: approveSignal,
+    update: submitApprovalUpdate,
+    evaluate: evaluateApproval,
+    schema: approvalPayloadSchema,
+  },
+  rejection: {
+    signal: rejectSignal,
+    update: submitRejectionUpdate,
+    evaluate: evaluateRejection,
+    schema: rejectPayloadSchema,
+  },
 };
 
 /**
@@ -55,6 +74,7 @@ export const ROLLBACK_APPROVAL: GateMessages = {
   approval: {
     signal: approveRollbackSignal,
     update: submitRollbackApprovalUpdate,
+    schema: rollbackApprovalPayloadSchema,
     evaluate: (state, payload, context) =>
       evaluateRollbackApproval(state, payload, {
         now: context.now,
@@ -104,7 +124,9 @@ export class ApprovalGate {
       setHandler(channel.signal, async (payload) => {
         await this.decide(kind, payload);
       });
-      setHandler(channel.update, (payload) => this.decide(kind, payload));
+      setHandler(channel.update, (payload) => this.decide(kind, payload), {
+        validator: (payload) => validatePayload(kind, channel.schema, payload),
+      });
     }
     setHandler(approvalsQuery, () => this.state);
   }
@@ -219,4 +241,20 @@ function describe(payload: unknown): { role?: string; approver?: string } {
     ...(typeof role === 'string' ? { role: role.slice(0, 100) } : {}),
     ...(typeof approver === 'string' ? { approver: approver.slice(0, 200) } : {}),
   };
+}
+
+/** An update validator: a payload that does not parse is refused before it enters history. */
+function validatePayload(kind: Kind, schema: z.ZodType | undefined, payload: unknown): void {
+  if (!schema) return;
+  const parsed = schema.safeParse(payload);
+  if (parsed.success) return;
+  const problems = parsed.error.issues
+    .slice(0, 5)
+    .map((issue) => `${issue.path.join('.') || 'payload'}: ${issue.message}`)
+    .join('; ');
+  throw ApplicationFailure.create({
+    type: 'MalformedPayload',
+    nonRetryable: true,
+    message: `malformed ${kind} refused: ${problems}`,
+  });
 }

@@ -1,3 +1,4 @@
+import { workflowInfo } from '@temporalio/workflow';
 import { appHooks, quick } from './activity-proxies';
 import { TRIGGER_LABELS, type DeployRun } from './deploy-run';
 import { describeFailure } from './failures';
@@ -106,14 +107,22 @@ async function restoreDatabaseVersion(run: DeployRun): Promise<{ ok: boolean; de
     appliedBy: `compensation of ${run.workflowId}`,
     label: 'compensate: ',
     ...(run.backup ? { backupId: run.backup.id } : {}),
+    ...(run.acceptChangedRollback ? { acceptChangedRollback: run.acceptChangedRollback } : {}),
+    keepReplaced: { key: `${run.workflowId}-${workflowInfo().runId}`, initiator: run.initiator },
   });
+  const kept =
+    'kept' in outcome && outcome.kept
+      ? outcome.ok
+        ? `; the replaced database ${outcome.kept.database} was kept until the restore was verified${outcome.kept.archiveWorkflowId ? `, then archived and dropped by workflow ${outcome.kept.archiveWorkflowId}` : ' (archive it by hand: its archive workflow did not start)'}`
+        : `; the replaced database is kept as ${outcome.kept.database}`
+      : '';
   if (outcome.ok)
     return {
       ok: true,
       detail:
         outcome.by === 'files'
           ? `database rolled back to version ${fromVersion} with the rollback files`
-          : `rollback files failed (${outcome.filesError}); restored backup ${run.backup!.id}, database at version ${fromVersion}`,
+          : `rollback files failed (${outcome.filesError}); restored backup ${run.backup!.id}, database at version ${fromVersion}${kept}`,
     };
   return {
     ok: false,

@@ -49,6 +49,8 @@ export interface DeployRun {
   appVersionAfter?: string;
   /** Set when a trigger fired. */
   trigger?: { kind: DeployTrigger; detail: string };
+  /** Compensation may run rollback files changed since applied (`--accept-changed-rollback`). */
+  acceptChangedRollback?: { reason: string; acceptedBy: string };
   /** Compensation ran (it never runs twice). */
   compensation?: { ok: boolean; detail: string };
 }

@@ -3,6 +3,7 @@ import {
   CancellationScope,
   isCancellation,
   log,
+  patched,
   workflowInfo,
 } from '@temporalio/workflow';
 import type { EnvironmentPolicy } from '../activities/policy';
@@ -26,6 +27,8 @@ import { finishDeploy } from './deploy-finish';
 import { DeployCancellation, durationOption, formatCounts, formatMs } from './deploy-options';
 import { hasChanges, TRIGGER_LABELS, type DeployRun, type DeployTrigger } from './deploy-run';
 import { describeFailure, stepFailure } from './failures';
+import { ENVIRONMENT_LEASE_PATCH } from './lease/definitions';
+import { EnvironmentLease } from './lease/lease-client';
 import { ProgressTracker } from './progress-tracker';
 import {
   failedChecks,
@@ -92,6 +95,9 @@ export async function productionDeploy(
     toVersion: top,
     migrationsTouched: false,
     appDeployed: false,
+    ...(options.acceptChangedRollback
+      ? { acceptChangedRollback: { ...options.acceptChangedRollback, acceptedBy: initiator } }
+      : {}),
   };
 
   // ── handlers first: nothing sent early is lost ──
@@ -101,6 +107,10 @@ export async function productionDeploy(
     else tracker.setPhase('awaiting-approval', waitingDetails(state));
   });
   const cancellation = new DeployCancellation();
+  // The environment lease, held from the backup to the end of compensation (no command here).
+  const lease = new EnvironmentLease(environment, {
+    onWaiting: (details) => showDetails(tracker, details),
+  });
   const cancelRequested = () => cancellation.requested;
 
   /** Records the trigger (the first one wins) and returns the failure that unwinds the deploy. */
@@ -193,6 +203,27 @@ export async function productionDeploy(
     return `rehearsed on ${required} (${certificate.workflowId}, ${certificate.passedAt})`;
   }
 
+  /**
+   * Holding the lease: the environment must still be where the plan was approved for (a
+   * rollback or another deploy may have run while this one waited); else nothing is changed.
+   */
+  async function recheckEnvironment(): Promise<void> {
+    const now = await quick.readMigrationState.executeWithOptions(
+      { summary: `re-read the migration state of ${environment} (lease held)` },
+      [{ environment, plan }],
+    );
+    const changed = now.drift.length
+      ? `it has drifted from plan ${shortPlan}: ${now.drift.join('; ')}`
+      : now.currentVersion !== run.fromVersion || now.pending.join(',') !== pending.join(',')
+        ? `it is at version ${now.currentVersion} with ${now.pending.length} pending migration(s), not at version ${run.fromVersion} with ${pending.length} pending as when validated`
+        : undefined;
+    if (changed)
+      throw stepFailure(
+        'EnvironmentChanged',
+        `${environment} changed while this deploy waited for its approvals and the lease: ${changed}. The approvals were given for version ${run.fromVersion}; start a new deploy of plan ${shortPlan} so that it is validated and approved against the current state`,
+      );
+  }
+
   async function deployApplication(version: string): Promise<void> {
     tracker.start(
       'deploy application',
@@ -279,7 +310,7 @@ export async function productionDeploy(
     await tell(
       'info',
       `Approval needed: deploy to ${environment}`,
-      `${initiator} asks to deploy plan ${shortPlan} (${pending.length} migration(s) up to ${top}${options.appVersion ? `, application ${options.appVersion}` : ''}) to ${environment}${highRisk ? ` — HIGH RISK: ${[...(validation.riskReasons ?? []), ...(options.highRisk ? ['marked high risk by the initiator'] : [])].slice(0, 5).join('; ')}` : ''}. Needed: ${requiredRoles.join(', ')}; expires ${gate.state.expiresAt}.`,
+      `${initiator} asks to deploy plan ${shortPlan} (${pending.length} migration(s) up to ${top}${options.appVersion ? `, application ${options.appVersion}` : ''}${options.acceptChangedRollback ? `; compensation may run CHANGED rollback files: ${options.acceptChangedRollback.reason}` : ''}) to ${environment}${highRisk ? ` — HIGH RISK: ${[...(validation.riskReasons ?? []), ...(options.highRisk ? ['marked high risk by the initiator'] : [])].slice(0, 5).join('; ')}` : ''}. Needed: ${requiredRoles.join(', ')}; expires ${gate.state.expiresAt}.`,
     );
     const outcome = await gate.wait({
       reminderEveryMs: policy.approvals.reminderEveryMs,
@@ -313,6 +344,18 @@ export async function productionDeploy(
         'no approvals required',
     );
     checkCancel();
+
+    // ── the environment lease, then a re-check: another run may have changed it meanwhile ──
+    if (patched(ENVIRONMENT_LEASE_PATCH)) {
+      tracker.setPhase('waiting-for-lease', `asking for the lease on ${environment}`);
+      await lease.acquire({
+        kind: 'productionDeploy',
+        initiator,
+        purpose: `deploy plan ${shortPlan} (${pending.length} migration(s) up to ${top})`,
+      });
+      await recheckEnvironment();
+      checkCancel();
+    }
 
     // ── backup ──
     tracker.start(
@@ -463,13 +506,18 @@ export async function productionDeploy(
     }
   }
 
-  return finishDeploy(
-    { environment, plan, initiator, workflowId, top, tracker, run, gate, tell, record },
-    { ...(ending ? { ending } : {}), ...(refusal ? { refusal } : {}), cancelled },
-    {
-      ...(waiver ? { waiver } : {}),
-      highRisk: (validation?.highRisk ?? false) || options.highRisk === true,
-      riskReasons: validation?.riskReasons ?? [],
-    },
-  );
+  try {
+    return await finishDeploy(
+      { environment, plan, initiator, workflowId, top, tracker, run, gate, tell, record },
+      { ...(ending ? { ending } : {}), ...(refusal ? { refusal } : {}), cancelled },
+      {
+        ...(waiver ? { waiver } : {}),
+        highRisk: (validation?.highRisk ?? false) || options.highRisk === true,
+        riskReasons: validation?.riskReasons ?? [],
+      },
+    );
+  } finally {
+    // After compensation and the deployment record: the next holder finds both.
+    await lease.release();
+  }
 }

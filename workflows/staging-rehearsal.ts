@@ -1,4 +1,10 @@
-import { CancellationScope, isCancellation, log, workflowInfo } from '@temporalio/workflow';
+import {
+  CancellationScope,
+  isCancellation,
+  log,
+  patched,
+  workflowInfo,
+} from '@temporalio/workflow';
 import {
   stagingRehearsalInputSchema,
   type StagingRehearsalInput,
@@ -8,7 +14,10 @@ import { backups, long, quick } from './activity-proxies';
 import { returnToVersion } from './steps/return-to-version';
 import { RehearsalCriteria } from './rehearsal-criteria';
 import { formatBytes } from '../src/format';
+import { showDetails } from './deploy-monitoring';
 import { describeFailure, stepFailure } from './failures';
+import { ENVIRONMENT_LEASE_PATCH } from './lease/definitions';
+import { EnvironmentLease } from './lease/lease-client';
 import { ProgressTracker } from './progress-tracker';
 import { rehearsalReportMarkdown } from './rehearsal-report';
 import type { BackupSummary } from '../activities/backup';
@@ -71,6 +80,10 @@ export async function stagingRehearsal(
   const top = Math.max(0, ...plan.migrations.map((m) => m.version));
   const criteria = new RehearsalCriteria();
   const judge = criteria.judge.bind(criteria);
+  // The environment lease, held around the whole body, compensation included.
+  const lease = new EnvironmentLease(environment, {
+    onWaiting: (details) => showDetails(tracker, details),
+  });
 
   let backup: BackupSummary | undefined;
   let fromVersion = 0;
@@ -81,6 +94,13 @@ export async function stagingRehearsal(
   let rollbackDepth = 2;
 
   try {
+    if (patched(ENVIRONMENT_LEASE_PATCH))
+      await lease.acquire({
+        kind: 'stagingRehearsal',
+        initiator,
+        purpose: `rehearse plan ${plan.checksum.slice(0, 12)} (migrations up to ${top})`,
+      });
+
     // ── validate ──
     tracker.start(
       'validate',
@@ -260,6 +280,7 @@ export async function stagingRehearsal(
       : 'validation did not pass (see failure)',
   );
   criteria.settleRest(passed, failure);
+  // The lease goes after compensation and the certificate: the next holder finds both.
   return CancellationScope.nonCancellable(async () => {
     tracker.start('report', 'writing the rehearsal report');
     const certificate = passed
@@ -312,7 +333,7 @@ export async function stagingRehearsal(
     );
     if (cancelled) throw cancelled;
     return result;
-  });
+  }).finally(() => lease.release());
 }
 
 /**

@@ -19,17 +19,16 @@ import {
 import { startPgshiftWorkflow, type StartRequest } from './workflow-runs';
 
 /**
- * Only one deploy or rollback may act on an environment at a time. Two guards:
- * - a rollback runs under the environment's lock id (`pgshift-lock-<env>`): Temporal refuses a
- *   second start of a running workflow id, whatever the race;
- * - the environment lease (`pgshift-lease-<env>`, workflows/lease) is what Temporal itself
- *   arbitrates inside the workflows; when it exists, its holder is what the CLI names;
- * - otherwise (no lease workflow, or it cannot answer) the visibility API is asked for running pgshift workflows of the
- *   environment (search attributes PgshiftEnvironment + ExecutionStatus), so a running deploy
- *   refuses a rollback (and the deploy CLI can refuse a deploy during a rollback) with a message
- *   naming what runs.
+ * Friendly early messages only. The guarantee that one workflow at a time changes an
+ * environment is the environment lease (`pgshift-lease-<env>`, workflows/lease) that the
+ * rehearsal, the deploy (from its backup on) and the emergency rollback hold inside their
+ * workflows, whatever client started them. Here the CLI refuses early, naming what runs:
+ * - the lease's holder, when a lease workflow answers;
+ * - otherwise the visibility API's running pgshift workflows of the environment (search
+ *   attributes PgshiftEnvironment + ExecutionStatus);
+ * - a rollback also starts under the environment's lock id (`pgshift-lock-<env>`), so Temporal
+ *   refuses a second start of a running rollback.
  */
-
 /** A running pgshift workflow of an environment, as the visibility API lists it. */
 export interface ActiveWorkflow {
   workflowId: string;

@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
+import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { MigrationPlan } from '../../src/migrations/types';
 import {
@@ -130,6 +131,39 @@ describe('production deploy approvals', () => {
     const db = await databaseState(stack.productionUrl);
     expect(db).toEqual({ versions: [], tables: [], deployments: [] });
     expect(await stack.appVersion()).toBe('1.0.0');
+  });
+
+  it('refuses malformed approvals and rejections sent by update in their validator, leaving nothing in history', async () => {
+    const handle = await stack.startDeploy(plan, {}, 'carol');
+    await waitForApprovalGate(handle);
+    const approval = handle.executeUpdate(submitApprovalUpdate, {
+      args: [{ role: 42, approver: ['bob'] } as never],
+    });
+    await expect(approval).rejects.toBeInstanceOf(WorkflowUpdateFailedError);
+    await expect(approval).rejects.toHaveProperty(
+      'cause.message',
+      expect.stringMatching(/^malformed approval refused: role: .*; approver: /),
+    );
+    const rejection = handle.executeUpdate(submitRejectionUpdate, {
+      args: [{ approver: 'bob' } as never],
+    });
+    await expect(rejection).rejects.toHaveProperty(
+      'cause.message',
+      expect.stringMatching(/^malformed rejection refused: reason: /),
+    );
+
+    const { events } = await handle.fetchHistory();
+    expect(
+      (events ?? []).filter(
+        (e) =>
+          e.workflowExecutionUpdateAcceptedEventAttributes ||
+          e.workflowExecutionUpdateAdmittedEventAttributes ||
+          e.workflowExecutionUpdateCompletedEventAttributes,
+      ),
+    ).toEqual([]);
+    expect((await handle.query(approvalsQuery)).refused).toEqual([]);
+    await handle.signal(cancelDeploySignal, { by: 'carol', reason: 'test over' });
+    expect((await handle.result()).finalState).toBe('rejected');
   });
 
   it('ends as approval-expired with no change, after reminding the approvers', async () => {

@@ -179,11 +179,11 @@ export async function createDeployStack(
     },
     configFile,
     async restartWorker() {
-      await worker.stop();
+      await worker.stop({ keepLeases: true });
       worker = await startTestWorker(activities, { taskQueue });
     },
     async stopWorker() {
-      await worker.stop();
+      await worker.stop({ keepLeases: true });
     },
     async startWorker() {
       worker = await startTestWorker(activities, { taskQueue });

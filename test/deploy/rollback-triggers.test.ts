@@ -2,7 +2,11 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { withClient } from '../../src/migrations/database';
 import { migrateUp } from '../../src/migrations/runner';
 import { DEFAULT_RUNNER_OPTIONS, type MigrationPlan } from '../../src/migrations/types';
-import { cancelDeploySignal } from '../../workflows/definitions';
+import {
+  cancelDeploySignal,
+  type ArchivePreservedDatabaseResult,
+} from '../../workflows/definitions';
+import { databaseExists } from '../support/databases';
 import { closeTestEnv } from '../support/temporal';
 import {
   approveAll,
@@ -139,5 +143,21 @@ describe('production deploy rollback triggers', () => {
     const db = await databaseState(stack.productionUrl);
     expect(db.versions).toEqual([]);
     expect(db.tables).toEqual([]);
+
+    // The database the restore replaced was kept until the restored one was verified, then
+    // archived (pg_dump) and dropped by a workflow of its own.
+    const kept =
+      /the replaced database (\S+) was kept until the restore was verified, then archived and dropped by workflow (\S+);/.exec(
+        String(result.compensation ?? ''),
+      );
+    expect(kept, String(result.compensation)).not.toBeNull();
+    const [, database, archiveId] = kept!;
+    const archive = (await stack.client.workflow
+      .getHandle(archiveId)
+      .result()) as ArchivePreservedDatabaseResult;
+    expect(archive.database).toBe(database);
+    expect(archive.databaseDropped).toBe(true);
+    expect(archive.backup.sizeBytes).toBeGreaterThan(0);
+    expect(await databaseExists(database)).toBe(false);
   });
 });

@@ -332,7 +332,7 @@ describe('the environment lease', () => {
     });
     await queued(environment, rollback, rehearsal);
 
-    await worker.stop();
+    await worker.stop({ keepLeases: true });
     worker = await startTestWorker(activities, {
       workflowsPath: FIXTURE_WORKFLOWS,
       taskQueue: worker.taskQueue,

@@ -19,6 +19,7 @@ import {
   submitRollbackApprovalUpdate,
   type EmergencyRollbackResult,
 } from '../../workflows/definitions';
+import { fileChecksum, planChecksum } from '../../src/migrations/files';
 import { query } from '../support/databases';
 import { closeTestEnv, uniqueTaskQueue } from '../support/temporal';
 import {
@@ -167,6 +168,60 @@ describe('a data-losing rollback in production', () => {
   });
 });
 
+/** The plan with the rollback file of `version` edited after it was applied. */
+function withEditedRollback(plan: MigrationPlan, version: number): MigrationPlan {
+  const copy = structuredClone(plan);
+  const rollback = copy.migrations.find((m) => m.version === version)!.rollback;
+  rollback.sql += '\n-- edited after the migration was applied\n';
+  rollback.checksum = fileChecksum(Buffer.from(rollback.sql, 'utf8'));
+  copy.checksum = planChecksum(copy.migrations);
+  return copy;
+}
+
+describe('a rollback file changed since its migration was applied', () => {
+  it('is refused without --accept-changed-rollback, changing nothing', async () => {
+    const stack = await productionWithData();
+    const result = await stack.run({
+      mode: 'migration',
+      migrationTarget: 11,
+      plan: withEditedRollback(plan, 12),
+      breakGlass: { reason: 'test: no approval wait' },
+    });
+    expect(result.finalState).toBe('failed');
+    expect(result.incidentMarkdown).toMatch(/012_rollback\.sql \(recorded/);
+    expect(await stack.ledgerVersion()).toBe(12);
+  });
+
+  it('runs with the recorded acceptance once the rollback approval is given in production', async () => {
+    const stack = await productionWithData();
+    const handle = await stack.start({
+      mode: 'migration',
+      migrationTarget: 11,
+      plan: withEditedRollback(plan, 12),
+      acceptChangedRollback: { reason: 'the DBA fixed the DROP after review' },
+    });
+    await waitForApprovalStep(handle);
+    expect(await stack.ledgerVersion()).toBe(12);
+    await handle.signal(approveRollbackSignal, { approver: 'carol' });
+    const result = (await handle.result()) as EmergencyRollbackResult;
+    expect(result.finalState).toBe('completed');
+    expect(await stack.ledgerVersion()).toBe(11);
+    expect(result.approvalRequired).toBe(true);
+    expect(result.incidentMarkdown).toContain(
+      'erin accepts rollback files changed since applied: the DBA fixed the DROP after review',
+    );
+    expect(
+      await query(stack.databaseUrl, 'SELECT file, repaired_by, reason FROM pgshift.repairs'),
+    ).toEqual([
+      {
+        file: '012_rollback.sql',
+        repaired_by: 'erin',
+        reason: 'accepted changed rollback file: the DBA fixed the DROP after review',
+      },
+    ]);
+  });
+});
+
 describe('one rollback or deploy per environment', () => {
   it('refuses a second rollback while one runs, naming the running one', async () => {
     const stack = await productionWithData();
@@ -174,11 +229,12 @@ describe('one rollback or deploy per environment', () => {
     stray.push(first);
     await waitForApprovalStep(first);
 
+    // The first holds the environment lease while it waits for its approval: the CLI names it.
     const second = stack.start({ mode: 'application' });
     await expect(second).rejects.toBeInstanceOf(EnvironmentBusyError);
     await expect(second).rejects.toThrow(
       new RegExp(
-        `${stack.environment} is busy: emergencyRollback ${environmentLockId(stack.environment)} .*started by erin`,
+        `${stack.environment} is busy: its lease is held by emergencyRollback ${environmentLockId(stack.environment)} \\(erin\\)`,
       ),
     );
     // --status-only changes nothing and still works during the rollback

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { Client } from '@temporalio/client';
 import {
   bundleWorkflowCode,
   DefaultLogger,
@@ -89,8 +90,12 @@ export interface TestWorker {
   worker: Worker;
   taskQueue: string;
   env: TestWorkflowEnvironment;
-  /** Shuts the worker down and waits until it has stopped. */
-  stop(): Promise<void>;
+  /**
+   * Shuts the worker down and waits until it has stopped. Environment leases (workflows/lease)
+   * running on its task queue are terminated, since no worker will run them again, unless
+   * `keepLeases` (a worker restarted on the same task queue carries on with them).
+   */
+  stop(options?: { keepLeases?: boolean }): Promise<void>;
 }
 
 /**
@@ -120,9 +125,10 @@ export async function startTestWorker(
     worker,
     taskQueue,
     env: environment,
-    stop: async () => {
+    stop: async ({ keepLeases = false } = {}) => {
       if (worker.getState() === 'RUNNING') worker.shutdown();
       await running;
+      if (!keepLeases) await endLeasesOn(environment.client, taskQueue);
     },
   };
 }
@@ -130,4 +136,18 @@ export async function startTestWorker(
 /** `[command, args]` to spawn `pgshift <args>` from the sources (single process, signals reach it). */
 export function pgshiftProcessArgs(args: string[]): [string, string[]] {
   return [process.execPath, ['--import', 'tsx', join(__dirname, 'pgshift-cli.ts'), ...args]];
+}
+
+/**
+ * Terminates the environment leases running on `taskQueue`: each test stack has its own task
+ * queue but the same environment names, and a lease whose worker is gone would never grant
+ * the next stack's requests.
+ */
+export async function endLeasesOn(client: Client, taskQueue: string): Promise<void> {
+  const query = `WorkflowType = "environmentLease" AND TaskQueue = "${taskQueue}" AND ExecutionStatus = "Running"`;
+  for await (const lease of client.workflow.list({ query }))
+    await client.workflow
+      .getHandle(lease.workflowId, lease.runId)
+      .terminate(`the test worker of task queue ${taskQueue} stopped`)
+      .catch(() => undefined);
 }

@@ -64,6 +64,7 @@ export async function returnDatabase(
     version: target,
     appliedBy: `${run.initiator} (emergency rollback ${run.incidentId})`,
     ...(backup ? { backupId: backup.id } : {}),
+    ...(run.acceptChangedRollback ? { acceptChangedRollback: run.acceptChangedRollback } : {}),
     hooks: {
       ...hooks,
       filesFailed: async (reason) => {

@@ -15,6 +15,7 @@ import {
   planned,
   readAppVersion,
   recordImpact,
+  requireAcceptanceApproval,
   summariseLoss,
   type RollbackRun,
 } from './run';
@@ -108,6 +109,7 @@ export async function fullEmergencyRollback(run: RollbackRun): Promise<Deploymen
         ? `rolling back to ${database.target} drops data: ${summariseLoss(database.impact)}`
         : incident.facts.restoreLoss!,
     );
+  if (database?.useFiles) await requireAcceptanceApproval(run);
   run.approval.skipUnlessRequired(tracker);
   await CancellationScope.nonCancellable(async () => {
     if (database) await rollBackDatabase(run, database, deploy, lines.join('; '));

@@ -6,7 +6,7 @@
  *
  * This file is the orchestration, top to bottom; each rollback type has its own file.
  */
-import { workflowInfo } from '@temporalio/workflow';
+import { patched, workflowInfo } from '@temporalio/workflow';
 import { parseDuration } from '../../src/config/duration';
 import type { DeploymentRecord } from '../../src/records/deployments';
 import { quick } from '../activity-proxies';
@@ -16,7 +16,10 @@ import {
   type EmergencyRollbackInput,
   type EmergencyRollbackResult,
 } from '../definitions';
+import { showDetails } from '../deploy-monitoring';
 import { GUIDE_LABEL } from '../incident-report';
+import { ENVIRONMENT_LEASE_PATCH } from '../lease/definitions';
+import { EnvironmentLease } from '../lease/lease-client';
 import { ProgressTracker } from '../progress-tracker';
 import { parseWorkflowInput } from '../text';
 import { verifySystem, watchThresholds } from './after-rollback';
@@ -46,6 +49,9 @@ export async function emergencyRollback(
   const chosen = chooseRollback(input);
   const startedMs = Date.now();
   const tracker = new ProgressTracker('emergencyRollback', environment, STEPS[chosen.mode]);
+  const lease = new EnvironmentLease(environment, {
+    onWaiting: (details) => showDetails(tracker, details),
+  });
   if (chosen.mode === 'status-only') return readStatusOnly(tracker, environment, plan, startedMs);
 
   // ── the incident, and the approval handlers before the first await ──
@@ -71,6 +77,9 @@ export async function emergencyRollback(
     incidentId,
     emergencyBackupName: `${incidentId}-emergency`,
     ...(plan ? { plan } : {}),
+    ...(input.acceptChangedRollback
+      ? { acceptChangedRollback: { ...input.acceptChangedRollback, acceptedBy: initiator } }
+      : {}),
     tracker,
     incident,
     approval: new RollbackApproval(incident, input.breakGlass),
@@ -104,6 +113,15 @@ export async function emergencyRollback(
         intervalMs: Math.max(100, durations.watchIntervalMs ?? policy.monitoringIntervalMs),
       },
     };
+    // The lease from the assessment (which must see the state it will change) to the
+    // verification; an emergency waits in line behind a deploy that is changing the database.
+    if (patched(ENVIRONMENT_LEASE_PATCH))
+      await lease.acquire({
+        kind: 'emergencyRollback',
+        initiator,
+        purpose: `${GUIDE_LABEL[chosen.mode]} rollback (incident ${incidentId})`,
+        wait: 'wait',
+      });
     if (chosen.mode === 'migration') await migrationRollback(run);
     else if (chosen.mode === 'application') await applicationRollback(run);
     else deploy = await fullEmergencyRollback(run);
@@ -112,7 +130,12 @@ export async function emergencyRollback(
   } catch (error) {
     incident.interrupt(error, tracker);
   }
-  return finishRollback(context, run?.policy, deploy);
+  try {
+    return await finishRollback(context, run?.policy, deploy);
+  } finally {
+    // After the records (the deploy marked rolled back): the next holder reads them.
+    await lease.release();
+  }
 }
 
 /** P3 or a minor issue: nothing is rolled back; stakeholders hear it is fixed in place. */

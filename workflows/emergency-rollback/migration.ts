@@ -10,6 +10,7 @@ import {
   lostData,
   planned,
   recordImpact,
+  requireAcceptanceApproval,
   summariseLoss,
   type RollbackRun,
 } from './run';
@@ -65,6 +66,7 @@ export async function migrationRollback(run: RollbackRun): Promise<void> {
     impact.losesData,
     `rolling back to ${target} drops data: ${summariseLoss(impact)}`,
   );
+  await requireAcceptanceApproval(run);
   run.approval.skipUnlessRequired(tracker);
   await CancellationScope.nonCancellable(async () => {
     await takeEmergencyBackup(run);

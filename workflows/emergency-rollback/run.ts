@@ -22,6 +22,8 @@ export interface RollbackContext {
   emergencyBackupName: string;
   /** The rollback files, when given. */
   plan?: MigrationPlan;
+  /** Rollback files changed since applied are run anyway (`--accept-changed-rollback`). */
+  acceptChangedRollback?: { reason: string; acceptedBy: string };
   tracker: ProgressTracker;
   incident: Incident;
   approval: RollbackApproval;
@@ -119,4 +121,21 @@ export async function announce(run: RollbackContext, plannedSteps: string): Prom
   );
   run.tracker.complete('notify stakeholders', plannedSteps);
   run.incident.note('stakeholders notified');
+}
+
+/**
+ * Running rollback files that changed since their migration was applied is the operator's
+ * explicit, recorded choice; in a production tier it also needs the rollback's approval.
+ */
+export async function requireAcceptanceApproval(run: RollbackRun): Promise<void> {
+  const accepted = run.acceptChangedRollback;
+  if (!accepted) return;
+  run.incident.note(
+    `${accepted.acceptedBy} accepts rollback files changed since applied: ${accepted.reason}`,
+  );
+  await run.approval.require(
+    run,
+    true,
+    `${accepted.acceptedBy} accepts running rollback files that changed since their migration was applied: ${accepted.reason}`,
+  );
 }

@@ -13,6 +13,9 @@ export function leaseWorkflowId(environment: string): string {
   return `pgshift-lease-${environment}`;
 }
 
+/** Patch: rehearsal, deploy and emergency rollback hold the environment lease while they change it. */
+export const ENVIRONMENT_LEASE_PATCH = 'environment-lease';
+
 /** The workflow type of the lease (exported by workflows/index). */
 export const LEASE_WORKFLOW_TYPE = 'environmentLease';
 

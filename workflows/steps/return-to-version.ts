@@ -1,7 +1,20 @@
+import { ParentClosePolicy, patched, startChild } from '@temporalio/workflow';
 import type { MigrationPlan } from '../../src/migrations/types';
+import {
+  PgshiftEnvironment,
+  PgshiftInitiator,
+  PgshiftWorkflowKind,
+} from '../../src/temporal/search-attribute-keys';
 import { backups, long, quick } from '../activity-proxies';
+import { archivePreservedDatabase } from '../archive-preserved-database';
 import { describeFailure, stepFailure } from '../failures';
 import { firstLine, padVersion } from '../text';
+
+/**
+ * Patch: a restore done by compensation keeps the database it replaces (renamed at the swap)
+ * until the restored one is verified, then a child workflow archives and drops it.
+ */
+export const COMPENSATION_KEEPS_REPLACED_PATCH = 'compensation-keeps-replaced-database';
 
 /** Progress callbacks: each runs just before (or after) the activity it names. */
 export interface ReturnHooks {
@@ -26,6 +39,13 @@ export interface ReturnToVersion {
   label?: string;
   /** The backup restored when the rollback files fail (none: the files only). */
   backupId?: string;
+  /** Rollback files changed since applied are run anyway, recorded with this reason. */
+  acceptChangedRollback?: { reason: string; acceptedBy: string };
+  /**
+   * A backup restore keeps the replaced database (named from `key`) until the restored one is
+   * verified, then archives it as backup `<key>-replaced` and drops it (workflow `<key>-archive`).
+   */
+  keepReplaced?: { key: string; initiator: string };
   /** Read the version first and move up or down with the files (staging's rehearsal). */
   eitherDirection?: boolean;
   /** After the files, prove the schema equals this snapshot instead of checking the version. */
@@ -33,10 +53,17 @@ export interface ReturnToVersion {
   hooks?: ReturnHooks;
 }
 
+/** The database a restore replaced: kept until the restored one was verified. */
+export interface KeptDatabase {
+  database: string;
+  /** The archive workflow started once the restored database was verified. */
+  archiveWorkflowId?: string;
+}
+
 export type ReturnOutcome =
   | { ok: true; by: 'files' }
-  | { ok: true; by: 'backup'; filesError: string }
-  | { ok: false; filesError: string; restoreError?: string };
+  | { ok: true; by: 'backup'; filesError: string; kept?: KeptDatabase }
+  | { ok: false; filesError: string; restoreError?: string; kept?: KeptDatabase };
 
 /** The ledger says the database is at `version`, or a `RollbackFailed` says where it is. */
 export async function checkVersion(
@@ -86,7 +113,17 @@ export async function returnToVersion(o: ReturnToVersion): Promise<ReturnOutcome
           {
             summary: `${label}roll ${environment} back to ${padVersion(version)} with the rollback files`,
           },
-          [{ environment, plan, target: version, appliedBy: o.appliedBy }],
+          [
+            {
+              environment,
+              plan,
+              target: version,
+              appliedBy: o.appliedBy,
+              ...(o.acceptChangedRollback
+                ? { acceptChangedRollback: o.acceptChangedRollback }
+                : {}),
+            },
+          ],
         );
     hooks.afterFiles?.(run);
     if (o.schemaSnapshot) {
@@ -105,6 +142,9 @@ export async function returnToVersion(o: ReturnToVersion): Promise<ReturnOutcome
     const reason = firstLine(describeFailure(filesError).message);
     if (!o.backupId) return { ok: false, filesError: reason };
     await hooks.filesFailed?.(reason);
+    const keep =
+      o.keepReplaced && patched(COMPENSATION_KEEPS_REPLACED_PATCH) ? o.keepReplaced : undefined;
+    if (keep) return restoreKeepingReplaced(o, o.backupId, reason, keep);
     try {
       hooks.beforeRestore?.();
       const restored = await backups.restoreDatabase.executeWithOptions(
@@ -121,5 +161,74 @@ export async function returnToVersion(o: ReturnToVersion): Promise<ReturnOutcome
         restoreError: firstLine(describeFailure(restoreError).message),
       };
     }
+  }
+}
+
+/**
+ * The backup fallback that keeps what it replaces: the restored database is swapped in and
+ * the replaced one renamed; only once the version is verified is the replaced one archived
+ * (pg_dump) and dropped by an abandoned child workflow. A failed check leaves it in place.
+ */
+async function restoreKeepingReplaced(
+  o: ReturnToVersion,
+  backupId: string,
+  filesError: string,
+  keep: { key: string; initiator: string },
+): Promise<ReturnOutcome> {
+  const { environment } = o;
+  const label = o.label ?? '';
+  let kept: KeptDatabase | undefined;
+  try {
+    o.hooks?.beforeRestore?.();
+    const restored = await backups.restoreDatabasePreservingLive.executeWithOptions(
+      {
+        summary: `${label}pg_restore ${backupId} into ${environment}, keeping the replaced database`,
+      },
+      [{ environment, backupId, incidentId: keep.key }],
+    );
+    if (restored.preservedDatabase) kept = { database: restored.preservedDatabase };
+    o.hooks?.afterRestore?.(restored);
+    await checkVersion(o, `restoring backup ${backupId}`);
+  } catch (restoreError) {
+    return {
+      ok: false,
+      filesError,
+      restoreError: `${firstLine(describeFailure(restoreError).message)}${kept ? ` (the replaced database is kept as ${kept.database})` : ''}`,
+      ...(kept ? { kept } : {}),
+    };
+  }
+  if (kept) kept.archiveWorkflowId = await archiveReplaced(environment, kept.database, keep);
+  return { ok: true, by: 'backup', filesError, ...(kept ? { kept } : {}) };
+}
+
+/** Starts the archive (then drop) of a replaced database; undefined when it cannot start. */
+async function archiveReplaced(
+  environment: string,
+  database: string,
+  keep: { key: string; initiator: string },
+): Promise<string | undefined> {
+  const workflowId = `${keep.key}-archive`;
+  try {
+    await startChild(archivePreservedDatabase, {
+      workflowId,
+      parentClosePolicy: ParentClosePolicy.ABANDON,
+      typedSearchAttributes: [
+        { key: PgshiftEnvironment, value: environment },
+        { key: PgshiftWorkflowKind, value: 'archivePreservedDatabase' },
+        { key: PgshiftInitiator, value: keep.initiator },
+      ],
+      args: [
+        {
+          environment,
+          database,
+          backupName: `${keep.key}-replaced`,
+          incidentId: keep.key,
+          keepDatabase: false,
+        },
+      ],
+    });
+    return workflowId;
+  } catch {
+    return undefined;
   }
 }

@@ -25,6 +25,7 @@ interface DeployOptions {
   appVersion?: string;
   waiveRehearsal?: string;
   highRisk?: boolean;
+  acceptChangedRollback?: string;
   wait?: boolean;
   monitoringWindow?: string;
   monitoringInterval?: string;
@@ -52,6 +53,10 @@ export function register(program: Command): void {
       'deploy without a passing staging rehearsal (recorded and notified)',
     )
     .option('--high-risk', 'require the high-risk approvals (executive) whatever validation finds')
+    .option(
+      '--accept-changed-rollback <reason>',
+      'let compensation run rollback files changed since applied (recorded; approved with the deploy)',
+    )
     .option('--wait', 'follow the steps and exit 0 only if the deploy completed')
     .option(
       '--monitoring-window <duration>',
@@ -118,6 +123,13 @@ export async function deploy(opts: DeployOptions): Promise<number> {
       ? { waiveRehearsal: { reason: requireText(opts.waiveRehearsal, '--waive-rehearsal') } }
       : {}),
     ...(opts.highRisk ? { highRisk: true } : {}),
+    ...(opts.acceptChangedRollback !== undefined
+      ? {
+          acceptChangedRollback: {
+            reason: requireText(opts.acceptChangedRollback, '--accept-changed-rollback'),
+          },
+        }
+      : {}),
     ...(opts.monitoringWindow
       ? { monitoringWindow: durationFlag(opts.monitoringWindow, '--monitoring-window') }
       : {}),

@@ -39,6 +39,7 @@ export interface RollbackOptions {
   severity?: string;
   breakGlass?: boolean;
   reason?: string;
+  acceptChangedRollback?: string;
   description?: string;
   dir: string;
   wait?: boolean;
@@ -78,6 +79,10 @@ export function register(program: Command): void {
     .option('--severity <level>', `how bad, for the decision matrix: ${SEVERITIES.join(', ')}`)
     .option('--break-glass', 'skip the data-loss approval (needs --reason; recorded and notified)')
     .option('--reason <text>', 'why break-glass is needed')
+    .option(
+      '--accept-changed-rollback <reason>',
+      'run rollback files that changed since their migration was applied (recorded; needs the rollback approval in a production tier)',
+    )
     .option('--description <text>', 'what happened, for the incident document')
     .option('--dir <dir>', 'migrations folder with the rollback files', 'migrations')
     .option('--wait', 'follow the steps until the rollback ends; exit 0 only if it completed')
@@ -143,6 +148,8 @@ export function buildRollbackInput(
   if (opts.breakGlass && !opts.reason?.trim())
     problems.push('--break-glass needs --reason "<why the approval cannot wait>"');
   if (opts.reason && !opts.breakGlass) problems.push('--reason goes with --break-glass');
+  if (opts.acceptChangedRollback !== undefined && !opts.acceptChangedRollback.trim())
+    problems.push('--accept-changed-rollback needs a reason');
   let migrationTarget: number | undefined;
   try {
     if (opts.migrationTarget !== undefined) migrationTarget = parseTarget(opts.migrationTarget);
@@ -173,6 +180,9 @@ export function buildRollbackInput(
     ...(opts.severity ? { severity: opts.severity as Severity } : {}),
     ...(opts.breakGlass ? { breakGlass: { reason: opts.reason!.trim() } } : {}),
     ...(opts.description ? { description: opts.description } : {}),
+    ...(opts.acceptChangedRollback
+      ? { acceptChangedRollback: { reason: opts.acceptChangedRollback.trim() } }
+      : {}),
     ...(plan ? { plan } : {}),
     options,
   };
