@@ -52,6 +52,8 @@ export interface SignatureContext {
   runId: string;
   /** The key that signed the start of this deploy or rollback, when the start was signed. */
   initiatorFingerprint?: string;
+  /** Nonces of the statements that came with the start (the start, a waiver, a break-glass). */
+  startNonces?: string[];
 }
 
 /** The outcome of checking the signature of one decision (see checkSignedDecision). */
@@ -319,7 +321,10 @@ export function checkSignedDecision(
     },
     signatures.allowedSigners,
     context.now,
-    'usedNonces' in state ? state.usedNonces : usedNonces(state),
+    [
+      ...('usedNonces' in state ? state.usedNonces : usedNonces(state)),
+      ...(signatures.startNonces ?? []),
+    ],
   );
   if (!check.ok)
     return {

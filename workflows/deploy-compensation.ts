@@ -106,6 +106,7 @@ async function restoreDatabaseVersion(run: DeployRun): Promise<{ ok: boolean; de
     appliedBy: `compensation of ${run.workflowId}`,
     label: 'compensate: ',
     ...(run.backup ? { backupId: run.backup.id } : {}),
+    ...(run.authorization ? { authorize: () => run.authorization! } : {}),
   });
   if (outcome.ok)
     return {

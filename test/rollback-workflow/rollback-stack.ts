@@ -107,7 +107,11 @@ export async function createRollbackStack(options: StackOptions = {}): Promise<R
           rollback: { url: `${app.url}/admin/rollback`, timeoutMs: 10_000 },
           versionUrl: `${app.url}/api/version`,
         },
-        approvals: { roster: { 'engineering-lead': ['alice'], devops: ['carol'] } },
+        // Not about signatures (test/rollback-workflow/signed-rollback.test.ts is): names as given.
+        approvals: {
+          roster: { 'engineering-lead': ['alice'], devops: ['carol'] },
+          requireSignatures: false,
+        },
         rollbackWindow: '1s',
         monitoringInterval: '500ms',
         notify: { webhookUrl: webhook.url },

@@ -6,7 +6,7 @@
  *
  * This file is the orchestration, top to bottom; each rollback type has its own file.
  */
-import { workflowInfo } from '@temporalio/workflow';
+import { patched, workflowInfo } from '@temporalio/workflow';
 import { parseDuration } from '../../src/config/duration';
 import type { DeploymentRecord } from '../../src/records/deployments';
 import { quick } from '../activity-proxies';
@@ -17,7 +17,15 @@ import {
   type EmergencyRollbackResult,
 } from '../definitions';
 import { GUIDE_LABEL } from '../incident-report';
+import type { SignatureContext } from '../approval-policy';
 import { ProgressTracker } from '../progress-tracker';
+import {
+  authorizationOf,
+  listenForKeyReloads,
+  loadSignatureContext,
+  SIGNED_APPROVALS_PATCH,
+  verifySignedStart,
+} from '../signed-approvals';
 import { parseWorkflowInput } from '../text';
 import { verifySystem, watchThresholds } from './after-rollback';
 import { applicationRollback } from './application';
@@ -87,6 +95,18 @@ export async function emergencyRollback(
   }
 
   // ── the rollback ──
+  // Signed decisions (keys from the worker's config); older histories replay without them.
+  const signed = patched(SIGNED_APPROVALS_PATCH);
+  let signatures: SignatureContext | undefined;
+  if (signed)
+    listenForKeyReloads(
+      environment,
+      () => context.approval.signatures ?? signatures,
+      (fresh) => {
+        signatures = fresh;
+        context.approval.refreshSignatures(fresh);
+      },
+    );
   let run: RollbackRun | undefined;
   let deploy: DeploymentRecord | undefined;
   try {
@@ -94,7 +114,46 @@ export async function emergencyRollback(
       { summary: `load the emergency policy of ${environment}` },
       [{ environment }],
     );
-    context.approval.open(policy.approvers, startedMs + durations.approvalTimeoutMs);
+    if (signed) {
+      signatures = verifySignedStart(
+        await loadSignatureContext(environment),
+        initiator,
+        plan?.checksum,
+        [
+          { payload: input, action: 'initiate-rollback', what: 'the start of this rollback' },
+          ...(input.breakGlass
+            ? [
+                {
+                  payload: input.breakGlass,
+                  action: 'break-glass' as const,
+                  what: 'the break-glass of this rollback',
+                },
+              ]
+            : []),
+        ],
+      );
+      context.authorize = () =>
+        authorizationOf('rollback', input, context.approval.state, input.breakGlass);
+    }
+    context.approval.open(
+      policy.approvers,
+      startedMs + durations.approvalTimeoutMs,
+      signatures
+        ? {
+            signatures,
+            ...(plan ? { planChecksum: plan.checksum } : {}),
+            reload: async () => {
+              const fresh = await loadSignatureContext(environment);
+              signatures = {
+                ...(context.approval.signatures ?? signatures ?? fresh),
+                required: fresh.required,
+                allowedSigners: fresh.allowedSigners,
+              };
+              return signatures;
+            },
+          }
+        : undefined,
+    );
     run = {
       ...context,
       policy,

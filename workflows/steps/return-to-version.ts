@@ -1,3 +1,4 @@
+import type { SignedAuthorization } from '../../src/approvals/authorization';
 import type { MigrationPlan } from '../../src/migrations/types';
 import { backups, long, quick } from '../activity-proxies';
 import { describeFailure, stepFailure } from '../failures';
@@ -31,6 +32,11 @@ export interface ReturnToVersion {
   /** After the files, prove the schema equals this snapshot instead of checking the version. */
   schemaSnapshot?: { workflowId: string; label: string };
   hooks?: ReturnHooks;
+  /**
+   * The signed decisions behind the change, for the activities to verify (production tiers);
+   * read at each call, so an approval granted on the way (before a restore) is included.
+   */
+  authorize?: () => SignedAuthorization;
 }
 
 export type ReturnOutcome =
@@ -67,6 +73,7 @@ export async function returnToVersion(o: ReturnToVersion): Promise<ReturnOutcome
   const label = o.label ?? '';
   const hooks = o.hooks ?? {};
   const check = (how: string) => checkVersion(o, how);
+  const signed = () => (o.authorize ? { authorization: o.authorize() } : {});
   try {
     hooks.beforeFiles?.();
     const up =
@@ -80,13 +87,13 @@ export async function returnToVersion(o: ReturnToVersion): Promise<ReturnOutcome
     const run = up
       ? await long.applyMigrations.executeWithOptions(
           { summary: `${label}re-apply ${environment} up to ${padVersion(version)}` },
-          [{ environment, plan, to: version, appliedBy: o.appliedBy }],
+          [{ environment, plan, to: version, appliedBy: o.appliedBy, ...signed() }],
         )
       : await long.revertMigrations.executeWithOptions(
           {
             summary: `${label}roll ${environment} back to ${padVersion(version)} with the rollback files`,
           },
-          [{ environment, plan, target: version, appliedBy: o.appliedBy }],
+          [{ environment, plan, target: version, appliedBy: o.appliedBy, ...signed() }],
         );
     hooks.afterFiles?.(run);
     if (o.schemaSnapshot) {
@@ -109,7 +116,7 @@ export async function returnToVersion(o: ReturnToVersion): Promise<ReturnOutcome
       hooks.beforeRestore?.();
       const restored = await backups.restoreDatabase.executeWithOptions(
         { summary: `${label}pg_restore ${o.backupId} into ${environment}` },
-        [{ environment, backupId: o.backupId }],
+        [{ environment, backupId: o.backupId, ...signed() }],
       );
       hooks.afterRestore?.(restored);
       await check(`restoring backup ${o.backupId}`);
