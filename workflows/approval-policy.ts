@@ -126,7 +126,9 @@ function decideApproval(
     return refuse(state, context, describeMalformed(payload), malformedReason(parsed.error));
   const approval = parsed.data;
   const summary = `${approval.role} by ${approval.approver}`;
-  const refuseWith = (reason: string) => refuse(state, context, summary, reason, approval);
+  let signedBy: string | undefined;
+  const refuseWith = (reason: string) =>
+    refuse(state, context, summary, reason, approval, signedBy);
 
   if (state.rejected)
     return refuseWith(
@@ -144,6 +146,7 @@ function decideApproval(
   if (!signed.ok)
     return refuse(state, context, summary, signed.reason, approval, signed.fingerprint);
   const signer = signed.signer;
+  signedBy = signer?.fingerprint;
   if (signer && approval.comment !== undefined && approval.comment.trim() !== signer.reason)
     return refuseWith(
       `the comment differs from the reason in the signed statement ("${signer.reason}"): send the statement's reason, or sign a new statement`,

@@ -69,7 +69,7 @@ export function verifySignedStart(
     if (!check.ok)
       throw ApplicationFailure.create({
         type: 'SignatureRefused',
-        message: `${decision.what} by ${initiator} is refused: ${check.reason}${check.fingerprint ? ` (key ${check.fingerprint})` : ''}. Sign it with \`--key <your private key>\`; your public key must be in environments.${signatures.environment}.approvals.allowedSigners`,
+        message: `${decision.what} by ${initiator} is refused: ${check.reason}${check.fingerprint ? ` (key ${check.fingerprint})` : ''}; the signer's public key must be in environments.${signatures.environment}.approvals.allowedSigners of the worker's config`,
         nonRetryable: true,
       });
     if (!check.signer) continue;
