@@ -79,6 +79,8 @@ export interface StackOptions {
   /** Production-like (approval of data-losing rollbacks); default true. */
   production?: boolean;
   emergency?: Record<string, unknown>;
+  /** Overrides of `approvals` (allowedSigners, requireSignatures). */
+  approvals?: Record<string, unknown>;
   /** The folder the worker takes pg_dump and pg_restore from (default: found on the system). */
   pgBinDir?: string;
 }
@@ -111,6 +113,7 @@ export async function createRollbackStack(options: StackOptions = {}): Promise<R
         approvals: {
           roster: { 'engineering-lead': ['alice'], devops: ['carol'] },
           requireSignatures: false,
+          ...options.approvals,
         },
         rollbackWindow: '1s',
         monitoringInterval: '500ms',
