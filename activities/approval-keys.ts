@@ -3,7 +3,9 @@ import type { AllowedSigner } from '../src/approvals/allowed-signers';
 import { verifyAuthorization, type SignedAuthorization } from '../src/approvals/authorization';
 import { isProductionTier } from '../src/config';
 import { loadAllowedSigners, requiresSignatures } from '../src/config/signatures';
+import { assessRisk, validateSafety } from '../src/lint/safety';
 import { PgshiftError } from '../src/migrations/errors';
+import type { MigrationPlan } from '../src/migrations/types';
 import { asActivity, settingsOf, type ActivityDeps } from './deps';
 
 /** The approver keys of one environment, as the workflow's approval policy needs them. */
@@ -56,10 +58,16 @@ export function assertSignedAuthorization(
   deps: ActivityDeps,
   environment: string,
   authorization: SignedAuthorization | undefined,
-  change: { what: string; planChecksum?: string | null; needsApproval?: boolean },
+  change: {
+    what: string;
+    planChecksum?: string | null;
+    needsApproval?: boolean;
+    /** The roles this change needs (default: approvals.requiredRoles). */
+    requiredRoles?: string[];
+  },
 ): void {
   const settings = settingsOf(deps, environment);
-  if (!isProductionTier(settings) || !requiresSignatures(settings)) return;
+  if (!signaturesEnforced(deps, environment)) return;
   const info = Context.current().info;
   const check = verifyAuthorization(
     info.workflowExecution ? authorization : undefined,
@@ -69,7 +77,7 @@ export function assertSignedAuthorization(
       workflowId: info.workflowExecution?.workflowId ?? '',
       runId: info.workflowExecution?.runId ?? '',
       ...(change.planChecksum !== undefined ? { planChecksum: change.planChecksum } : {}),
-      requiredRoles: settings.approvals.requiredRoles,
+      requiredRoles: change.requiredRoles ?? settings.approvals.requiredRoles,
       roster: settings.approvals.roster,
       ...(change.needsApproval ? { needsApproval: true } : {}),
     },
@@ -80,4 +88,24 @@ export function assertSignedAuthorization(
     throw new SignedApprovalsRefusedError(
       `refusing to ${change.what} on ${environment}: it is a production-tier environment that requires signed approvals (environments.${environment}.approvals.requireSignatures), and the approvals handed to this activity do not verify against ${settings.approvals.allowedSigners ?? 'the allowed signers (approvals.allowedSigners is not set)'}:\n  ${check.problems.join('\n  ')}`,
     );
+}
+
+/** True when activities must verify signed approvals before changing `environment`. */
+export function signaturesEnforced(deps: ActivityDeps, environment: string): boolean {
+  const settings = settingsOf(deps, environment);
+  return isProductionTier(settings) && requiresSignatures(settings);
+}
+
+/**
+ * The roles applying `plan` needs, derived by the worker from the SQL (as validatePlan does):
+ * approvals.requiredRoles, plus approvals.highRiskRoles when the plan is high risk.
+ */
+export async function rolesToApply(
+  deps: ActivityDeps,
+  environment: string,
+  plan: MigrationPlan,
+): Promise<string[]> {
+  const { approvals } = settingsOf(deps, environment);
+  const risk = assessRisk(plan, await validateSafety(plan));
+  return [...approvals.requiredRoles, ...(risk.highRisk ? approvals.highRiskRoles : [])];
 }

@@ -15,7 +15,7 @@ import type {
 } from '../src/migrations/types';
 import { pgshiftMetrics } from '../src/temporal/metrics';
 import type { SignedAuthorization } from '../src/approvals/authorization';
-import { assertSignedAuthorization } from './approval-keys';
+import { assertSignedAuthorization, rolesToApply, signaturesEnforced } from './approval-keys';
 import { asActivity, databaseUrlOf, runnerOptionsFor, type ActivityDeps } from './deps';
 import { withHeartbeat, type Heartbeat } from './heartbeat';
 import { assertPlanIntegrity } from './plan';
@@ -244,10 +244,12 @@ export function createMigrateActivities(deps: ActivityDeps) {
       return asActivity(async () => {
         refuseRehearsalOfProduction(deps, input.environment);
         assertPlanIntegrity(input.plan);
-        assertSignedAuthorization(deps, input.environment, input.authorization, {
-          what: 'apply migrations',
-          planChecksum: input.plan.checksum,
-        });
+        if (signaturesEnforced(deps, input.environment))
+          assertSignedAuthorization(deps, input.environment, input.authorization, {
+            what: 'apply migrations',
+            planChecksum: input.plan.checksum,
+            requiredRoles: await rolesToApply(deps, input.environment, input.plan),
+          });
         const options = runnerOptionsFor(deps, input.environment, input.appliedBy);
         return runMigrations(
           databaseUrlOf(deps, input.environment),

@@ -6,7 +6,7 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { writeFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { MockActivityEnvironment } from '@temporalio/testing';
@@ -15,6 +15,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createActivities } from '../../activities';
 import type { DecisionAction } from '../../src/approvals/statement';
 import { newStatement, type StatementTarget } from '../../src/cli/signing';
+import { readPlanForWorkflow } from '../../src/cli/plan-input';
 import { parseConfig } from '../../src/config';
 import type { MigrationPlan } from '../../src/migrations/types';
 import {
@@ -342,7 +343,7 @@ describe('signed approvals on a production deploy', () => {
 });
 
 describe('the apply activity on a production tier', () => {
-  it('refuses to apply migrations with a forged or missing approval set, and changes nothing', async () => {
+  it('refuses to apply migrations with a forged or missing approval set, or one missing a role the worker derives from the SQL, and changes nothing', async () => {
     const url = await createTestDatabase('signed_apply_activity');
     const activities = createActivities({
       config: parseConfig(
@@ -414,6 +415,45 @@ describe('the apply activity on a production tier', () => {
       message: expect.stringMatching(
         /role devops \(carol\): key \S+ is not in the allowed signers/,
       ),
+    });
+    // Genuine signatures for the three base roles do not authorise a plan the worker finds
+    // high risk (the shipped migrations up to 012): the executive approval is missing.
+    const highRisk = await readPlanForWorkflow(resolve(__dirname, '../../migrations'));
+    const genuine = (role: string, person: string) => ({
+      role,
+      approver: person,
+      ...sign(
+        keys[person],
+        { ...forgedTarget, planChecksum: highRisk.checksum },
+        `approve:${role}`,
+        person,
+      ),
+    });
+    await expect(
+      new MockActivityEnvironment().run(activities.applyMigrations, {
+        environment: 'production',
+        plan: highRisk,
+        authorization: {
+          kind: 'deploy' as const,
+          start: {
+            person: 'erin',
+            ...sign(
+              keys.erin,
+              { ...forgedTarget, runId: null, planChecksum: highRisk.checksum },
+              'initiate-deploy',
+              'erin',
+            ),
+          },
+          approvals: [
+            genuine('engineering-lead', 'alice'),
+            genuine('product-owner', 'bob'),
+            genuine('devops', 'carol'),
+          ],
+        },
+      }),
+    ).rejects.toMatchObject({
+      type: 'SignedApprovalsRefused',
+      message: expect.stringMatching(/role executive: no approval/),
     });
     const tables = await query<{ n: number }>(
       url,
