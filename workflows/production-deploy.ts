@@ -188,7 +188,9 @@ export async function productionDeploy(
     return (
       `waiting for approvals of plan \`${shortPlan}\` until ${state.expiresAt}: missing ${missing || 'none'}` +
       `${granted ? `; approved: ${granted}` : ''}${refused}. ` +
-      `Approve with \`pgshift approve ${workflowId} --role <role> --as <name>\` or the \`approve\` signal {"role", "approver"}.`
+      (signatures?.required
+        ? `Approve with \`pgshift approve ${workflowId} --role <role> --as <name> --key <private key>\` or the \`approve\` signal {"role", "approver", "statement", "signature"} (signed statements only: \`--print-statement\`, then \`ssh-keygen -Y sign -n pgshift\`).`
+        : `Approve with \`pgshift approve ${workflowId} --role <role> --as <name>\` or the \`approve\` signal {"role", "approver"}.`)
     );
   }
 
