@@ -14,6 +14,8 @@ import {
 import { Context } from '@temporalio/activity';
 import { toolConnection, withDatabase } from '../src/backup/connection-args';
 import { EMERGENCY_BACKUP_COMPRESSION } from '../src/backup/emergency';
+import type { SignedAuthorization } from '../src/approvals/authorization';
+import { assertSignedAuthorization } from './approval-keys';
 import { asActivity, databaseUrlOf, type ActivityDeps } from './deps';
 import { withHeartbeat } from './heartbeat';
 import { refuseRehearsalOfProduction } from './tier';
@@ -138,9 +140,14 @@ export function createBackupActivities(deps: ActivityDeps) {
     async restoreWithEmergencyBackup(input: {
       environment: string;
       backupId: string;
+      /** The signed decisions behind this change (production tiers that require signatures). */
+      authorization?: SignedAuthorization;
       emergencyBackupName: string;
     }): Promise<RestoreWithEmergencyBackupResult> {
       return asActivity(async () => {
+        assertSignedAuthorization(deps, input.environment, input.authorization, {
+          what: 'restore a backup',
+        });
         const databaseUrl = databaseUrlOf(deps, input.environment);
         const dir = backupsDirOf(deps, input.environment);
         const progress: { emergencyBackup: BackupProgress; restore: BackupProgress } = {
@@ -212,10 +219,15 @@ export function createBackupActivities(deps: ActivityDeps) {
     async restoreDatabasePreservingLive(input: {
       environment: string;
       backupId: string;
+      /** The signed decisions behind this change (production tiers that require signatures). */
+      authorization?: SignedAuthorization;
       incidentId: string;
     }): Promise<PreservingRestoreResult> {
       return asActivity(() =>
         heartbeating(async (signal, onProgress) => {
+          assertSignedAuthorization(deps, input.environment, input.authorization, {
+            what: 'swap in a restored backup',
+          });
           const databaseUrl = databaseUrlOf(deps, input.environment);
           const result = await restoreBackup({
             databaseUrl,
@@ -281,10 +293,15 @@ export function createBackupActivities(deps: ActivityDeps) {
     async restoreDatabase(input: {
       environment: string;
       backupId: string;
+      /** The signed decisions behind this change (production tiers that require signatures). */
+      authorization?: SignedAuthorization;
     }): Promise<{ backupId: string; durationMs: number }> {
       return asActivity(() =>
         heartbeating(async (signal, onProgress) => {
           refuseRehearsalOfProduction(deps, input.environment);
+          assertSignedAuthorization(deps, input.environment, input.authorization, {
+            what: 'restore a backup',
+          });
           const result = await restoreBackup({
             databaseUrl: databaseUrlOf(deps, input.environment),
             backupDir: join(backupsDirOf(deps, input.environment), toBackupName(input.backupId)),

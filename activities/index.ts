@@ -1,4 +1,5 @@
 import { createAppActivities } from './app';
+import { createApprovalKeyActivities } from './approval-keys';
 import { createBackupActivities } from './backup';
 import type { ActivityDeps } from './deps';
 import { createImpactActivities } from './impact';
@@ -25,6 +26,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createRecordActivities(deps),
     ...createReportActivities(deps),
     ...createPolicyActivities(deps),
+    ...createApprovalKeyActivities(deps),
     ...createImpactActivities(deps),
     ...createLeaseActivities(deps),
   };

@@ -14,6 +14,8 @@ import type {
   RunnerOptions,
 } from '../src/migrations/types';
 import { pgshiftMetrics } from '../src/temporal/metrics';
+import type { SignedAuthorization } from '../src/approvals/authorization';
+import { assertSignedAuthorization, rolesToApply, signaturesEnforced } from './approval-keys';
 import { asActivity, databaseUrlOf, runnerOptionsFor, type ActivityDeps } from './deps';
 import { withHeartbeat, type Heartbeat } from './heartbeat';
 import { assertPlanIntegrity } from './plan';
@@ -236,10 +238,18 @@ export function createMigrateActivities(deps: ActivityDeps) {
       plan: MigrationPlan;
       to?: number;
       appliedBy?: string;
+      /** The signed approvals behind this change (required on a production tier that requires signatures). */
+      authorization?: SignedAuthorization;
     }): Promise<RunSummary> {
       return asActivity(async () => {
         refuseRehearsalOfProduction(deps, input.environment);
         assertPlanIntegrity(input.plan);
+        if (signaturesEnforced(deps, input.environment))
+          assertSignedAuthorization(deps, input.environment, input.authorization, {
+            what: 'apply migrations',
+            planChecksum: input.plan.checksum,
+            requiredRoles: await rolesToApply(deps, input.environment, input.plan),
+          });
         const options = runnerOptionsFor(deps, input.environment, input.appliedBy);
         return runMigrations(
           databaseUrlOf(deps, input.environment),
@@ -269,10 +279,16 @@ export function createMigrateActivities(deps: ActivityDeps) {
        * migration was applied (recorded in pgshift.repairs); without it such files are refused.
        */
       acceptChangedRollback?: { reason: string; acceptedBy: string };
+      /** The signed approvals behind this change (required on a production tier that requires signatures). */
+      authorization?: SignedAuthorization;
     }): Promise<RunSummary> {
       return asActivity(async () => {
         refuseRehearsalOfProduction(deps, input.environment);
         assertPlanIntegrity(input.plan);
+        assertSignedAuthorization(deps, input.environment, input.authorization, {
+          what: 'revert migrations',
+          planChecksum: input.plan.checksum,
+        });
         const options = runnerOptionsFor(deps, input.environment, input.appliedBy);
         return runMigrations(
           databaseUrlOf(deps, input.environment),

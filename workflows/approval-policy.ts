@@ -52,6 +52,8 @@ export interface SignatureContext {
   runId: string;
   /** The key that signed the start of this deploy or rollback, when the start was signed. */
   initiatorFingerprint?: string;
+  /** Nonces of the statements that came with the start (the start, a waiver, a break-glass). */
+  startNonces?: string[];
 }
 
 /** The outcome of checking the signature of one decision (see checkSignedDecision). */
@@ -124,7 +126,9 @@ function decideApproval(
     return refuse(state, context, describeMalformed(payload), malformedReason(parsed.error));
   const approval = parsed.data;
   const summary = `${approval.role} by ${approval.approver}`;
-  const refuseWith = (reason: string) => refuse(state, context, summary, reason, approval);
+  let signedBy: string | undefined;
+  const refuseWith = (reason: string) =>
+    refuse(state, context, summary, reason, approval, signedBy);
 
   if (state.rejected)
     return refuseWith(
@@ -142,6 +146,7 @@ function decideApproval(
   if (!signed.ok)
     return refuse(state, context, summary, signed.reason, approval, signed.fingerprint);
   const signer = signed.signer;
+  signedBy = signer?.fingerprint;
   if (signer && approval.comment !== undefined && approval.comment.trim() !== signer.reason)
     return refuseWith(
       `the comment differs from the reason in the signed statement ("${signer.reason}"): send the statement's reason, or sign a new statement`,
@@ -319,7 +324,10 @@ export function checkSignedDecision(
     },
     signatures.allowedSigners,
     context.now,
-    'usedNonces' in state ? state.usedNonces : usedNonces(state),
+    [
+      ...('usedNonces' in state ? state.usedNonces : usedNonces(state)),
+      ...(signatures.startNonces ?? []),
+    ],
   );
   if (!check.ok)
     return {

@@ -231,6 +231,12 @@ export const approveSignal = defineSignal<[ApprovalPayload]>('approve');
 export const rejectSignal = defineSignal<[RejectPayload]>('reject');
 export const cancelDeploySignal = defineSignal<[CancelPayload]>('cancelDeploy');
 export const approveRollbackSignal = defineSignal<[RollbackApprovalPayload]>('approveRollback');
+/**
+ * `reloadApprovalKeys` signal: re-read the environment's allowed signers (and requireSignatures)
+ * from the worker's config now; approvals signed by a key no longer allowed stop counting. The
+ * keys are also re-read before the last approval opens the gate.
+ */
+export const reloadApprovalKeysSignal = defineSignal<[]>('reloadApprovalKeys');
 
 export const progressQuery = defineQuery<Progress>('progress');
 export const approvalsQuery = defineQuery<ApprovalState>('approvals');

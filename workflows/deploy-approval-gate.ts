@@ -9,8 +9,10 @@ import {
   initialApprovalState,
   MAX_RECORDED_REFUSALS,
   missingRoles,
+  revokeStaleGrants,
   type ApprovalContext,
   type ApprovalDecision,
+  type SignatureContext,
 } from './approval-policy';
 import {
   approvalPayloadSchema,
@@ -26,6 +28,7 @@ import {
   submitRollbackApprovalUpdate,
   type ApprovalState,
   type ApprovalUpdateResult,
+  type RefusedApproval,
 } from './definitions';
 
 export type GateOutcome = 'approved' | 'rejected' | 'expired' | 'cancelled';
@@ -81,6 +84,9 @@ export const ROLLBACK_APPROVAL: GateMessages = {
         initiator: context.initiator,
         expiresAt: context.expiresAt,
         approvers: context.roster[EMERGENCY_APPROVER_ROLE] ?? [],
+        ...(context.signatures
+          ? { signatures: context.signatures, planChecksum: context.planChecksum }
+          : {}),
       }),
   },
 };
@@ -146,6 +152,40 @@ export class ApprovalGate {
     this.closedBecause ??= reason;
   }
 
+  /** The signature context the gate judges with (absent: unsigned mode, or not open yet). */
+  get signatures(): SignatureContext | undefined {
+    return this.context?.signatures;
+  }
+
+  /**
+   * New approver keys (a config reload): from now on decisions are judged against them, and
+   * approvals already granted with a key no longer allowed stop counting (recorded as refused).
+   */
+  refreshSignatures(signatures: SignatureContext): string[] {
+    const context = this.context;
+    if (!context) return [];
+    this.context = { ...context, signatures };
+    if (this.closedBecause !== undefined) return [];
+    const { state, revoked } = revokeStaleGrants(this.state, { now: Date.now(), signatures });
+    if (!revoked.length) return [];
+    this.state = state;
+    log.warn('approvals revoked after a key reload', { roles: revoked });
+    this.onChange(this.state);
+    return revoked;
+  }
+
+  /** Records a refused decision that is not an approval or rejection (a cancel). */
+  recordRefusal(entry: Omit<RefusedApproval, 'at'>): void {
+    this.state = {
+      ...this.state,
+      refused: [...this.state.refused, { ...entry, at: new Date().toISOString() }].slice(
+        -MAX_RECORDED_REFUSALS,
+      ),
+    };
+    log.warn('decision refused', { summary: entry.summary, reason: entry.reason });
+    this.onChange(this.state);
+  }
+
   get isOpen(): boolean {
     return this.context !== undefined && this.closedBecause === undefined;
   }
@@ -160,6 +200,11 @@ export class ApprovalGate {
     stop: () => boolean;
     /** Shown in the Web UI beside the wait's timer. */
     summary?: string;
+    /**
+     * Signed approvals: re-reads the approver keys once every role is approved, before the
+     * gate opens; a revoked key's approval stops counting and the wait goes on.
+     */
+    reloadKeys?: () => Promise<SignatureContext>;
   }): Promise<GateOutcome> {
     const context = this.context;
     if (!context) throw new TypeError('ApprovalGate.wait() before open()');
@@ -172,8 +217,13 @@ export class ApprovalGate {
         await (options.summary
           ? condition(decided, timeout, { summary: options.summary })
           : condition(decided, timeout))
-      )
+      ) {
+        if (options.reloadKeys && isFullyApproved(this.state) && !options.stop()) {
+          this.refreshSignatures(await options.reloadKeys());
+          if (!decided()) continue;
+        }
         break;
+      }
       if (Date.now() < context.expiresAt) await options.remind(missingRoles(this.state));
     }
     const outcome: GateOutcome = this.state.rejected

@@ -109,6 +109,7 @@ async function restoreDatabaseVersion(run: DeployRun): Promise<{ ok: boolean; de
     ...(run.backup ? { backupId: run.backup.id } : {}),
     ...(run.acceptChangedRollback ? { acceptChangedRollback: run.acceptChangedRollback } : {}),
     keepReplaced: { key: `${run.workflowId}-${workflowInfo().runId}`, initiator: run.initiator },
+    ...(run.authorization ? { authorize: () => run.authorization! } : {}),
   });
   const kept =
     'kept' in outcome && outcome.kept

@@ -5,11 +5,15 @@ import { cancelDeploySignal, cancelPayloadSchema, type CancelPayload } from './d
 /**
  * The `cancelDeploy` signal: the first well-formed request wins and is kept; a malformed one
  * is logged and ignored. Registered when constructed (before the deploy's first await).
+ * With signed approvals (`signed`), a request waits for `judge` (set once the approver keys
+ * are loaded), which checks its signature and records a refusal.
  */
 export class DeployCancellation {
   private first: CancelPayload | undefined;
+  private queued: CancelPayload[] = [];
+  private judge: ((request: CancelPayload) => boolean) | undefined;
 
-  constructor() {
+  constructor(private readonly signed = false) {
     setHandler(cancelDeploySignal, (payload) => {
       const request = cancelPayloadSchema.safeParse(payload);
       if (!request.success) {
@@ -18,12 +22,23 @@ export class DeployCancellation {
         });
         return;
       }
-      this.first ??= request.data;
-      log.warn('deploy cancellation requested', {
-        by: request.data.by,
-        reason: request.data.reason,
-      });
+      if (this.signed && !this.judge) this.queued.push(request.data);
+      else this.consider(request.data);
     });
+  }
+
+  /** Signed approvals: from now on (and for requests already received) `judge` decides. */
+  judgeWith(judge: (request: CancelPayload) => boolean): void {
+    this.judge = judge;
+    const queued = this.queued;
+    this.queued = [];
+    for (const request of queued) this.consider(request);
+  }
+
+  private consider(request: CancelPayload): void {
+    if (this.judge && !this.first && !this.judge(request)) return;
+    this.first ??= request;
+    log.warn('deploy cancellation requested', { by: request.by, reason: request.reason });
   }
 
   get request(): CancelPayload | undefined {

@@ -1,3 +1,4 @@
+import type { SignedAuthorization } from '../src/approvals/authorization';
 import type { BackupSummary } from '../activities/backup';
 import type { MigrationPlan } from '../src/migrations/types';
 import type { RollbackTrigger } from '../src/verify/thresholds';
@@ -53,6 +54,8 @@ export interface DeployRun {
   acceptChangedRollback?: { reason: string; acceptedBy: string };
   /** Compensation ran (it never runs twice). */
   compensation?: { ok: boolean; detail: string };
+  /** The signed start and approvals, handed to every activity that changes the database. */
+  authorization?: SignedAuthorization;
 }
 
 /** The deploy changed something that compensation must undo. */

@@ -9,7 +9,12 @@ import {
 import type { EnvironmentPolicy } from '../activities/policy';
 import type { PlanValidation } from '../activities/plan';
 import type { NotificationSeverity } from '../src/app/notify';
-import { missingRoles, requiredRolesFor } from './approval-policy';
+import {
+  checkSignedDecision,
+  missingRoles,
+  requiredRolesFor,
+  type SignatureContext,
+} from './approval-policy';
 import { appHooks, backups, long, quick } from './activity-proxies';
 import { notify } from './steps/notify';
 import { recordRun } from './steps/record';
@@ -30,6 +35,13 @@ import { describeFailure, stepFailure } from './failures';
 import { ENVIRONMENT_LEASE_PATCH } from './lease/definitions';
 import { EnvironmentLease } from './lease/lease-client';
 import { ProgressTracker } from './progress-tracker';
+import {
+  authorizationOf,
+  listenForKeyReloads,
+  loadSignatureContext,
+  SIGNED_APPROVALS_PATCH,
+  verifySignedStart,
+} from './signed-approvals';
 import {
   failedChecks,
   padVersion,
@@ -72,11 +84,10 @@ interface Ending {
 export async function productionDeploy(
   rawInput: ProductionDeployInput,
 ): Promise<ProductionDeployResult> {
-  const { environment, plan, initiator, options } = parseWorkflowInput(
-    productionDeployInputSchema,
-    rawInput,
-    'deploy',
-  );
+  const input = parseWorkflowInput(productionDeployInputSchema, rawInput, 'deploy');
+  const { environment, plan, initiator, options } = input;
+  // Signed approvals (keys from the worker's config); older histories replay without them.
+  const signed = patched(SIGNED_APPROVALS_PATCH);
   const overrides = {
     monitoringWindow: durationOption(options.monitoringWindow, 'options.monitoringWindow'),
     monitoringInterval: durationOption(options.monitoringInterval, 'options.monitoringInterval'),
@@ -106,11 +117,21 @@ export async function productionDeploy(
     if (tracker.progress.phase === 'awaiting-approval') showDetails(tracker, waitingDetails(state));
     else tracker.setPhase('awaiting-approval', waitingDetails(state));
   });
-  const cancellation = new DeployCancellation();
+  const cancellation = new DeployCancellation(signed);
   // The environment lease, held from the backup to the end of compensation (no command here).
   const lease = new EnvironmentLease(environment, {
     onWaiting: (details) => showDetails(tracker, details),
   });
+  let signatures: SignatureContext | undefined;
+  if (signed)
+    listenForKeyReloads(
+      environment,
+      () => gate.signatures ?? signatures,
+      (fresh) => {
+        signatures = fresh;
+        gate.refreshSignatures(fresh);
+      },
+    );
   const cancelRequested = () => cancellation.requested;
 
   /** Records the trigger (the first one wins) and returns the failure that unwinds the deploy. */
@@ -176,7 +197,9 @@ export async function productionDeploy(
     return (
       `waiting for approvals of plan \`${shortPlan}\` until ${state.expiresAt}: missing ${missing || 'none'}` +
       `${granted ? `; approved: ${granted}` : ''}${refused}. ` +
-      `Approve with \`pgshift approve ${workflowId} --role <role> --as <name>\` or the \`approve\` signal {"role", "approver"}.`
+      (signatures?.required
+        ? `Approve with \`pgshift approve ${workflowId} --role <role> --as <name> --key <private key>\` or the \`approve\` signal {"role", "approver", "statement", "signature"} (signed statements only: \`--print-statement\`, then \`ssh-keygen -Y sign -n pgshift\`).`
+        : `Approve with \`pgshift approve ${workflowId} --role <role> --as <name>\` or the \`approve\` signal {"role", "approver"}.`)
     );
   }
 
@@ -251,6 +274,56 @@ export async function productionDeploy(
     }
   }
 
+  /** The approver keys, the initiator's signed start (and waiver), and who may cancel. */
+  async function loadSignatures(): Promise<void> {
+    const loaded = await loadSignatureContext(environment);
+    const waiverSigned = options.waiveRehearsal;
+    signatures = verifySignedStart(loaded, initiator, plan.checksum, [
+      { payload: input, action: 'initiate-deploy', what: 'the start of this deploy' },
+      ...(waiverSigned
+        ? [
+            {
+              payload: waiverSigned,
+              action: 'rehearsal-waiver' as const,
+              what: 'the rehearsal waiver of this deploy',
+            },
+          ]
+        : []),
+    ]);
+    const cancelNonces: string[] = [];
+    cancellation.judgeWith((request) => {
+      const check = checkSignedDecision(
+        request,
+        'cancel',
+        request.by,
+        { usedNonces: cancelNonces },
+        { now: Date.now(), planChecksum: plan.checksum, signatures: gate.signatures ?? signatures },
+      );
+      if (check.ok) {
+        if (check.signer) cancelNonces.push(check.signer.nonce);
+        return true;
+      }
+      gate.recordRefusal({
+        summary: `cancel by ${request.by}`,
+        reason: check.reason,
+        approver: request.by,
+        ...(check.fingerprint ? { fingerprint: check.fingerprint } : {}),
+      });
+      return false;
+    });
+  }
+
+  /** Re-reads the keys, keeping what this run's start established (initiator key, nonces). */
+  async function reloadSignatures(): Promise<SignatureContext> {
+    const fresh = await loadSignatureContext(environment);
+    signatures = {
+      ...(gate.signatures ?? signatures ?? fresh),
+      required: fresh.required,
+      allowedSigners: fresh.allowedSigners,
+    };
+    return signatures;
+  }
+
   async function deploy(): Promise<Ending> {
     // ── pre-deployment validation ──
     tracker.start(
@@ -261,6 +334,17 @@ export async function productionDeploy(
       { summary: `load the deploy policy of ${environment}` },
       [{ environment }],
     );
+    if (signed)
+      await loadSignatures().catch((error: unknown) => {
+        // A refused start is recorded where refusals are read (the approvals query).
+        if (error instanceof ApplicationFailure && error.type === 'SignatureRefused')
+          gate.recordRefusal({
+            summary: `start by ${initiator}`,
+            reason: error.message,
+            approver: initiator,
+          });
+        throw error;
+      });
     validation = await quick.validatePlan.executeWithOptions(
       { summary: `validate ${plan.migrations.length} migrations, plan ${shortPlan}` },
       [{ plan }],
@@ -306,6 +390,7 @@ export async function productionDeploy(
       requiredRoles,
       expiresAt: Date.now() + expiryMs,
       allowInitiator: policy.approvals.allowInitiator,
+      ...(signatures ? { signatures } : {}),
     });
     await tell(
       'info',
@@ -321,6 +406,7 @@ export async function productionDeploy(
           `Plan ${shortPlan} still needs ${missing.join(', ')}; the window closes at ${gate.state.expiresAt}.`,
         ),
       stop: cancelRequested,
+      ...(signatures ? { reloadKeys: reloadSignatures } : {}),
     });
     const approvals = gate.state;
     if (outcome === 'rejected') {
@@ -343,6 +429,7 @@ export async function productionDeploy(
       approvals.granted.map((g) => `${g.role} by ${g.approver}`).join(', ') ||
         'no approvals required',
     );
+    if (signatures) run.authorization = authorizationOf('deploy', input, gate.state);
     checkCancel();
 
     // ── the environment lease, then a re-check: another run may have changed it meanwhile ──
@@ -412,7 +499,14 @@ export async function productionDeploy(
           {
             summary: `apply ${pending.length} migration(s) up to ${padVersion(top)} to ${environment}`,
           },
-          [{ environment, plan, appliedBy: `${initiator} (deploy ${workflowId})` }],
+          [
+            {
+              environment,
+              plan,
+              appliedBy: `${initiator} (deploy ${workflowId})`,
+              ...(run.authorization ? { authorization: run.authorization } : {}),
+            },
+          ],
         ),
       );
       tracker.complete(

@@ -7,3 +7,4 @@ export * from './sshsig';
 export * from './statement';
 export * from './verify-decision';
 export * from './verify-approval-set';
+export * from './authorization';

@@ -36,6 +36,8 @@ beforeAll(async () => {
       },
       expiry: '1h',
       reminderEvery: '1s',
+      // The unsigned rules (roster, roles, expiry); signatures: signed-approvals.test.ts.
+      requireSignatures: false,
     },
   });
   plan = await loadFixturePlan('deploy-churn');

@@ -6,11 +6,12 @@ const files = historyFiles('production-deploy-');
 beforeAll(installReplayRuntime);
 
 describe('replay of recorded production deploys', () => {
-  it('has the representative histories (completed, rolled back, rejected)', () => {
+  it('has the representative histories (completed, rolled back, rejected, signed)', () => {
     expect(files).toEqual([
       'production-deploy-completed.json',
       'production-deploy-rejected.json',
       'production-deploy-rolled-back.json',
+      'production-deploy-signed-completed.json',
     ]);
   });
 

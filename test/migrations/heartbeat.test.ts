@@ -22,7 +22,11 @@ describe('heartbeats of long activities', () => {
     const url = await createTestDatabase('heartbeat_cancel');
     const plan = await loadPlan(LONG);
     const activities = createActivities({
-      config: parseConfig({}, null),
+      // Not about signed approvals (test/deploy/signed-approvals.test.ts is).
+      config: parseConfig(
+        { environments: { production: { approvals: { requireSignatures: false } } } },
+        null,
+      ),
       env: { PRODUCTION_DATABASE_URL: url },
     });
     const environment = new MockActivityEnvironment({ heartbeatTimeoutMs: 600 });

@@ -117,7 +117,11 @@ describe('rollback files as they were applied', () => {
       migrateUp(c, plan, { ...DEFAULT_RUNNER_OPTIONS, appliedBy: 'test' }),
     );
     const activities = createActivities({
-      config: parseConfig({}, null),
+      // Not about signed approvals (test/deploy/signed-approvals.test.ts is).
+      config: parseConfig(
+        { environments: { production: { approvals: { requireSignatures: false } } } },
+        null,
+      ),
       env: { PRODUCTION_DATABASE_URL: url },
     });
     const edited = withEditedRollback(plan, 12);

@@ -79,6 +79,8 @@ export interface StackOptions {
   /** Production-like (approval of data-losing rollbacks); default true. */
   production?: boolean;
   emergency?: Record<string, unknown>;
+  /** Overrides of `approvals` (allowedSigners, requireSignatures). */
+  approvals?: Record<string, unknown>;
   /** The folder the worker takes pg_dump and pg_restore from (default: found on the system). */
   pgBinDir?: string;
 }
@@ -107,7 +109,12 @@ export async function createRollbackStack(options: StackOptions = {}): Promise<R
           rollback: { url: `${app.url}/admin/rollback`, timeoutMs: 10_000 },
           versionUrl: `${app.url}/api/version`,
         },
-        approvals: { roster: { 'engineering-lead': ['alice'], devops: ['carol'] } },
+        // Not about signatures (test/rollback-workflow/signed-rollback.test.ts is): names as given.
+        approvals: {
+          roster: { 'engineering-lead': ['alice'], devops: ['carol'] },
+          requireSignatures: false,
+          ...options.approvals,
+        },
         rollbackWindow: '1s',
         monitoringInterval: '500ms',
         notify: { webhookUrl: webhook.url },

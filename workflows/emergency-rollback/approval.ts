@@ -1,4 +1,4 @@
-import { initialApprovalState, isFullyApproved } from '../approval-policy';
+import { initialApprovalState, isFullyApproved, type SignatureContext } from '../approval-policy';
 import { ApprovalGate, ROLLBACK_APPROVAL, type CloseReasons } from '../deploy-approval-gate';
 import { EMERGENCY_APPROVER_ROLE, type ApprovalState } from '../definitions';
 import type { ProgressTracker } from '../progress-tracker';
@@ -42,6 +42,7 @@ export class RollbackApproval {
   private waitedMs = 0;
   private skipReason = 'not needed: no table or column holding data is dropped';
   private readonly breakGlass?: { reason: string; by: string; skippedApproval: boolean };
+  private reload: (() => Promise<SignatureContext>) | undefined;
 
   constructor(
     private readonly incident: Incident,
@@ -55,16 +56,38 @@ export class RollbackApproval {
     this.gate = new ApprovalGate((state) => this.noteGrants(state), ROLLBACK_APPROVAL, CLOSED);
   }
 
-  /** Opens the window: `approvers` may approve until `expiresAt`. */
-  open(approvers: string[], expiresAt: number): void {
+  /**
+   * Opens the window: `approvers` may approve until `expiresAt`. With `signed`, approvals are
+   * signed statements checked against the approver keys (bound to the plan the run names).
+   */
+  open(
+    approvers: string[],
+    expiresAt: number,
+    signed?: {
+      signatures: SignatureContext;
+      planChecksum?: string;
+      reload: () => Promise<SignatureContext>;
+    },
+  ): void {
     this.opened = true;
+    this.reload = signed?.reload;
     this.gate.open({
       initiator: this.incident.header.initiator,
-      planChecksum: '',
+      planChecksum: signed?.planChecksum ?? '',
       roster: { [EMERGENCY_APPROVER_ROLE]: approvers },
       requiredRoles: [EMERGENCY_APPROVER_ROLE],
       expiresAt,
+      ...(signed ? { signatures: signed.signatures } : {}),
     });
+  }
+
+  /** New approver keys (a config reload): a revoked key's approval stops counting. */
+  refreshSignatures(signatures: SignatureContext): void {
+    this.gate.refreshSignatures(signatures);
+  }
+
+  get signatures(): SignatureContext | undefined {
+    return this.gate.signatures;
   }
 
   /** Refuses (and records) every later attempt. */
@@ -138,6 +161,7 @@ export class RollbackApproval {
         remind: async () => undefined,
         stop: () => false,
         summary: 'waiting for the data-loss approval (approveRollback)',
+        ...(this.reload ? { reloadKeys: this.reload } : {}),
       });
       this.waitedMs += Date.now() - waitStarted;
       if (outcome !== 'approved')

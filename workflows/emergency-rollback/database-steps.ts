@@ -65,6 +65,7 @@ export async function returnDatabase(
     appliedBy: `${run.initiator} (emergency rollback ${run.incidentId})`,
     ...(backup ? { backupId: backup.id } : {}),
     ...(run.acceptChangedRollback ? { acceptChangedRollback: run.acceptChangedRollback } : {}),
+    ...(run.authorize ? { authorize: run.authorize } : {}),
     hooks: {
       ...hooks,
       filesFailed: async (reason) => {
@@ -95,7 +96,7 @@ export async function restore(run: RollbackContext, backupId: string): Promise<v
   tracker.start('restore backup', `restoring backup ${backupId} into ${environment}`);
   const restored = await backups.restoreDatabase.executeWithOptions(
     { summary: `pg_restore ${backupId} into ${environment}` },
-    [{ environment, backupId }],
+    [{ environment, backupId, ...authorizationFor(run) }],
   );
   incident.markChanged();
   incident.learn({ restoredBackupId: backupId });
@@ -124,4 +125,9 @@ export async function verifyVersion(
 function databaseVerified(run: RollbackContext, target: number): void {
   run.tracker.complete('verify database', `ledger at version ${target}`);
   run.incident.note(`database verified at version ${target}`);
+}
+
+/** The `authorization` argument of an activity that changes the database (signed runs only). */
+export function authorizationFor(run: Pick<RollbackContext, 'authorize'>) {
+  return run.authorize ? { authorization: run.authorize() } : {};
 }

@@ -20,7 +20,15 @@ import { showDetails } from '../deploy-monitoring';
 import { GUIDE_LABEL } from '../incident-report';
 import { ENVIRONMENT_LEASE_PATCH } from '../lease/definitions';
 import { EnvironmentLease } from '../lease/lease-client';
+import type { SignatureContext } from '../approval-policy';
 import { ProgressTracker } from '../progress-tracker';
+import {
+  authorizationOf,
+  listenForKeyReloads,
+  loadSignatureContext,
+  SIGNED_APPROVALS_PATCH,
+  verifySignedStart,
+} from '../signed-approvals';
 import { parseWorkflowInput } from '../text';
 import { verifySystem, watchThresholds } from './after-rollback';
 import { applicationRollback } from './application';
@@ -96,6 +104,18 @@ export async function emergencyRollback(
   }
 
   // ── the rollback ──
+  // Signed decisions (keys from the worker's config); older histories replay without them.
+  const signed = patched(SIGNED_APPROVALS_PATCH);
+  let signatures: SignatureContext | undefined;
+  if (signed)
+    listenForKeyReloads(
+      environment,
+      () => context.approval.signatures ?? signatures,
+      (fresh) => {
+        signatures = fresh;
+        context.approval.refreshSignatures(fresh);
+      },
+    );
   let run: RollbackRun | undefined;
   let deploy: DeploymentRecord | undefined;
   try {
@@ -103,7 +123,46 @@ export async function emergencyRollback(
       { summary: `load the emergency policy of ${environment}` },
       [{ environment }],
     );
-    context.approval.open(policy.approvers, startedMs + durations.approvalTimeoutMs);
+    if (signed) {
+      signatures = verifySignedStart(
+        await loadSignatureContext(environment),
+        initiator,
+        plan?.checksum,
+        [
+          { payload: input, action: 'initiate-rollback', what: 'the start of this rollback' },
+          ...(input.breakGlass
+            ? [
+                {
+                  payload: input.breakGlass,
+                  action: 'break-glass' as const,
+                  what: 'the break-glass of this rollback',
+                },
+              ]
+            : []),
+        ],
+      );
+      context.authorize = () =>
+        authorizationOf('rollback', input, context.approval.state, input.breakGlass);
+    }
+    context.approval.open(
+      policy.approvers,
+      startedMs + durations.approvalTimeoutMs,
+      signatures
+        ? {
+            signatures,
+            ...(plan ? { planChecksum: plan.checksum } : {}),
+            reload: async () => {
+              const fresh = await loadSignatureContext(environment);
+              signatures = {
+                ...(context.approval.signatures ?? signatures ?? fresh),
+                required: fresh.required,
+                allowedSigners: fresh.allowedSigners,
+              };
+              return signatures;
+            },
+          }
+        : undefined,
+    );
     run = {
       ...context,
       policy,

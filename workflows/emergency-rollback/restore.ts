@@ -14,6 +14,7 @@ import { archiveWorkflowId } from '../definitions';
 import { describeFailure, stepFailure } from '../failures';
 import { formatSeconds } from '../incident-report';
 import { firstLine } from '../text';
+import { authorizationFor } from './database-steps';
 import type { RollbackContext, RollbackRun } from './run';
 
 /**
@@ -41,7 +42,7 @@ export async function restoreDuringEmergencyBackup(
   try {
     done = await backups.restoreWithEmergencyBackup.executeWithOptions(
       { summary: `emergency backup of ${environment} while ${backupId} is restored` },
-      [{ environment, backupId, emergencyBackupName }],
+      [{ environment, backupId, emergencyBackupName, ...authorizationFor(run) }],
     );
   } catch (error) {
     const why = firstLine(describeFailure(error).message);
@@ -96,7 +97,7 @@ export async function restoreKeepingReplacedDatabase(
   try {
     done = await backups.restoreDatabasePreservingLive.executeWithOptions(
       { summary: `pg_restore ${backupId} into ${environment}, keeping the replaced database` },
-      [{ environment, backupId, incidentId }],
+      [{ environment, backupId, incidentId, ...authorizationFor(run) }],
     );
   } catch (error) {
     const why = firstLine(describeFailure(error).message);

@@ -1,3 +1,4 @@
+import type { SignedAuthorization } from '../../src/approvals/authorization';
 import type { EmergencyPolicy, RollbackImpact } from '../../activities/impact';
 import type { MigrationPlan } from '../../src/migrations/types';
 import { losesData } from '../../src/rollback/describe-loss';
@@ -27,6 +28,8 @@ export interface RollbackContext {
   tracker: ProgressTracker;
   incident: Incident;
   approval: RollbackApproval;
+  /** Signed approvals: the signed start, approval or break-glass, for the activities to verify. */
+  authorize?: () => SignedAuthorization;
   notify: (
     title: string,
     text: string,

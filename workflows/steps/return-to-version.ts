@@ -1,4 +1,5 @@
 import { ParentClosePolicy, patched, startChild } from '@temporalio/workflow';
+import type { SignedAuthorization } from '../../src/approvals/authorization';
 import type { MigrationPlan } from '../../src/migrations/types';
 import {
   PgshiftEnvironment,
@@ -51,6 +52,11 @@ export interface ReturnToVersion {
   /** After the files, prove the schema equals this snapshot instead of checking the version. */
   schemaSnapshot?: { workflowId: string; label: string };
   hooks?: ReturnHooks;
+  /**
+   * The signed decisions behind the change, for the activities to verify (production tiers);
+   * read at each call, so an approval granted on the way (before a restore) is included.
+   */
+  authorize?: () => SignedAuthorization;
 }
 
 /** The database a restore replaced: kept until the restored one was verified. */
@@ -94,6 +100,7 @@ export async function returnToVersion(o: ReturnToVersion): Promise<ReturnOutcome
   const label = o.label ?? '';
   const hooks = o.hooks ?? {};
   const check = (how: string) => checkVersion(o, how);
+  const signed = () => (o.authorize ? { authorization: o.authorize() } : {});
   try {
     hooks.beforeFiles?.();
     const up =
@@ -107,7 +114,7 @@ export async function returnToVersion(o: ReturnToVersion): Promise<ReturnOutcome
     const run = up
       ? await long.applyMigrations.executeWithOptions(
           { summary: `${label}re-apply ${environment} up to ${padVersion(version)}` },
-          [{ environment, plan, to: version, appliedBy: o.appliedBy }],
+          [{ environment, plan, to: version, appliedBy: o.appliedBy, ...signed() }],
         )
       : await long.revertMigrations.executeWithOptions(
           {
@@ -119,6 +126,7 @@ export async function returnToVersion(o: ReturnToVersion): Promise<ReturnOutcome
               plan,
               target: version,
               appliedBy: o.appliedBy,
+              ...signed(),
               ...(o.acceptChangedRollback
                 ? { acceptChangedRollback: o.acceptChangedRollback }
                 : {}),
@@ -149,7 +157,7 @@ export async function returnToVersion(o: ReturnToVersion): Promise<ReturnOutcome
       hooks.beforeRestore?.();
       const restored = await backups.restoreDatabase.executeWithOptions(
         { summary: `${label}pg_restore ${o.backupId} into ${environment}` },
-        [{ environment, backupId: o.backupId }],
+        [{ environment, backupId: o.backupId, ...signed() }],
       );
       hooks.afterRestore?.(restored);
       await check(`restoring backup ${o.backupId}`);
@@ -184,7 +192,14 @@ async function restoreKeepingReplaced(
       {
         summary: `${label}pg_restore ${backupId} into ${environment}, keeping the replaced database`,
       },
-      [{ environment, backupId, incidentId: keep.key }],
+      [
+        {
+          environment,
+          backupId,
+          incidentId: keep.key,
+          ...(o.authorize ? { authorization: o.authorize() } : {}),
+        },
+      ],
     );
     if (restored.preservedDatabase) kept = { database: restored.preservedDatabase };
     o.hooks?.afterRestore?.(restored);

@@ -18,11 +18,15 @@ import {
   type StagingRehearsalInput,
   type StagingRehearsalResult,
 } from '../../../workflows/definitions';
+import { signDeployStart } from '../../cli/commands/deploy';
+import { signRollbackStart } from '../../cli/commands/rollback';
 import { readPlanForWorkflow } from '../../cli/plan-input';
+import { signDecision, type StatementTarget } from '../../cli/signing';
 import { followProgress, startPgshiftWorkflow, type StartRequest } from '../../cli/workflow-runs';
 import { withClient } from '../../migrations/database';
 import { currentVersion } from '../../migrations/ledger';
 import type { MigrationPlan } from '../../migrations/types';
+import type { DemoPerson } from '../local/demo-keys';
 import { startLocalStack, type LocalStack } from '../local/stack';
 import { createPgshiftWorker, installRuntime } from '../../temporal/worker';
 import { webUiLink } from '../../temporal/connection';
@@ -175,19 +179,34 @@ export async function runDemo(options: DemoOptions = {}): Promise<number> {
       intervalMs: number,
       approvers: readonly (readonly [string, string])[],
     ) => {
-      const handle = await start({
-        kind: 'productionDeploy',
-        workflowId: deployWorkflowId('production', plan.checksum),
+      const workflowId = deployWorkflowId('production', plan.checksum);
+      const target: StatementTarget = {
+        namespace: stack.temporal.namespace,
         environment: 'production',
+        workflowId,
+        runId: null,
         planChecksum: plan.checksum,
-        input: {
+      };
+      // erin signs the start with her key, as `pgshift deploy --key` does
+      const input = await signDeployStart(
+        target,
+        {
           environment: 'production',
           plan,
           initiator: 'erin',
           options: { appVersion: version, monitoringWindow, monitoringInterval: `${intervalMs}ms` },
         } satisfies ProductionDeployInput,
+        { key: stack.keys.keys.erin },
+      );
+      say(`  erin signs the start (initiate-deploy) with ${stack.keys.keys.erin}`);
+      const handle = await start({
+        kind: 'productionDeploy',
+        workflowId,
+        environment: 'production',
+        planChecksum: plan.checksum,
+        input,
         summary: `Production deploy: migrations up to ${pad(top(plan))}, app ${version}`,
-        details: `Demo deploy of application ${version}; approvals by signal.`,
+        details: `Demo deploy of application ${version}; SSH-signed approvals by signal.`,
       });
       const waiting = await waitUntil(
         async () => {
@@ -201,16 +220,28 @@ export async function runDemo(options: DemoOptions = {}): Promise<number> {
         `  waiting for approvals: ${waiting.missing.join(', ')} (plan ${plan.checksum.slice(0, 12)})`,
       );
       for (const [role, approver] of approvers) {
+        // each approver signs a statement bound to this run, plan and role with their key
+        const signed = await signDecision(
+          { ...target, runId: handle.firstExecutionRunId },
+          `approve:${role}`,
+          approver,
+          'looks good',
+          { key: stack.keys.keys[approver as DemoPerson] },
+        );
         await handle.signal(approveSignal, {
           role,
           approver,
           planChecksum: plan.checksum.slice(0, 12),
           comment: 'looks good',
+          ...signed,
         });
         say(
-          `  ${approver} approves as ${role} (signal "approve", as \`temporal workflow signal\` or the Web UI would send it)`,
+          `  ${approver} approves as ${role}: a statement signed with ssh-keygen -Y sign -n pgshift, sent by signal "approve" (as \`temporal workflow signal\` or the Web UI would send it)`,
         );
       }
+      const approved = await handle.query(approvalsQuery);
+      for (const g of approved.granted)
+        say(`  counted: ${g.role} by ${g.approver}, key ${g.fingerprint ?? '(unsigned)'}`);
       return handle;
     };
 
@@ -264,11 +295,9 @@ export async function runDemo(options: DemoOptions = {}): Promise<number> {
     say(
       'Reverting 011, 010 and 009 drops customers.region and customers.segment, which hold data:\nthe rollback waits for one approval (or --break-glass).',
     );
-    const rollback = await start({
-      kind: 'emergencyRollback',
-      workflowId: environmentLockId('production'),
-      environment: 'production',
-      input: {
+    const rollbackInput = await signRollbackStart(
+      stack.temporal.namespace,
+      {
         environment: 'production',
         initiator: 'erin',
         mode: 'migration',
@@ -277,6 +306,15 @@ export async function runDemo(options: DemoOptions = {}): Promise<number> {
         description: 'Demo: roll production back to migration 8.',
         options: { watchWindow: '4s', watchInterval: '1s' },
       } satisfies EmergencyRollbackInput,
+      { key: stack.keys.keys.erin },
+    );
+    say('  erin signs the start of the rollback (initiate-rollback) with her key');
+    const rollback = await start({
+      kind: 'emergencyRollback',
+      workflowId: environmentLockId('production'),
+      environment: 'production',
+      planChecksum: planA.checksum,
+      input: rollbackInput,
       summary: 'Emergency rollback of production to migration 008',
       details: 'Demo emergency rollback (--migration-target=8).',
     });
@@ -290,11 +328,27 @@ export async function runDemo(options: DemoOptions = {}): Promise<number> {
       'the rollback to ask for approval',
     );
     if (gate === 'approval') {
+      const signed = await signDecision(
+        {
+          namespace: stack.temporal.namespace,
+          environment: 'production',
+          workflowId: environmentLockId('production'),
+          runId: rollback.firstExecutionRunId,
+          planChecksum: planA.checksum,
+        },
+        'rollback-approve',
+        'carol',
+        'approved on the incident call',
+        { key: stack.keys.keys.carol },
+      );
       await rollback.signal(approveRollbackSignal, {
         approver: 'carol',
         comment: 'approved on the incident call',
+        ...signed,
       });
-      say('  carol approves the data-losing rollback (signal "approveRollback")');
+      say(
+        '  carol signs and sends her approval of the data-losing rollback (signal "approveRollback")',
+      );
     }
     const resultR = await followProgress<EmergencyRollbackResult>(rollback, (l) => say(`  ${l}`));
     expect(

@@ -5,6 +5,7 @@ import { startExampleApp, type RunningExampleApp } from '../../../example-app/se
 import { parseConfig, type PgshiftConfig } from '../../config';
 import { startDevServer, type DevServer } from '../../temporal/dev-server';
 import { isPortOpen } from '../../temporal/port-probe';
+import { createDemoKeys, demoKeysDir, type DemoKeys } from './demo-keys';
 import { databaseUrl, startLocalPostgres, type LocalPostgres } from './postgres-server';
 
 /** The embedded local stack the demo runs on: everything real, everything on 127.0.0.1. */
@@ -16,6 +17,8 @@ export interface LocalStack {
   databases: { staging: string; production: string };
   config: PgshiftConfig;
   configPath: string;
+  /** The approvers' SSH keys and the allowed-signers file production's approvals require. */
+  keys: DemoKeys;
   /** Environment variables a person exports to use the CLI against this stack. */
   env: Record<string, string>;
   stop(): Promise<void>;
@@ -73,6 +76,8 @@ export function demoConfigJson(
           },
           expiry: '24h',
           reminderEvery: '4h',
+          // production tier: every decision is an SSH-signed statement by a key listed here
+          allowedSigners: join(demoKeysDir(dir), 'allowed_signers'),
         },
         monitoringWindow,
         monitoringInterval: '2s',
@@ -132,6 +137,8 @@ export async function startLocalStack(options: {
       initialVersion: '1.0.0',
     });
     stops.push(() => production.stop());
+    log("making the approvers' SSH keys (ssh-keygen -t ed25519) and their allowed_signers…");
+    const keys = createDemoKeys(dir);
     const configJson = demoConfigJson(
       dir,
       { staging: staging.url, production: production.url },
@@ -157,6 +164,7 @@ export async function startLocalStack(options: {
       databases,
       config,
       configPath,
+      keys,
       env,
       stop,
     };

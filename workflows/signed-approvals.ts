@@ -1,0 +1,123 @@
+/**
+ * The workflow side of signed decisions: the approver keys come from the worker's config
+ * through an activity (never from the input), the initiator's signed start is checked before
+ * anything else, and the approvals granted are handed to the activities that change a
+ * production-tier database, which verify them again (activities/approval-keys.ts).
+ *
+ * Key reloads: a `reloadApprovalKeys` signal re-reads the allowed signers at once, and the gate
+ * re-reads them before the last approval opens it; either way, approvals signed by a key
+ * removed from the file stop counting (revokeStaleGrants) and are recorded as refused.
+ */
+import { ApplicationFailure, log, setHandler, workflowInfo } from '@temporalio/workflow';
+import type { PersonDecision, SignedAuthorization } from '../src/approvals/authorization';
+import type { DecisionAction } from '../src/approvals/statement';
+import type { SignedDecision } from '../src/approvals/verify-decision';
+import { quick } from './activity-proxies';
+import { checkSignedDecision, type SignatureContext } from './approval-policy';
+import { reloadApprovalKeysSignal, type ApprovalState } from './definitions';
+
+/** Deploys and rollbacks started before signed approvals replay without them. */
+export const SIGNED_APPROVALS_PATCH = 'signed-approvals';
+
+/** Reads the environment's approver keys (activity) and binds them to this run. */
+export async function loadSignatureContext(environment: string): Promise<SignatureContext> {
+  const keys = await quick.loadApprovalKeys.executeWithOptions(
+    { summary: `read the approver keys of ${environment}` },
+    [{ environment }],
+  );
+  const { workflowId, runId } = workflowInfo();
+  return {
+    required: keys.required,
+    allowedSigners: keys.allowedSigners,
+    namespace: keys.namespace,
+    environment,
+    workflowId,
+    runId,
+  };
+}
+
+/** One statement that came with the start: the start itself, a waiver, a break-glass. */
+export interface StartDecision {
+  payload: SignedDecision;
+  action: DecisionAction;
+  /** What it is, for the refusal ("the start of this deploy"). */
+  what: string;
+}
+
+/**
+ * Checks the statements sent with the start (`run-id: none`, bound to this workflow id) and
+ * returns the context with the initiator's key and their nonces remembered. A refused one ends
+ * the run before any change with a non-retryable `SignatureRefused` naming the reason.
+ */
+export function verifySignedStart(
+  signatures: SignatureContext,
+  initiator: string,
+  planChecksum: string | undefined,
+  decisions: StartDecision[],
+): SignatureContext {
+  let context = signatures;
+  const nonces: string[] = [];
+  for (const decision of decisions) {
+    const check = checkSignedDecision(
+      decision.payload,
+      decision.action,
+      initiator,
+      { usedNonces: nonces },
+      { now: Date.now(), ...(planChecksum ? { planChecksum } : {}), signatures: context },
+      { atStart: true },
+    );
+    if (!check.ok)
+      throw ApplicationFailure.create({
+        type: 'SignatureRefused',
+        message: `${decision.what} by ${initiator} is refused: ${check.reason}${check.fingerprint ? ` (key ${check.fingerprint})` : ''}; the signer's public key must be in environments.${signatures.environment}.approvals.allowedSigners of the worker's config`,
+        nonRetryable: true,
+      });
+    if (!check.signer) continue;
+    nonces.push(check.signer.nonce);
+    if (decision.action === 'initiate-deploy' || decision.action === 'initiate-rollback')
+      context = { ...context, initiatorFingerprint: check.signer.fingerprint };
+  }
+  return { ...context, startNonces: nonces };
+}
+
+/** Listens for `reloadApprovalKeys`: re-reads the keys and hands them to `apply`. */
+export function listenForKeyReloads(
+  environment: string,
+  current: () => SignatureContext | undefined,
+  apply: (signatures: SignatureContext) => void,
+): void {
+  setHandler(reloadApprovalKeysSignal, async () => {
+    const before = current();
+    if (!before) return;
+    const fresh = await loadSignatureContext(environment);
+    log.info('approval keys reloaded', { environment, signers: fresh.allowedSigners.length });
+    const now = current() ?? before;
+    apply({ ...now, required: fresh.required, allowedSigners: fresh.allowedSigners });
+  });
+}
+
+/** What an activity changing the database gets: the signed start and the approvals granted. */
+export function authorizationOf(
+  kind: SignedAuthorization['kind'],
+  start: SignedDecision & { initiator: string },
+  state: Pick<ApprovalState, 'granted'>,
+  breakGlass?: SignedDecision,
+): SignedAuthorization {
+  const signed = (d: SignedDecision | undefined, person: string): PersonDecision | undefined =>
+    d?.statement && d.signature
+      ? { person, statement: d.statement, signature: d.signature }
+      : undefined;
+  const startDecision = signed(start, start.initiator);
+  const glass = signed(breakGlass, start.initiator);
+  return {
+    kind,
+    ...(startDecision ? { start: startDecision } : {}),
+    approvals: state.granted.map((g) => ({
+      role: g.role,
+      approver: g.approver,
+      ...(g.statement ? { statement: g.statement } : {}),
+      ...(g.signature ? { signature: g.signature } : {}),
+    })),
+    ...(glass ? { breakGlass: glass } : {}),
+  };
+}
