@@ -19,7 +19,6 @@ import {
   parseStatement,
   SIGNATURE_NAMESPACE,
   StatementFormatError,
-  type DecisionAction,
   type DecisionStatement,
 } from './statement';
 
@@ -30,18 +29,10 @@ export interface SignedDecision {
 }
 
 /** What the statement must say for this workflow, run and decision. */
-export interface ExpectedDecision {
-  namespace: string;
-  environment: string;
-  workflowId: string;
-  /** null for the statement that starts a run (it has no run id yet). */
-  runId: string | null;
-  /** The full plan checksum; null when the decision has no plan. */
-  planChecksum: string | null;
-  action: DecisionAction;
-  /** Who the payload says decided (the roster name, the allowed-signers principal). */
-  person: string;
-}
+export type ExpectedDecision = Pick<
+  DecisionStatement,
+  'namespace' | 'environment' | 'workflowId' | 'runId' | 'planChecksum' | 'action' | 'person'
+>;
 
 export interface VerifiedDecision {
   statement: DecisionStatement;

@@ -25,6 +25,13 @@ const envVarName = z
 
 const httpUrl = z.string().regex(/^https?:\/\/\S+$/, 'expected an http:// or https:// URL');
 
+const hookTimeoutMs = z
+  .number()
+  .int()
+  .positive()
+  .default(120_000)
+  .describe('The hook fails after this long.');
+
 /** An application hook run with execFile (argument list, never a shell string). */
 export const commandHookSchema = z.strictObject({
   command: z
@@ -39,12 +46,7 @@ export const commandHookSchema = z.strictObject({
     .optional()
     .describe('Extra environment variables for the command.'),
   cwd: z.string().optional().describe('Working directory of the command.'),
-  timeoutMs: z
-    .number()
-    .int()
-    .positive()
-    .default(120_000)
-    .describe('The hook fails after this long.'),
+  timeoutMs: hookTimeoutMs,
 });
 
 /** An application hook that is an HTTP request with a JSON body. */
@@ -57,12 +59,7 @@ export const httpHookSchema = z.strictObject({
     .record(z.string(), z.string())
     .optional()
     .describe('Extra HTTP headers of the request.'),
-  timeoutMs: z
-    .number()
-    .int()
-    .positive()
-    .default(120_000)
-    .describe('The hook fails after this long.'),
+  timeoutMs: hookTimeoutMs,
 });
 
 export const hookSchema = z.union([commandHookSchema, httpHookSchema]);
