@@ -1,6 +1,7 @@
 /** `emergencyRollback`: its ids, input, result and messages. */
 import { defineSignal, defineUpdate } from '@temporalio/workflow';
 import { z } from 'zod';
+import { LOSS_KINDS } from '../../src/rollback/describe-loss';
 import {
   approvalStateSchema,
   person,
@@ -110,7 +111,7 @@ export const rollbackImpactSchema = z.strictObject({
   dataLoss: z.array(
     z.strictObject({
       version: z.number(),
-      kind: z.string(),
+      kind: z.enum(LOSS_KINDS),
       schema: z.string().optional(),
       table: z.string(),
       column: z.string().optional(),
@@ -123,6 +124,8 @@ export const rollbackImpactSchema = z.strictObject({
     }),
   ),
 });
+
+export type RollbackImpactSummary = z.infer<typeof rollbackImpactSchema>;
 
 /** The post-rollback threshold watch: samples taken and every breach. */
 export const rollbackWatchSchema = z.strictObject({
@@ -139,6 +142,7 @@ export const rollbackWatchSchema = z.strictObject({
   ),
   skipped: z.string().optional(),
 });
+export type RollbackWatch = z.infer<typeof rollbackWatchSchema>;
 
 const deploymentRecordSchema = z.strictObject({
   workflowId: z.string(),
