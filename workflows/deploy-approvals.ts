@@ -30,7 +30,7 @@ export async function awaitApprovals(run: DeployRun): Promise<DeployEnding | und
   await run.tell(
     'info',
     `Approval needed: deploy to ${environment}`,
-    `${initiator} asks to deploy plan ${shortPlan} (${run.pending.length} migration(s) up to ${run.toVersion}${options.appVersion ? `, application ${options.appVersion}` : ''}${options.acceptChangedRollback ? `; compensation may run CHANGED rollback files: ${options.acceptChangedRollback.reason}` : ''}) to ${environment}${highRisk ? ` — HIGH RISK: ${[...(validation.riskReasons ?? []), ...(options.highRisk ? ['marked high risk by the initiator'] : [])].slice(0, 5).join('; ')}` : ''}. Needed: ${requiredRoles.join(', ')}; expires ${gate.state.expiresAt}.`,
+    `${initiator} asks to deploy plan ${shortPlan} (${run.pending.length} migration(s) up to ${run.top}${options.appVersion ? `, application ${options.appVersion}` : ''}${options.acceptChangedRollback ? `; compensation may run CHANGED rollback files: ${options.acceptChangedRollback.reason}` : ''}) to ${environment}${highRisk ? ` — HIGH RISK: ${[...(validation.riskReasons ?? []), ...(options.highRisk ? ['marked high risk by the initiator'] : [])].slice(0, 5).join('; ')}` : ''}. Needed: ${requiredRoles.join(', ')}; expires ${gate.state.expiresAt}.`,
   );
   const outcome = await gate.wait({
     reminderEveryMs: policy.approvals.reminderEveryMs,

@@ -91,12 +91,12 @@ async function deployApplication(run: DeployRun, version: string): Promise<void>
 }
 
 async function applyMigrations(run: DeployRun): Promise<void> {
-  const { environment, plan, initiator, workflowId, tracker, pending, toVersion } = run;
+  const { environment, plan, initiator, workflowId, tracker, pending, top } = run;
   if (!pending.length) {
     tracker.skip('migrate', `no pending migrations (${environment} at version ${run.fromVersion})`);
     return;
   }
-  const what = `${pending.length} migration(s) up to ${padVersion(toVersion)} to ${environment}`;
+  const what = `${pending.length} migration(s) up to ${padVersion(top)} to ${environment}`;
   tracker.start('migrate', `applying ${what}`);
   run.migrationsTouched = true;
   const applied = await run.guarded('migration-failure', () =>
@@ -134,7 +134,7 @@ async function watchWindow(
   run: DeployRun,
   baseline: Awaited<ReturnType<typeof backupAndBaseline>>,
 ): Promise<DeployEnding> {
-  const { environment, tracker, toVersion } = run;
+  const { environment, tracker, top } = run;
   const policy = run.policy!;
   const windowMs = run.overrides.monitoringWindow ?? policy.monitoringWindowMs;
   const intervalMs = run.overrides.monitoringInterval ?? policy.monitoringIntervalMs;
@@ -158,6 +158,6 @@ async function watchWindow(
   tracker.complete('monitor', monitoring.detail);
   return {
     finalState: 'completed',
-    reason: `${environment} at version ${toVersion}${run.appVersionAfter ? `, application ${run.appVersionAfter}` : ''}; ${monitoring.samples} monitoring sample(s) within thresholds over ${formatMs(windowMs)}`,
+    reason: `${environment} at version ${top}${run.appVersionAfter ? `, application ${run.appVersionAfter}` : ''}; ${monitoring.samples} monitoring sample(s) within thresholds over ${formatMs(windowMs)}`,
   };
 }

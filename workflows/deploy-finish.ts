@@ -84,7 +84,7 @@ function deployResult(
   const riskReasons = run.validation?.riskReasons ?? [];
   const endedAt =
     finalState === 'completed'
-      ? run.toVersion
+      ? run.top
       : finalState === 'rolled-back'
         ? run.fromVersion
         : undefined;
@@ -97,7 +97,7 @@ function deployResult(
     steps: run.tracker.progress.steps,
     fromVersion: run.fromVersion,
     ...(endedAt !== undefined ? { toVersion: endedAt } : {}),
-    targetVersion: run.toVersion,
+    targetVersion: run.top,
     ...(run.backup ? { backupId: run.backup.id } : {}),
     ...(run.waiver ? { rehearsalWaiver: run.waiver } : {}),
     ...(run.trigger ? { trigger: run.trigger.kind } : {}),

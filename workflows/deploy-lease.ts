@@ -14,7 +14,7 @@ export async function holdEnvironment(run: DeployRun): Promise<void> {
   await run.lease.acquire({
     kind: 'productionDeploy',
     initiator: run.initiator,
-    purpose: `deploy plan ${run.shortPlan} (${run.pending.length} migration(s) up to ${run.toVersion})`,
+    purpose: `deploy plan ${run.shortPlan} (${run.pending.length} migration(s) up to ${run.top})`,
   });
   await recheckEnvironment(run);
   run.checkCancel();

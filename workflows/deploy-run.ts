@@ -1,4 +1,4 @@
-import { isCancellation, workflowInfo } from '@temporalio/workflow';
+import { isCancellation } from '@temporalio/workflow';
 import type { z } from 'zod';
 import type { BackupSummary } from '../activities/backup';
 import type { PlanValidation } from '../activities/plan';
@@ -13,10 +13,9 @@ import { waitingDetails } from './deploy-approvals';
 import { showDetails } from './deploy-monitoring';
 import { DeployCancellation, durationOption } from './deploy-options';
 import { describeFailure, stepFailure } from './failures';
-import { EnvironmentLease } from './lease/lease-client';
-import { ProgressTracker } from './progress-tracker';
 import { RunSignatures } from './signed-approvals';
 import { notify } from './steps/notify';
+import { PlanRun } from './steps/plan-run';
 import { recordRun } from './steps/record';
 
 /** Why a deploy undid itself: the guide's immediate rollback triggers, plus cancellation. */
@@ -68,20 +67,9 @@ type DeployInput = z.output<typeof productionDeployInputSchema>;
  * (policy, validation, pending migrations) and what it has done so far — the memory that
  * compensation reads to undo exactly that, in reverse. Rebuilt by replay after a crash.
  */
-export class DeployRun {
-  readonly environment: string;
-  readonly plan: DeployInput['plan'];
-  readonly initiator: string;
-  readonly options: DeployInput['options'];
-  readonly workflowId = workflowInfo().workflowId;
-  readonly shortPlan: string;
-  /** The newest version of the plan (what this deploy brings the environment to). */
-  readonly toVersion: number;
-  readonly tracker: ProgressTracker;
+export class DeployRun extends PlanRun<DeployInput['options']> {
   readonly gate: ApprovalGate;
   readonly cancellation: DeployCancellation;
-  /** The environment lease, held from the backup to the end of compensation. */
-  readonly lease: EnvironmentLease;
   readonly keys: RunSignatures;
   /** The input's overrides of the environment's config, in ms. */
   readonly overrides: {
@@ -121,22 +109,17 @@ export class DeployRun {
     /** Signed approvals (SIGNED_APPROVALS_PATCH). */
     readonly signed: boolean,
   ) {
-    const { environment, plan, initiator, options } = input;
-    this.environment = environment;
-    this.plan = plan;
-    this.initiator = initiator;
-    this.options = options;
+    // The lease is held from the backup to the end of compensation.
+    super(input, 'productionDeploy', DEPLOY_STEPS);
+    const { environment, initiator, options } = input;
     this.overrides = {
       monitoringWindow: durationOption(options.monitoringWindow, 'options.monitoringWindow'),
       monitoringInterval: durationOption(options.monitoringInterval, 'options.monitoringInterval'),
       approvalExpiry: durationOption(options.approvalExpiry, 'options.approvalExpiry'),
     };
-    this.shortPlan = plan.checksum.slice(0, 12);
-    this.toVersion = Math.max(0, ...plan.migrations.map((m) => m.version));
     this.acceptChangedRollback = options.acceptChangedRollback
       ? { ...options.acceptChangedRollback, acceptedBy: initiator }
       : undefined;
-    this.tracker = new ProgressTracker('productionDeploy', environment, DEPLOY_STEPS);
     // ── handlers first: nothing sent early is lost ──
     this.gate = new ApprovalGate((state) => {
       if (!this.gate?.isOpen) return;
@@ -145,9 +128,6 @@ export class DeployRun {
       else this.tracker.setPhase('awaiting-approval', waitingDetails(this, state));
     });
     this.cancellation = new DeployCancellation(signed);
-    this.lease = new EnvironmentLease(environment, {
-      onWaiting: (details) => showDetails(this.tracker, details),
-    });
     this.keys = new RunSignatures(environment, this.gate, signed);
   }
 
@@ -206,7 +186,7 @@ export class DeployRun {
         kind: 'deploy',
         planChecksum: this.plan.checksum,
         fromVersion: this.fromVersion,
-        toVersion: this.toVersion,
+        toVersion: this.top,
         ...(this.backup ? { backupId: this.backup.id } : {}),
         ...(this.appVersionBefore ? { appVersionBefore: this.appVersionBefore } : {}),
         ...(appVersionAfter ? { appVersionAfter } : {}),
