@@ -68,12 +68,18 @@ export async function compareAfterRollback(
       await snapshotSchema(client, { scope: after.snapshot }),
     );
     if (differences.length === 0) return { differences };
-    const dependents = check.scope.dependents;
     if (differences.some((d) => d.object.startsWith('schema ')))
       reason = `a schema that ${forward.file} or ${rollback.file} names changed, and with it the name of everything in it`;
-    else if (dependents > 0)
+    else {
+      // Counted only now, not at every check: a table can have thousands of dependents (every
+      // view over it). The guard saw no change outside the scope: they are the same as before.
+      const { dependents } = await resolveScope(client, check.names, {
+        carry: after.snapshot,
+        dependents: true,
+      });
+      if (!dependents) return { differences };
       reason = `objects that ${forward.file} or ${rollback.file} names changed, and ${dependents} other object${dependents === 1 ? '' : 's'} depend${dependents === 1 ? 's' : ''} on them`;
-    else return { differences };
+    }
   } else
     reason = `catalog rows outside the objects that ${forward.file} and ${rollback.file} name changed (${outside.join(', ')})`;
   return {
