@@ -1,5 +1,5 @@
 import type { Client } from 'pg';
-import { EXCLUDED_SCHEMAS, type SnapshotScope } from './snapshot';
+import { EXCLUDED_SCHEMAS, withCatalogSettings, type SnapshotScope } from './snapshot';
 
 /**
  * What a migration can have changed, resolved in one database, and a cheap guard over
@@ -233,27 +233,23 @@ export async function resolveScope(
 ): Promise<ResolvedScope> {
   const carry = options.carry;
   // Not prepared: a cached generic plan of this query turns bad once the catalogs'
-  // statistics change during a run. JIT off: compiling it would cost ten times its run.
-  const saved = await client.query<{ jit: string }>(
-    `SELECT current_setting('jit') AS jit, set_config('jit', 'off', false)`,
+  // statistics change during a run.
+  const rows = await withCatalogSettings(
+    client,
+    async () =>
+      (
+        await client.query<ScopeRow>(SCOPE_SQL, [
+          EXCLUDED_SCHEMAS,
+          names,
+          carry?.relations ?? [],
+          carry?.types ?? [],
+          carry?.routines ?? [],
+          carry?.schemas ?? [],
+          options.since ?? null,
+          options.dependents ?? false,
+        ])
+      ).rows,
   );
-  let rows: ScopeRow[];
-  try {
-    rows = (
-      await client.query<ScopeRow>(SCOPE_SQL, [
-        EXCLUDED_SCHEMAS,
-        names,
-        carry?.relations ?? [],
-        carry?.types ?? [],
-        carry?.routines ?? [],
-        carry?.schemas ?? [],
-        options.since ?? null,
-        options.dependents ?? false,
-      ])
-    ).rows;
-  } finally {
-    await client.query(`SELECT set_config('jit', $1, false)`, [saved.rows[0]?.jit ?? 'on']);
-  }
   const row = rows[0];
   return {
     snapshot: {

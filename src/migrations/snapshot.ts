@@ -481,6 +481,35 @@ export function compareObjects(a: CatalogObject, b: CatalogObject): number {
   return a.key < b.key ? -1 : a.key > b.key ? 1 : 0;
 }
 
+/** Clients inside withCatalogSettings: a nested call leaves the settings to the outer one. */
+const pinned = new WeakSet<Client>();
+
+/**
+ * Runs `fn` (catalog queries on `client`) with the session's settings pinned, and restores
+ * them afterwards: search_path, because pg_get_*def and format_type print names relative to
+ * it (a migration's SET search_path must not change a snapshot); jit off, because once the
+ * catalogs' statistics grow the planner's estimates cross jit_above_cost and compiling a
+ * catalog query takes ten times longer than running it. Works inside a transaction too.
+ * Calls nested in one (a rollback check's scope and snapshot) share its two round trips.
+ */
+export async function withCatalogSettings<T>(client: Client, fn: () => Promise<T>): Promise<T> {
+  if (pinned.has(client)) return fn();
+  const saved = await client.query<{ path: string; jit: string }>(
+    `SELECT current_setting('search_path') AS path, current_setting('jit') AS jit,
+            set_config('search_path', 'pg_catalog', false), set_config('jit', 'off', false)`,
+  );
+  pinned.add(client);
+  try {
+    return await fn();
+  } finally {
+    pinned.delete(client);
+    await client.query(
+      `SELECT set_config('search_path', $1, false), set_config('jit', $2, false)`,
+      [saved.rows[0]?.path ?? '', saved.rows[0]?.jit ?? 'on'],
+    );
+  }
+}
+
 /**
  * Takes a canonical snapshot of the user schemas of the database `client` is connected to
  * (all but pg_catalog, information_schema, pg_toast*, pg_temp* and the `pgshift` ledger
@@ -507,19 +536,10 @@ export async function snapshotSchema(
   const known =
     (!scope && options.reuse && stampsOf.get(options.reuse)) ||
     new Map<string, Record<string, PropertyValue>>();
-  // pg_get_*def and format_type print names relative to search_path: pin it so that a
-  // migration's SET search_path cannot change the snapshot (works inside a transaction too).
-  // JIT off too: once the catalogs' statistics grow, the planner's estimates cross
-  // jit_above_cost and compiling the query takes ten times longer than running it.
-  const saved = await client.query<{ path: string; jit: string }>(
-    `SELECT current_setting('search_path') AS path, current_setting('jit') AS jit,
-            set_config('search_path', 'pg_catalog', false), set_config('jit', 'off', false)`,
-  );
-  let rows: SnapshotRow[];
-  try {
-    rows = (
-      await (scope
-        ? client.query<SnapshotRow>(SCOPED_SNAPSHOT_SQL, [
+  const rows = await withCatalogSettings(client, async () =>
+    scope
+      ? (
+          await client.query<SnapshotRow>(SCOPED_SNAPSHOT_SQL, [
             EXCLUDED_SCHEMAS,
             included,
             [],
@@ -528,14 +548,15 @@ export async function snapshotSchema(
             scope.routines,
             scope.schemas,
           ])
-        : client.query<SnapshotRow>(SNAPSHOT_SQL, [EXCLUDED_SCHEMAS, included, [...known.keys()]]))
-    ).rows;
-  } finally {
-    await client.query(
-      `SELECT set_config('search_path', $1, false), set_config('jit', $2, false)`,
-      [saved.rows[0]?.path ?? '', saved.rows[0]?.jit ?? 'on'],
-    );
-  }
+        ).rows
+      : (
+          await client.query<SnapshotRow>(SNAPSHOT_SQL, [
+            EXCLUDED_SCHEMAS,
+            included,
+            [...known.keys()],
+          ])
+        ).rows,
+  );
   const stamps = new Map<string, Record<string, PropertyValue>>();
   const objects = rows
     .map((row) => {
