@@ -471,3 +471,5 @@ export interface ArchivePreservedDatabaseResult {
   databaseDropped: boolean;
   durationMs: number;
 }
+
+export * from './contracts/lock-wait';
