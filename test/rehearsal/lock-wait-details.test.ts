@@ -1,6 +1,6 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { WorkflowHandle } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
 import type { Client } from 'pg';
@@ -19,7 +19,7 @@ import {
 import { createTestDatabase, query, testServerUrl } from '../support/databases';
 import { closeTestEnv, startTestWorker, testEnv, type TestWorker } from '../support/temporal';
 import { waitFor } from '../support/wait';
-import { open, options, writeMigrations } from '../migrations/fixtures';
+import { open, options } from '../migrations/fixtures';
 
 /** What the Web UI shows as the run's current details (the SDK's built-in metadata query). */
 async function currentDetails(handle: WorkflowHandle): Promise<string> {
@@ -37,28 +37,14 @@ describe('a migration waiting for locks, seen from the workflow', () => {
 
   beforeAll(async () => {
     stagingUrl = await createTestDatabase('staging_lockwait');
-    const dir = writeMigrations([
-      {
-        version: 1,
-        name: 'create_customers',
-        up: `CREATE TABLE IF NOT EXISTS customers (id bigint PRIMARY KEY, email text);`,
-        down: 'DROP TABLE IF EXISTS customers;',
-        downMarkers: ['-- WARNING: drops customers and its rows; back them up first'],
-      },
-      {
-        version: 2,
-        name: 'add_customer_note',
-        up: 'ALTER TABLE customers ADD COLUMN IF NOT EXISTS note text;',
-        down: 'ALTER TABLE customers DROP COLUMN IF EXISTS note;',
-        downMarkers: ['-- WARNING: drops customers.note and its values; back them up first'],
-      },
-    ]);
-    plan = await loadPlan(dir);
+    plan = await loadPlan(resolve(__dirname, '../fixtures/rehearsal-lock-wait'));
     // Staging already has the table: the rehearsal applies 002 only.
     const setup = await open(stagingUrl);
     sessions.push(setup);
     await migrateUp(setup, plan, { ...options(), to: 1 });
-    await setup.query(`INSERT INTO customers SELECT g, 'c' || g FROM generate_series(1, 50) g`);
+    await setup.query(
+      `INSERT INTO customers SELECT g, 'c' || g || '@example.com' FROM generate_series(1, 50) g`,
+    );
 
     const workDir = mkdtempSync(join(tmpdir(), 'pgshift-lockwait-'));
     const config = parseConfig(
