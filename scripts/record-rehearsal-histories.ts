@@ -58,6 +58,14 @@ interface Scenario {
 /** The `lock-wait` scenario's blocking session (opened by prepare, committed by during). */
 let blocker: Client | undefined;
 
+/** Staging at version 1 of `plan`, with `rows` inserted by one statement. */
+async function atVersionOne(url: string, plan: MigrationPlan, rows: string): Promise<void> {
+  await withClient(url, (client) =>
+    migrateUp(client, plan, { ...DEFAULT_RUNNER_OPTIONS, appliedBy: 'setup', to: 1 }),
+  );
+  await query(url, rows);
+}
+
 const SCENARIOS: Scenario[] = [
   {
     name: 'passed',
@@ -70,12 +78,8 @@ const SCENARIOS: Scenario[] = [
     name: 'compensated',
     expected: 'failed',
     fixture: 'faults-rehearsal-halfway',
-    async prepare(url, plan) {
-      await withClient(url, (client) =>
-        migrateUp(client, plan, { ...DEFAULT_RUNNER_OPTIONS, appliedBy: 'setup', to: 1 }),
-      );
-      await query(url, `INSERT INTO cases (status) VALUES ('open'), ('open'), ('closed')`);
-    },
+    prepare: (url, plan) =>
+      atVersionOne(url, plan, `INSERT INTO cases (status) VALUES ('open'), ('open'), ('closed')`),
     check: (result) => /rolled back to version 1/.test(String(result.compensation ?? '')),
   },
   {
@@ -83,10 +87,7 @@ const SCENARIOS: Scenario[] = [
     expected: 'passed',
     fixture: 'rehearsal-lock-wait',
     async prepare(url, plan) {
-      await withClient(url, (client) =>
-        migrateUp(client, plan, { ...DEFAULT_RUNNER_OPTIONS, appliedBy: 'setup', to: 1 }),
-      );
-      await query(url, `INSERT INTO customers VALUES (1, 'a@example.com'), (2, 'b@example.com')`);
+      await atVersionOne(url, plan, `INSERT INTO customers VALUES (1, 'a@example.com')`);
       blocker = await connect(url, { application_name: 'billing' });
       await blocker.query('BEGIN; SELECT count(*) FROM customers');
     },
