@@ -276,6 +276,38 @@ describe('no-transaction files recover', () => {
       (r) => r.version as number,
     );
 
+  it('waits for a blocking session before CREATE INDEX CONCURRENTLY as a transactional file does, naming it', async () => {
+    const plan = await indexPlan();
+    const reindexer = await session('reindexer');
+    await reindexer.query('BEGIN; LOCK TABLE customers IN SHARE MODE');
+    const reindexerPid = await pidOf(reindexer);
+    const migrator = await session('pgshift');
+    const waits: LockWaitInfo[] = [];
+    const run = migrateUp(migrator, plan, options({ onLockWait: (info) => waits.push(info) }));
+    let finishedAt = 0;
+    void run.then(() => (finishedAt = Date.now())).catch(() => undefined);
+
+    const named = await waitFor('the index build to name what it waits for', async () =>
+      waits.find((w) => w.blockers[0]?.startsWith('pid ')),
+    );
+    expect(named.what).toBe('001_unique_customer_email.sql:7');
+    expect(named.blockers[0]).toMatch(
+      new RegExp(
+        `^pid ${reindexerPid} \\(reindexer, idle in transaction for [0-9.]+m?s\\) holding ShareLock on customers$`,
+      ),
+    );
+    expect(await indexState(migrator)).toBe('absent');
+    expect(finishedAt).toBe(0);
+
+    await reindexer.query('COMMIT');
+    const committedAt = Date.now();
+    const result = await run;
+    expect(finishedAt - committedAt).toBeLessThan(1000);
+    expect(result.results[0].lockWait?.blockers.join('\n')).toContain(`pid ${reindexerPid}`);
+    expect(await indexState(migrator)).toBe('valid');
+    expect(await ledgerVersions(migrator)).toEqual([1]);
+  });
+
   it('rebuilds the INVALID index a failed concurrent build left, on the next run', async () => {
     const plan = await indexPlan();
     const migrator = await session('pgshift');
