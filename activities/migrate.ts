@@ -1,4 +1,5 @@
 import { Context } from '@temporalio/activity';
+import type { Client as TemporalClient } from '@temporalio/client';
 import type { Client } from 'pg';
 import { withClient } from '../src/migrations/database';
 import { readLedger } from '../src/migrations/ledger';
@@ -18,8 +19,10 @@ import type { SignedAuthorization } from '../src/approvals/authorization';
 import { assertSignedAuthorization, rolesToApply, signaturesEnforced } from './approval-keys';
 import { asActivity, databaseUrlOf, runnerOptionsFor, type ActivityDeps } from './deps';
 import { withHeartbeat, type Heartbeat } from './heartbeat';
+import { signalLockWaits } from './lock-wait-signal';
 import { assertPlanIntegrity } from './plan';
 import { refuseRehearsalOfProduction } from './tier';
+import { lazyTemporalClient } from './temporal-client';
 
 export interface MigrationState {
   environment: string;
@@ -143,11 +146,16 @@ async function summariseFromLedger(
   };
 }
 
-/** Runs one migration direction under a timer heartbeat; the summary comes from the ledger. */
+/**
+ * Runs one migration direction under a timer heartbeat; the summary comes from the ledger.
+ * While a migration waits for other sessions' locks, the heartbeat details and (with a
+ * Temporal client) the workflow's current details, through the `lockWait` signal, say who.
+ */
 async function runMigrations(
   url: string,
   environment: string,
   plan: MigrationPlan,
+  temporal: (() => Promise<TemporalClient>) | undefined,
   run: (
     client: Client,
     report: Pick<RunnerOptions, 'onProgress' | 'onLockWait'>,
@@ -157,6 +165,7 @@ async function runMigrations(
   return withHeartbeat(async (heartbeat) =>
     withClient(url, async (client) => {
       const release = await prepareSession(client, url, heartbeat.signal);
+      const workflow = signalLockWaits(temporal);
       try {
         const state = await ledgerBefore(client, heartbeat);
         heartbeat.update(state);
@@ -171,12 +180,14 @@ async function runMigrations(
               onProgress: (event) => {
                 progress = event;
                 lastWait = undefined;
+                workflow.ended();
                 heartbeat.update({ ...state, progress });
               },
               // While a migration waits for other sessions' locks, the heartbeat details name
               // the blockers (`pgshift watch` and the Web UI's pending activity show them).
               onLockWait: (info) => {
                 lastWait = info;
+                workflow.waiting(info);
                 heartbeat.update({
                   ...state,
                   progress,
@@ -196,6 +207,8 @@ async function runMigrations(
         return await summariseFromLedger(client, environment, plan, state, result);
       } finally {
         release();
+        workflow.ended();
+        await workflow.settle();
       }
     }),
   );
@@ -208,6 +221,8 @@ function recordLockWaits(run: RunResult | undefined): void {
 }
 
 export function createMigrateActivities(deps: ActivityDeps) {
+  // The worker gives its client; activities built without one (tests, benchmarks) signal nothing.
+  const temporal = deps.client ? lazyTemporalClient(deps.client) : undefined;
   return {
     async readMigrationState(input: {
       environment: string;
@@ -255,6 +270,7 @@ export function createMigrateActivities(deps: ActivityDeps) {
           databaseUrlOf(deps, input.environment),
           input.environment,
           input.plan,
+          temporal,
           (client, report, lockWaitMs) =>
             migrateUp(client, input.plan, {
               ...options,
@@ -294,6 +310,7 @@ export function createMigrateActivities(deps: ActivityDeps) {
           databaseUrlOf(deps, input.environment),
           input.environment,
           input.plan,
+          temporal,
           async (client, report, lockWaitMs) => {
             await assertRollbackFilesAsApplied(
               client,
