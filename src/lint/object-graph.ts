@@ -485,50 +485,56 @@ function readComment(reader: StatementReader, statement: ParsedStatement): void 
   } else if (node.object) reader.walk(node.object);
 }
 
+/**
+ * CREATE TABLE AS, CREATE [MATERIALIZED] VIEW, CREATE SEQUENCE: the one relation the statement
+ * creates (named by its RangeVar), then what the rest of it uses.
+ */
+function readCreatedRelation(reader: StatementReader, statement: ParsedStatement): void {
+  const node = statement.node;
+  if (statement.type === 'CreateSeqStmt')
+    reader.createRelation('sequence', node.sequence, statement.line, {
+      tolerant: !!node.if_not_exists,
+    });
+  else {
+    const view = statement.type === 'ViewStmt';
+    const rel = view ? node.view : node.into?.rel;
+    const kind = view ? 'view' : node.objtype === 'OBJECT_MATVIEW' ? 'materialized view' : 'table';
+    if (rel)
+      reader.createRelation(kind, rel, reader.lineAt(rel.location), {
+        tolerant: !!(view ? node.replace : node.if_not_exists),
+        columnsKnown: false,
+      });
+  }
+  reader.walk(node);
+}
+
+/** The statements read by a function of their own. */
+const STATEMENT_READERS = new Map<
+  string,
+  (reader: StatementReader, statement: ParsedStatement) => void
+>([
+  ['CreateStmt', (reader, { node }) => readCreateTable(reader, node)],
+  ['CreateTableAsStmt', readCreatedRelation],
+  ['ViewStmt', readCreatedRelation],
+  ['CreateSeqStmt', readCreatedRelation],
+  ['IndexStmt', (reader, { node }) => readIndex(reader, node)],
+  ['AlterTableStmt', (reader, { node }) => readAlterTable(reader, node)],
+  ['DropStmt', readDrop],
+  ['RenameStmt', readRename],
+  ['CommentStmt', readComment],
+]);
+
 /** The objects one statement creates, drops, renames and uses, in order. */
 export function describeStatement(file: ParsedFile, statement: ParsedStatement): ObjectAction[] {
   const reader = new StatementReader(file, statement);
   const node = statement.node;
   const line = statement.line;
+  const read = STATEMENT_READERS.get(statement.type);
+  if (read) {
+    read(reader, statement);
+    return reader.actions;
+  }
   switch (statement.type) {
-    case 'CreateStmt':
-      readCreateTable(reader, node);
-      break;
-    case 'CreateTableAsStmt': {
-      const rel = node.into?.rel;
-      if (rel)
-        reader.createRelation(
-          node.objtype === 'OBJECT_MATVIEW' ? 'materialized view' : 'table',
-          rel,
-          reader.lineAt(rel.location),
-          { tolerant: !!node.if_not_exists, columnsKnown: false },
-        );
-      reader.walk(node);
-      break;
-    }
-    case 'ViewStmt':
-      reader.createRelation('view', node.view, reader.lineAt(node.view.location), {
-        tolerant: !!node.replace,
-        columnsKnown: false,
-      });
-      reader.walk(node);
-      break;
-    case 'IndexStmt':
-      readIndex(reader, node);
-      break;
-    case 'CreateSeqStmt':
-      reader.createRelation('sequence', node.sequence, line, { tolerant: !!node.if_not_exists });
-      reader.walk(node);
-      break;
-    case 'AlterTableStmt':
-      readAlterTable(reader, node);
-      break;
-    case 'DropStmt':
-      readDrop(reader, statement);
-      break;
-    case 'RenameStmt':
-      readRename(reader, statement);
-      break;
     case 'CreateFunctionStmt':
       reader.function('create', strings(node.funcname), line, !!node.replace);
       reader.walk(node);
@@ -597,9 +603,6 @@ export function describeStatement(file: ParsedFile, statement: ParsedStatement):
       if (schema) reader.schemaUse(schema, line);
       break;
     }
-    case 'CommentStmt':
-      readComment(reader, statement);
-      break;
     case 'DoStmt':
       return describeDoBlock(file, statement);
     case 'TransactionStmt':
