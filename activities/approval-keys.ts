@@ -4,7 +4,7 @@ import { verifyAuthorization, type SignedAuthorization } from '../src/approvals/
 import { isProductionTier } from '../src/config';
 import { loadAllowedSigners, requiresSignatures } from '../src/config/signatures';
 import { assessRisk, validateSafety } from '../src/lint/safety';
-import { PgshiftError } from '../src/migrations/errors';
+import { errorClass } from '../src/errors';
 import type { MigrationPlan } from '../src/migrations/types';
 import { asActivity, settingsOf, type ActivityDeps } from './deps';
 
@@ -22,10 +22,7 @@ export interface ApprovalKeys {
  * An activity was asked to change a production-tier database without signed approvals that
  * verify against the worker's allowed signers, now. Retrying cannot help.
  */
-export class SignedApprovalsRefusedError extends PgshiftError {
-  readonly code = 'SignedApprovalsRefused';
-  readonly exitCode = 1;
-}
+export class SignedApprovalsRefusedError extends errorClass('SignedApprovalsRefused', 1) {}
 
 export function createApprovalKeyActivities(deps: ActivityDeps) {
   return {
