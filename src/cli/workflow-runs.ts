@@ -16,6 +16,7 @@ import {
   type WorkflowKind,
 } from '../../workflows/definitions';
 import { STEP_ICON } from '../../workflows/step-icons';
+import type { MigrationPlan } from '../migrations/types';
 
 export interface StartRequest {
   kind: WorkflowKind;
@@ -28,6 +29,35 @@ export interface StartRequest {
   summary: string;
   /** Markdown for the Web UI's workflow page. */
   details: string;
+}
+
+/** "12 migrations up to 12". */
+export function planSize(plan: MigrationPlan): string {
+  const top = Math.max(...plan.migrations.map((m) => m.version));
+  return `${plan.migrations.length} migrations up to ${top}`;
+}
+
+/**
+ * The start request of a run of a migration plan: where, who and which plan come from its
+ * input; the Web UI summary reads "<what>: 12 migrations up to 12<extra>, plan 1a2b3c4d5e6f".
+ */
+export function planRunRequest(
+  request: Pick<StartRequest, 'kind' | 'workflowId' | 'details'> & {
+    input: { environment: string; initiator: string };
+    plan: MigrationPlan;
+    what: string;
+    extra?: string;
+  },
+): StartRequest {
+  const { input, plan, what, extra = '', ...rest } = request;
+  return {
+    ...rest,
+    input,
+    environment: input.environment,
+    initiator: input.initiator,
+    planChecksum: plan.checksum,
+    summary: `${what}: ${planSize(plan)}${extra}, plan ${plan.checksum.slice(0, 12)}`,
+  };
 }
 
 /**
