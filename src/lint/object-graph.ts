@@ -132,16 +132,19 @@ class StatementReader {
 
   /** A use of a schema other than the system ones. */
   schemaUse(schema: string, line: number): void {
-    if (systemSchemas.has(schema)) return;
-    this.add({
-      action: 'use',
-      kind: 'schema',
-      key: `schema:${schema}`,
-      name: schema,
-      line,
-      tolerant: false,
-      schema,
-    });
+    if (!systemSchemas.has(schema)) this.unqualified('use', 'schema', schema, line, false);
+  }
+
+  /** A schema or an extension: an object named by one word, not by a schema-qualified name. */
+  unqualified(
+    action: ObjectAction['action'],
+    kind: 'schema' | 'extension',
+    name: string,
+    line: number,
+    tolerant: boolean,
+    schema = name,
+  ): void {
+    this.add({ action, kind, key: `${kind}:${name}`, name, line, tolerant, schema });
   }
 
   add(action: ObjectAction): void {
@@ -473,15 +476,7 @@ function readComment(reader: StatementReader, statement: ParsedStatement): void 
   } else if (functionKinds.has(node.objtype) && node.object?.ObjectWithArgs) {
     reader.function('use', strings(node.object.ObjectWithArgs.objname), line);
   } else if (node.objtype === 'OBJECT_SCHEMA' && node.object?.String?.sval) {
-    reader.add({
-      action: 'use',
-      kind: 'schema',
-      key: `schema:${node.object.String.sval}`,
-      name: node.object.String.sval,
-      line,
-      tolerant: false,
-      schema: node.object.String.sval,
-    });
+    reader.unqualified('use', 'schema', node.object.String.sval, line, false);
   } else if (node.object) reader.walk(node.object);
 }
 
@@ -575,27 +570,11 @@ export function describeStatement(file: ParsedFile, statement: ParsedStatement):
       reader.type('use', strings(node.typeName), line);
       break;
     case 'CreateSchemaStmt':
-      reader.add({
-        action: 'create',
-        kind: 'schema',
-        key: `schema:${node.schemaname}`,
-        name: node.schemaname,
-        line,
-        tolerant: !!node.if_not_exists,
-        schema: node.schemaname,
-      });
+      reader.unqualified('create', 'schema', node.schemaname, line, !!node.if_not_exists);
       reader.walk(node.schemaElts);
       break;
     case 'CreateExtensionStmt': {
-      reader.add({
-        action: 'create',
-        kind: 'extension',
-        key: `extension:${node.extname}`,
-        name: node.extname,
-        line,
-        tolerant: !!node.if_not_exists,
-        schema: 'public',
-      });
+      reader.unqualified('create', 'extension', node.extname, line, !!node.if_not_exists, 'public');
       const schemaOption = (node.options ?? []).find(
         (o: AstNode) => o.DefElem?.defname === 'schema',
       );
