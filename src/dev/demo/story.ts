@@ -51,12 +51,12 @@ interface Outcome {
 const TASK_QUEUE = 'pgshift';
 
 /** Who approves in the demo: one distinct person per role, the executive last. */
-const APPROVERS = [
-  ['engineering-lead', 'alice'],
-  ['product-owner', 'bob'],
-  ['devops', 'carol'],
-  ['executive', 'dave'],
-] as const;
+const APPROVERS = Object.entries({
+  'engineering-lead': 'alice',
+  'product-owner': 'bob',
+  devops: 'carol',
+  executive: 'dave',
+});
 
 /** Copies the first `count` migration pairs into `dest`: a release is a prefix of the folder. */
 function releaseFolder(source: string, dest: string, upTo: number): string {
@@ -171,6 +171,26 @@ export async function runDemo(options: DemoOptions = {}): Promise<number> {
       );
     };
 
+    /**
+     * Follows a deploy to its end: it must end `finalState` with production on release 1
+     * (version 11, app 2.0.0); `says` opens the line that reports where production is.
+     */
+    const expectRelease1InProduction = async (
+      step: string,
+      handle: Parameters<typeof followProgress>[0],
+      finalState: ProductionDeployResult['finalState'],
+      says: (result: ProductionDeployResult) => string,
+    ) => {
+      const result = await followProgress<ProductionDeployResult>(handle, (l) => say(`  ${l}`));
+      const version = await versionOf('production');
+      const app = await appVersion('production');
+      expect(
+        step,
+        result.finalState === finalState && version === 11 && app === '2.0.0',
+        `${says(result)} version ${version}, app ${app}`,
+      );
+    };
+
     /** Starts a production deploy and approves it by signal, one person per role. */
     const deploy = async (
       plan: MigrationPlan,
@@ -251,13 +271,11 @@ export async function runDemo(options: DemoOptions = {}): Promise<number> {
     // ── 3. approved deploy ──
     title('3. Production deploy of release 1, approved by three people');
     const deployA = await deploy(planA, '2.0.0', '8s', 2_000, APPROVERS.slice(0, 3));
-    const resultA = await followProgress<ProductionDeployResult>(deployA, (l) => say(`  ${l}`));
-    expect(
+    await expectRelease1InProduction(
       '3. Deploy',
-      resultA.finalState === 'completed' &&
-        (await versionOf('production')) === 11 &&
-        (await appVersion('production')) === '2.0.0',
-      `deploy ${resultA.finalState}; production at version ${await versionOf('production')}, app ${await appVersion('production')}`,
+      deployA,
+      'completed',
+      (result) => `deploy ${result.finalState}; production at`,
     );
 
     say('  the application runs: customers sign up, webhooks arrive, recovery cases open…');
@@ -281,13 +299,11 @@ export async function runDemo(options: DemoOptions = {}): Promise<number> {
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ mode: 'fail', version: '3.0.0' }),
     });
-    const resultB = await followProgress<ProductionDeployResult>(deployB, (l) => say(`  ${l}`));
-    expect(
+    await expectRelease1InProduction(
       '4. Automatic rollback',
-      resultB.finalState === 'rolled-back' &&
-        (await versionOf('production')) === 11 &&
-        (await appVersion('production')) === '2.0.0',
-      `deploy ${resultB.finalState} (${resultB.reason ?? ''}); production back at version ${await versionOf('production')}, app ${await appVersion('production')}`,
+      deployB,
+      'rolled-back',
+      (result) => `deploy ${result.finalState} (${result.reason ?? ''}); production back at`,
     );
 
     // ── 5. emergency rollback to migration 8 ──
