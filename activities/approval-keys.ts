@@ -6,7 +6,7 @@ import { loadAllowedSigners, requiresSignatures } from '../src/config/signatures
 import { assessRisk, validateSafety } from '../src/lint/safety';
 import { errorClass } from '../src/errors';
 import type { MigrationPlan } from '../src/migrations/types';
-import { asActivity, settingsOf, type ActivityDeps } from './deps';
+import { fromSettings, settingsOf, type ActivityDeps, type OnEnvironment } from './deps';
 
 /** The approver keys of one environment, as the workflow's approval policy needs them. */
 export interface ApprovalKeys {
@@ -31,9 +31,8 @@ export function createApprovalKeyActivities(deps: ActivityDeps) {
      * worker's config, at the start of a deploy or rollback and again before the last approval
      * counts: the file is read every time, so a key removed from it is revoked.
      */
-    async loadApprovalKeys(input: { environment: string }): Promise<ApprovalKeys> {
-      return asActivity(async () => {
-        const settings = settingsOf(deps, input.environment);
+    async loadApprovalKeys(input: OnEnvironment): Promise<ApprovalKeys> {
+      return fromSettings(deps, input, (settings) => {
         return {
           required: requiresSignatures(settings),
           allowedSigners: loadAllowedSigners(deps.config, settings).signers,
@@ -43,6 +42,14 @@ export function createApprovalKeyActivities(deps: ActivityDeps) {
     },
   };
 }
+
+/**
+ * The input of an activity that changes an environment's database, with the signed decisions
+ * behind the change (required on a production tier that requires signatures).
+ */
+export type AuthorizedChange<Extra extends object = object> = OnEnvironment<
+  { authorization?: SignedAuthorization } & Extra
+>;
 
 /**
  * The worker's own check before it changes a production-tier database whose environment

@@ -15,7 +15,8 @@ import {
 } from '../src/verify';
 import { compareWithSchemaSnapshot, saveSchemaSnapshot } from '../src/records/schema-snapshots';
 import { withHeartbeat } from './heartbeat';
-import { asActivity, databaseUrlOf, settingsOf, type ActivityDeps } from './deps';
+import type { ActivityDeps, OnEnvironment } from './deps';
+import { asActivity, databaseUrlOf, settingsOf } from './deps';
 
 export interface CheckOutcome {
   name: string;
@@ -44,7 +45,7 @@ export function createVerifyActivities(deps: ActivityDeps) {
   };
   return {
     /** Row counts of the environment's critical tables (the "must not drop" reference). */
-    async captureRowCounts(input: { environment: string }): Promise<RowCounts> {
+    async captureRowCounts(input: OnEnvironment): Promise<RowCounts> {
       return asActivity(() =>
         countRows(
           databaseUrlOf(deps, input.environment),
@@ -57,11 +58,9 @@ export function createVerifyActivities(deps: ActivityDeps) {
      * The guide's post-deployment verification: `SELECT 1`, critical row counts not
      * dropped, configured SQL checks, HTTP health checks (status and latency).
      */
-    async verifyEnvironment(input: {
-      environment: string;
-      baselineRowCounts?: RowCounts;
-      skipHttp?: boolean;
-    }): Promise<VerificationReport> {
+    async verifyEnvironment(
+      input: OnEnvironment<{ baselineRowCounts?: RowCounts; skipHttp?: boolean }>,
+    ): Promise<VerificationReport> {
       return asActivity(() =>
         withHeartbeat(async () => {
           const settings = settingsOf(deps, input.environment);
@@ -127,21 +126,19 @@ export function createVerifyActivities(deps: ActivityDeps) {
     },
 
     /** Latency reference measured before a deploy, for "performance degradation > 50%". */
-    async measureBaseline(input: { environment: string; tables?: string[] }): Promise<Baseline> {
+    async measureBaseline(input: OnEnvironment<{ tables?: string[] }>): Promise<Baseline> {
       return asActivity(() => measureBaseline(metricsTarget(input.environment, input.tables)));
     },
 
     /** One observation of the monitoring window; the workflow judges it with evaluateThresholds. */
-    async sampleMetrics(input: { environment: string; tables?: string[] }): Promise<MetricsSample> {
+    async sampleMetrics(input: OnEnvironment<{ tables?: string[] }>): Promise<MetricsSample> {
       return asActivity(() => sampleMetrics(metricsTarget(input.environment, input.tables)));
     },
 
     /** Stores the live schema under a label (e.g. `v5`) for later comparison. */
-    async captureSchema(input: {
-      environment: string;
-      workflowId: string;
-      label: string;
-    }): Promise<{ digest: string; objects: number }> {
+    async captureSchema(
+      input: OnEnvironment<{ workflowId: string; label: string }>,
+    ): Promise<{ digest: string; objects: number }> {
       return asActivity(() =>
         withClient(databaseUrlOf(deps, input.environment), (client) =>
           saveSchemaSnapshot(client, input.workflowId, input.label),
@@ -150,11 +147,9 @@ export function createVerifyActivities(deps: ActivityDeps) {
     },
 
     /** Does the live schema equal the one stored under `label`? Differences in words. */
-    async compareSchema(input: {
-      environment: string;
-      workflowId: string;
-      label: string;
-    }): Promise<{ matches: boolean; differences: string[] }> {
+    async compareSchema(
+      input: OnEnvironment<{ workflowId: string; label: string }>,
+    ): Promise<{ matches: boolean; differences: string[] }> {
       return asActivity(async () => {
         const result = await withClient(databaseUrlOf(deps, input.environment), (client) =>
           compareWithSchemaSnapshot(client, input.workflowId, input.label),
@@ -167,7 +162,7 @@ export function createVerifyActivities(deps: ActivityDeps) {
      * The toolkit's rollback tests (`test rollback --all`) in scratch databases: never on
      * the environment's own database. Heartbeats per migration.
      */
-    async runRollbackTests(input: { environment: string; plan: MigrationPlan }): Promise<{
+    async runRollbackTests(input: OnEnvironment<{ plan: MigrationPlan }>): Promise<{
       passed: boolean;
       tested: number;
       failures: string[];
