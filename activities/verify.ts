@@ -2,36 +2,28 @@ import { withClient } from '../src/migrations/database';
 import { testAllRollbacks } from '../src/migrations/rollback-test';
 import type { MigrationPlan } from '../src/migrations/types';
 import {
-  checkDatabase,
   checkHttpHealth,
   compareRowCounts,
   countRows,
   measureBaseline,
-  runSqlChecks,
   sampleMetrics,
   type Baseline,
   type MetricsSample,
   type RowCounts,
 } from '../src/verify';
+import {
+  databaseCheck,
+  sqlChecks,
+  type VerificationCheck as CheckOutcome,
+  type VerificationResult as VerificationReport,
+} from '../src/verify/run-verification';
 import { compareWithSchemaSnapshot, saveSchemaSnapshot } from '../src/records/schema-snapshots';
 import { withHeartbeat } from './heartbeat';
 import type { ActivityDeps, OnEnvironment } from './deps';
 import { asActivity, databaseUrlOf, settingsOf } from './deps';
 
-export interface CheckOutcome {
-  name: string;
-  kind: 'database' | 'row-counts' | 'sql' | 'http';
-  ok: boolean;
-  detail: string;
-  latencyMs?: number;
-}
-
-export interface VerificationReport {
-  environment: string;
-  ok: boolean;
-  checks: CheckOutcome[];
-  rowCounts: RowCounts;
-}
+/** One check of the verification, and the verification of an environment: as the library's. */
+export type { CheckOutcome, VerificationReport };
 
 export function createVerifyActivities(deps: ActivityDeps) {
   const metricsTarget = (environment: string, tables?: string[]) => {
@@ -65,17 +57,12 @@ export function createVerifyActivities(deps: ActivityDeps) {
         withHeartbeat(async () => {
           const settings = settingsOf(deps, input.environment);
           const url = databaseUrlOf(deps, input.environment);
-          const checks: CheckOutcome[] = [];
-          const db = await checkDatabase(url);
-          checks.push({
-            name: 'SELECT 1',
-            kind: 'database',
-            ok: db.ok,
-            detail: db.ok
-              ? `database answered in ${Math.round(db.latencyMs)} ms`
-              : (db.error ?? 'failed'),
-            latencyMs: db.latencyMs,
-          });
+          const db = await databaseCheck(
+            url,
+            'SELECT 1',
+            (answer) => `database answered in ${Math.round(answer.latencyMs)} ms`,
+          );
+          const checks: CheckOutcome[] = [db];
           let rowCounts: RowCounts = {};
           if (db.ok && settings.criticalTables.length) {
             rowCounts = await countRows(url, settings.criticalTables);
@@ -93,15 +80,7 @@ export function createVerifyActivities(deps: ActivityDeps) {
               });
             }
           }
-          if (db.ok && settings.checks.length)
-            for (const result of await runSqlChecks(url, settings.checks))
-              checks.push({
-                name: result.name,
-                kind: 'sql',
-                ok: result.ok,
-                detail: result.ok ? `${result.rowCount} rows` : (result.detail ?? 'failed'),
-                latencyMs: result.durationMs,
-              });
+          if (db.ok) checks.push(...(await sqlChecks(url, settings)));
           if (!input.skipHttp)
             for (const check of settings.healthChecks) {
               const result = await checkHttpHealth(check);
