@@ -8,15 +8,16 @@ import {
   approveSignal,
   approvalsQuery,
   deployWorkflowId,
+  emergencyRollbackResultSchema,
   environmentLockId,
+  productionDeployResultSchema,
   progressQuery,
   rehearsalWorkflowId,
+  stagingRehearsalResultSchema,
   type EmergencyRollbackInput,
-  type EmergencyRollbackResult,
   type ProductionDeployInput,
   type ProductionDeployResult,
   type StagingRehearsalInput,
-  type StagingRehearsalResult,
 } from '../../../workflows/definitions';
 import { signDeployStart } from '../../cli/commands/deploy';
 import { signRollbackStart } from '../../cli/commands/rollback';
@@ -163,7 +164,11 @@ export async function runDemo(options: DemoOptions = {}): Promise<number> {
         summary: `Staging rehearsal: migrations up to ${pad(top(plan))}`,
         details: 'Demo rehearsal on the embedded stack.',
       });
-      const result = await followProgress<StagingRehearsalResult>(handle, (l) => say(`  ${l}`));
+      const result = await followProgress(
+        handle,
+        (l) => say(`  ${l}`),
+        stagingRehearsalResultSchema,
+      );
       expect(
         label,
         result.finalState === 'passed' && (await versionOf('staging')) === top(plan),
@@ -181,7 +186,11 @@ export async function runDemo(options: DemoOptions = {}): Promise<number> {
       finalState: ProductionDeployResult['finalState'],
       says: (result: ProductionDeployResult) => string,
     ) => {
-      const result = await followProgress<ProductionDeployResult>(handle, (l) => say(`  ${l}`));
+      const result = await followProgress(
+        handle,
+        (l) => say(`  ${l}`),
+        productionDeployResultSchema,
+      );
       const version = await versionOf('production');
       const app = await appVersion('production');
       expect(
@@ -366,7 +375,11 @@ export async function runDemo(options: DemoOptions = {}): Promise<number> {
         '  carol signs and sends her approval of the data-losing rollback (signal "approveRollback")',
       );
     }
-    const resultR = await followProgress<EmergencyRollbackResult>(rollback, (l) => say(`  ${l}`));
+    const resultR = await followProgress(
+      rollback,
+      (l) => say(`  ${l}`),
+      emergencyRollbackResultSchema,
+    );
     expect(
       '5. Emergency rollback',
       gate === 'approval' &&
@@ -389,7 +402,11 @@ export async function runDemo(options: DemoOptions = {}): Promise<number> {
       summary: 'Status of production',
       details: 'Demo --status-only: changes nothing.',
     });
-    const resultS = await followProgress<EmergencyRollbackResult>(status, (l) => say(`  ${l}`));
+    const resultS = await followProgress(
+      status,
+      (l) => say(`  ${l}`),
+      emergencyRollbackResultSchema,
+    );
     expect(
       '6. Status only',
       resultS.finalState !== 'failed' && (await versionOf('production')) === 8,
