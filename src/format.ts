@@ -27,3 +27,18 @@ export function formatSeconds(ms: number): string {
   if (seconds < 60) return `${seconds} s`;
   return `${Math.floor(seconds / 60)} min ${seconds % 60} s`;
 }
+
+/**
+ * What a schema refused, in one line: `path: message; …` (at most `limit` issues; `root`
+ * names an issue of the whole value, whose path is empty).
+ */
+export function formatIssues(
+  issues: readonly { path: readonly PropertyKey[]; message: string }[],
+  root = '',
+  limit = Infinity,
+): string {
+  return issues
+    .slice(0, limit)
+    .map((issue) => `${issue.path.join('.') || root}: ${issue.message}`)
+    .join('; ');
+}

@@ -6,7 +6,8 @@ import type {
 } from '@temporalio/client';
 import type { z } from 'zod';
 import { isTemporalError } from '../temporal/sdk-errors';
-import { PgshiftError, UsageError } from '../errors';
+import { errorClass, UsageError } from '../errors';
+import { formatIssues } from '../format';
 import { webUiLink } from '../temporal/connection';
 import { taskQueueFromEnv } from '../temporal/task-queue';
 import { runAttributePairs } from './run-attributes';
@@ -167,10 +168,7 @@ export async function followProgress<S extends z.ZodType>(
 }
 
 /** The worker returned a result its contract does not declare (CLI and worker of different versions). */
-export class UnexpectedResultError extends PgshiftError {
-  readonly code = 'UnexpectedResultError';
-  readonly exitCode = 2;
-}
+export class UnexpectedResultError extends errorClass('UnexpectedResultError', 2) {}
 
 /** A workflow's result read through its contract's schema: every field declared, nothing else. */
 export function parseResult<S extends z.ZodType>(
@@ -181,10 +179,7 @@ export function parseResult<S extends z.ZodType>(
   const parsed = schema.safeParse(result);
   if (parsed.success) return parsed.data;
   throw new UnexpectedResultError(
-    `the result of ${workflowId} does not match its contract in workflows/contracts/ (${parsed.error.issues
-      .slice(0, 5)
-      .map((i) => `${i.path.join('.') || 'result'}: ${i.message}`)
-      .join('; ')}): are the pgshift CLI and the worker the same version?`,
+    `the result of ${workflowId} does not match its contract in workflows/contracts/ (${formatIssues(parsed.error.issues, 'result', 5)}): are the pgshift CLI and the worker the same version?`,
   );
 }
 

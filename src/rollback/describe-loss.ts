@@ -2,13 +2,18 @@
  * How an incident names the data a rollback destroys. Pure, no imports: the emergency
  * rollback workflow calls it inside the Temporal sandbox.
  */
-export const LOSS_KINDS = [
+/** Kinds whose loss can be counted: rows of a table, or non-null values of a column. */
+export const COUNTED_LOSS_KINDS = [
   'drop-table',
   'drop-column',
   'truncate',
   'delete',
   'update',
   'alter-column-type',
+] as const;
+
+export const LOSS_KINDS = [
+  ...COUNTED_LOSS_KINDS,
   'drop-schema',
   'drop-type',
   'drop-cascade',

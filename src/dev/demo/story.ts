@@ -151,6 +151,11 @@ export async function runDemo(options: DemoOptions = {}): Promise<number> {
       say(`  Web UI: ${link}`);
       return handle;
     };
+    /** Follows a run to its end, its progress indented under the step, its result checked. */
+    const follow = <S extends Parameters<typeof followProgress>[2]>(
+      handle: Parameters<typeof followProgress>[0],
+      resultSchema: S,
+    ) => followProgress(handle, (l) => say(`  ${l}`), resultSchema);
     const rehearse = async (plan: MigrationPlan, label: string) => {
       title(`${label}: staging rehearsal of migrations 001..${pad(top(plan))}`);
       say("The guide's enhanced staging rehearsal, as a durable workflow: validate, back up,");
@@ -164,11 +169,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<number> {
         summary: `Staging rehearsal: migrations up to ${pad(top(plan))}`,
         details: 'Demo rehearsal on the embedded stack.',
       });
-      const result = await followProgress(
-        handle,
-        (l) => say(`  ${l}`),
-        stagingRehearsalResultSchema,
-      );
+      const result = await follow(handle, stagingRehearsalResultSchema);
       expect(
         label,
         result.finalState === 'passed' && (await versionOf('staging')) === top(plan),
@@ -186,11 +187,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<number> {
       finalState: ProductionDeployResult['finalState'],
       says: (result: ProductionDeployResult) => string,
     ) => {
-      const result = await followProgress(
-        handle,
-        (l) => say(`  ${l}`),
-        productionDeployResultSchema,
-      );
+      const result = await follow(handle, productionDeployResultSchema);
       const version = await versionOf('production');
       const app = await appVersion('production');
       expect(
@@ -375,11 +372,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<number> {
         '  carol signs and sends her approval of the data-losing rollback (signal "approveRollback")',
       );
     }
-    const resultR = await followProgress(
-      rollback,
-      (l) => say(`  ${l}`),
-      emergencyRollbackResultSchema,
-    );
+    const resultR = await follow(rollback, emergencyRollbackResultSchema);
     expect(
       '5. Emergency rollback',
       gate === 'approval' &&
@@ -402,11 +395,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<number> {
       summary: 'Status of production',
       details: 'Demo --status-only: changes nothing.',
     });
-    const resultS = await followProgress(
-      status,
-      (l) => say(`  ${l}`),
-      emergencyRollbackResultSchema,
-    );
+    const resultS = await follow(status, emergencyRollbackResultSchema);
     expect(
       '6. Status only',
       resultS.finalState !== 'failed' && (await versionOf('production')) === 8,
