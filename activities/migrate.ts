@@ -15,9 +15,14 @@ import type {
   RunnerOptions,
 } from '../src/migrations/types';
 import { pgshiftMetrics } from '../src/temporal/metrics';
-import type { SignedAuthorization } from '../src/approvals/authorization';
-import { assertSignedAuthorization, rolesToApply, signaturesEnforced } from './approval-keys';
-import { asActivity, databaseUrlOf, runnerOptionsFor, type ActivityDeps } from './deps';
+import {
+  assertSignedAuthorization,
+  rolesToApply,
+  signaturesEnforced,
+  type AuthorizedChange,
+} from './approval-keys';
+import type { ActivityDeps, OnEnvironment } from './deps';
+import { asActivity, databaseUrlOf, runnerOptionsFor } from './deps';
 import { withHeartbeat, type Heartbeat } from './heartbeat';
 import { signalLockWaits } from './lock-wait-signal';
 import { assertPlanIntegrity } from './plan';
@@ -224,10 +229,9 @@ export function createMigrateActivities(deps: ActivityDeps) {
   // The worker gives its client; activities built without one (tests, benchmarks) signal nothing.
   const temporal = deps.client ? lazyTemporalClient(deps.client) : undefined;
   return {
-    async readMigrationState(input: {
-      environment: string;
-      plan: MigrationPlan;
-    }): Promise<MigrationState> {
+    async readMigrationState(
+      input: OnEnvironment<{ plan: MigrationPlan }>,
+    ): Promise<MigrationState> {
       return asActivity(() => {
         refuseRehearsalOfProduction(deps, input.environment);
         return withClient(databaseUrlOf(deps, input.environment), async (client) => {
@@ -248,14 +252,13 @@ export function createMigrateActivities(deps: ActivityDeps) {
      * Applies pending migrations (up to `to`). Idempotent: the ledger and the advisory lock
      * make a retry after a crash continue where the first attempt stopped.
      */
-    async applyMigrations(input: {
-      environment: string;
-      plan: MigrationPlan;
-      to?: number;
-      appliedBy?: string;
-      /** The signed approvals behind this change (required on a production tier that requires signatures). */
-      authorization?: SignedAuthorization;
-    }): Promise<RunSummary> {
+    async applyMigrations(
+      input: AuthorizedChange<{
+        plan: MigrationPlan;
+        to?: number;
+        appliedBy?: string;
+      }>,
+    ): Promise<RunSummary> {
       return asActivity(async () => {
         refuseRehearsalOfProduction(deps, input.environment);
         assertPlanIntegrity(input.plan);
@@ -285,19 +288,18 @@ export function createMigrateActivities(deps: ActivityDeps) {
     },
 
     /** Rolls back to `target` (kept applied) with the rollback files. Idempotent like applyMigrations. */
-    async revertMigrations(input: {
-      environment: string;
-      plan: MigrationPlan;
-      target: number;
-      appliedBy?: string;
-      /**
-       * The operator's explicit acceptance of rollback files that changed since their
-       * migration was applied (recorded in pgshift.repairs); without it such files are refused.
-       */
-      acceptChangedRollback?: { reason: string; acceptedBy: string };
-      /** The signed approvals behind this change (required on a production tier that requires signatures). */
-      authorization?: SignedAuthorization;
-    }): Promise<RunSummary> {
+    async revertMigrations(
+      input: AuthorizedChange<{
+        plan: MigrationPlan;
+        target: number;
+        appliedBy?: string;
+        /**
+         * The operator's explicit acceptance of rollback files that changed since their
+         * migration was applied (recorded in pgshift.repairs); without it such files are refused.
+         */
+        acceptChangedRollback?: { reason: string; acceptedBy: string };
+      }>,
+    ): Promise<RunSummary> {
       return asActivity(async () => {
         refuseRehearsalOfProduction(deps, input.environment);
         assertPlanIntegrity(input.plan);

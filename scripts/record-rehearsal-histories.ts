@@ -28,10 +28,9 @@ import { connect, withClient } from '../src/migrations/database';
 import { loadPlan } from '../src/migrations/files';
 import { migrateUp } from '../src/migrations/runner';
 import { DEFAULT_RUNNER_OPTIONS, type MigrationPlan } from '../src/migrations/types';
-import { writeHistoryFile } from '../test/deploy/history-files';
 import { createTestDatabase, query, testServerUrl } from '../test/support/databases';
-import { setup, teardown } from '../test/support/global-setup';
-import { closeTestEnv, startTestWorker, testEnv } from '../test/support/temporal';
+import { startTestWorker, testEnv } from '../test/support/temporal';
+import { runRecording, saveHistory } from './recording';
 import {
   progressQuery,
   rehearsalWorkflowId,
@@ -40,7 +39,6 @@ import {
 } from '../workflows/definitions';
 
 const ROOT = join(__dirname, '..');
-const HISTORIES = join(ROOT, 'test', 'histories');
 const FIXTURES = join(ROOT, 'test', 'fixtures');
 
 interface Scenario {
@@ -106,8 +104,7 @@ const SCENARIOS: Scenario[] = [
   },
 ];
 
-async function main(): Promise<void> {
-  await setup();
+runRecording('record-rehearsal-histories', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'pgshift-record-rehearsals-'));
   const only = process.argv.slice(2);
   try {
@@ -148,33 +145,17 @@ async function main(): Promise<void> {
           throw new Error(
             `scenario ${scenario.name} ended ${result.finalState} (${result.failure ?? 'no failure'}; ${result.compensation ?? 'no compensation'}), expected ${scenario.expected}`,
           );
-        const history = await handle.fetchHistory();
-        const file = join(HISTORIES, `staging-rehearsal-${scenario.name}.json`);
-        writeHistoryFile(
-          file,
-          {
-            workflowId: handle.workflowId,
-            workflowType: 'stagingRehearsal',
-            finalState: result.finalState,
-          },
-          history,
+        await saveHistory(
+          `staging-rehearsal-${scenario.name}`,
+          handle,
+          'stagingRehearsal',
+          result.finalState,
         );
-        process.stdout.write(`recorded ${file} (${history.events?.length ?? 0} events)\n`);
       } finally {
         await worker.stop();
       }
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
-    await closeTestEnv();
-    await teardown();
   }
-}
-
-main().then(
-  () => process.exit(0),
-  (error: Error) => {
-    process.stderr.write(`record-rehearsal-histories: ${error.stack ?? error.message}\n`);
-    process.exit(1);
-  },
-);
+});
