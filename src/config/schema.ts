@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { DURATION_PATTERN, tryParseDuration } from './duration';
+import { fleetSchema } from './fleet-schema';
 
 /**
  * The zod schema of `pgshift.config.json`. Objects are strict (a misspelt key is an error
@@ -383,6 +384,15 @@ export const configSchema = z.strictObject({
     .default(() => ({}))
     .describe(
       'Settings per environment name (lowercase letters, digits, - and _, so `Production` can never alias `production`). An environment not listed here still works with every default.',
+    ),
+  fleets: z
+    .record(
+      z.string().regex(ENVIRONMENT_NAME, 'fleet names use lowercase letters, digits, - and _'),
+      fleetSchema.describe('One fleet, e.g. "tenants".'),
+    )
+    .default(() => ({}))
+    .describe(
+      'Named sets of databases that `pgshift deploy --fleet <name>` rolls one plan out to, in waves (see Fleets).',
     ),
 });
 
