@@ -157,6 +157,9 @@ export function createFleetActivities(deps: ActivityDeps) {
   };
 }
 
+/** The approval window of a replay: approvals are judged as of when they were granted. */
+const NEVER = Date.parse('9999-12-31T00:00:00Z');
+
 /** Replays the parent's granted approvals through the policy with this worker's roster. */
 function approvalProblem(
   deps: ActivityDeps,
@@ -169,7 +172,7 @@ function approvalProblem(
   const required = [
     ...new Set([...requiredRolesFor(config, { highRisk: false }), ...approvals.required]),
   ];
-  let state = initialApprovalState(required, Number.MAX_SAFE_INTEGER);
+  let state = initialApprovalState(required, NEVER);
   for (const grant of approvals.granted) {
     const decision = evaluateApproval(
       state,
@@ -180,7 +183,7 @@ function approvalProblem(
         planChecksum,
         roster: config.roster,
         requiredRoles: required,
-        expiresAt: Number.MAX_SAFE_INTEGER,
+        expiresAt: NEVER,
         allowInitiator: config.allowInitiator,
       },
     );

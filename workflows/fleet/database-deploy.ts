@@ -9,7 +9,7 @@ import { EnvironmentLease } from '../lease/lease-client';
 import { ProgressTracker } from '../progress-tracker';
 import { recordRun } from '../steps/record';
 import { returnToVersion } from '../steps/return-to-version';
-import { failedChecks, padVersion, summariseChecks } from '../text';
+import { failedChecks, firstLine, padVersion, summariseChecks } from '../text';
 import type { FleetDatabaseInput, FleetDatabaseResult } from './definitions';
 
 const DEPLOY_STEPS = ['authorize', 'backup', 'baseline', 'migrate', 'verify', 'monitor'];
@@ -216,7 +216,7 @@ async function deployDatabase(
     log.warn('fleet database deploy failed', { environment, message: described.message });
     if (!hasChanges(run)) {
       tracker.finish('failed', `nothing was changed: ${described.message}`);
-      return result('failed', `nothing was changed: ${described.message}`);
+      return result('failed', `nothing was changed: ${firstLine(described.message)}`);
     }
     run.trigger ??= { kind: 'unexpected-failure', detail: described.message };
     const compensation = await CancellationScope.nonCancellable(() =>
@@ -226,9 +226,11 @@ async function deployDatabase(
     const outcome = compensation.ok ? 'failed' : 'needs-attention';
     await record(compensation.ok ? 'rolled-back' : 'failed-needs-attention', reason);
     tracker.finish(outcome, `${reason}; ${compensation.detail}`);
+    // One line for the fleet's view (the full text is in this run's steps and record).
+    const short = `${TRIGGER_LABELS[run.trigger.kind]}: ${firstLine(run.trigger.detail)}`;
     return result(
       outcome,
-      compensation.ok ? `${reason} (compensated)` : `${reason}; ${compensation.detail}`,
+      compensation.ok ? `${short} (compensated)` : `${short}; ${compensation.detail}`,
     );
   }
 }

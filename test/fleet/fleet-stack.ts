@@ -1,0 +1,163 @@
+/**
+ * The real stack a fleet rollout runs against in tests: one PostgreSQL database per member
+ * (each at version 1 of the fleet fixture, holding a few events), a config whose fleets name
+ * them, and a pgshift worker on its own task queue with the real activities.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import type {
+  Client,
+  WorkflowHandle,
+  WorkflowHandleWithFirstExecutionRunId,
+} from '@temporalio/client';
+import { createActivities } from '../../activities';
+import { readPlanForWorkflow } from '../../src/cli/plan-input';
+import { conventionalDatabaseUrlEnv, parseConfig, type PgshiftConfigInput } from '../../src/config';
+import { withClient } from '../../src/migrations/database';
+import { migrateUp } from '../../src/migrations/runner';
+import { DEFAULT_RUNNER_OPTIONS, type MigrationPlan } from '../../src/migrations/types';
+import { approveSignal } from '../../workflows/definitions';
+import {
+  fleetOverviewQuery,
+  type FleetDeployInput,
+  type FleetOverview,
+  type FleetStage,
+} from '../../workflows/fleet/definitions';
+import type { fleetDeploy } from '../../workflows/fleet/fleet-deploy';
+import { createTestDatabase, query } from '../support/databases';
+import { startTestWorker, type TestWorker } from '../support/temporal';
+import { waitFor } from '../support/wait';
+
+export const FLEET_FIXTURE = resolve(__dirname, 'fixtures/fleet-tenants');
+
+export const FLEET_APPROVALS = [
+  { role: 'engineering-lead', approver: 'alice' },
+  { role: 'devops', approver: 'carol' },
+];
+
+export interface FleetStack {
+  client: Client;
+  taskQueue: string;
+  env: NodeJS.ProcessEnv;
+  configFile: string;
+  plan: MigrationPlan;
+  /** Member name → database URL. */
+  urls: Record<string, string>;
+  startFleet(
+    fleet: string,
+    options?: FleetDeployInput['options'],
+  ): Promise<WorkflowHandleWithFirstExecutionRunId<typeof fleetDeploy>>;
+  stopWorker(): Promise<void>;
+  startWorker(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** `tenant-01` … */
+export function memberNames(prefix: string, count: number): string[] {
+  return Array.from({ length: count }, (_, i) => `${prefix}-${String(i + 1).padStart(2, '0')}`);
+}
+
+export async function createFleetStack(
+  fleets: Record<string, { members: string[] } & Record<string, unknown>>,
+): Promise<FleetStack> {
+  const dir = mkdtempSync(join(tmpdir(), 'pgshift-fleet-test-'));
+  const plan = await readPlanForWorkflow(FLEET_FIXTURE);
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  const urls: Record<string, string> = {};
+  for (const member of Object.values(fleets).flatMap((f) => f.members)) {
+    const url = await createTestDatabase('fleet');
+    await withClient(url, (client) =>
+      migrateUp(client, plan, { ...DEFAULT_RUNNER_OPTIONS, appliedBy: 'setup', to: 1 }),
+    );
+    await query(
+      url,
+      `INSERT INTO events (payload) SELECT jsonb_build_object('n', g) FROM generate_series(1, 5) g`,
+    );
+    urls[member] = url;
+    env[conventionalDatabaseUrlEnv(member)] = url;
+  }
+  const raw: PgshiftConfigInput = {
+    reportsDir: join(dir, 'reports'),
+    backupsDir: join(dir, 'backups'),
+    fleets: Object.fromEntries(
+      Object.entries(fleets).map(([name, { members, ...settings }]) => [
+        name,
+        {
+          environments: members,
+          approvals: {
+            requiredRoles: ['engineering-lead', 'devops'],
+            highRiskRoles: [],
+            roster: { 'engineering-lead': ['alice'], devops: ['carol'] },
+          },
+          monitoringWindow: '1s',
+          monitoringInterval: '1s',
+          ...settings,
+        },
+      ]),
+    ),
+  };
+  const config = parseConfig(raw, null);
+  const configFile = join(dir, 'pgshift.config.json');
+  writeFileSync(configFile, JSON.stringify(raw, null, 2));
+  const activities = createActivities({ config, env });
+  let worker: TestWorker | undefined = await startTestWorker(activities);
+  const taskQueue = worker.taskQueue;
+  const client = worker.env.client;
+  return {
+    client,
+    taskQueue,
+    env,
+    configFile,
+    plan,
+    urls,
+    startFleet: (fleet, options) =>
+      client.workflow.start<typeof fleetDeploy>('fleetDeploy', {
+        taskQueue,
+        workflowId: `fleet-${fleet}-${randomBytes(3).toString('hex')}`,
+        args: [{ fleet, plan, initiator: 'erin', ...(options ? { options } : {}) }],
+      }),
+    async stopWorker() {
+      await worker?.stop({ keepLeases: true });
+      worker = undefined;
+    },
+    async startWorker() {
+      worker = await startTestWorker(activities, { taskQueue });
+    },
+    async stop() {
+      await worker?.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export async function approveFleet(client: Client, handle: WorkflowHandle): Promise<void> {
+  await waitForStage(client, handle, 'approving');
+  for (const approval of FLEET_APPROVALS) await handle.signal(approveSignal, approval);
+}
+
+/** Waits until the rollout reaches `stage` (any run of its chain). */
+export function waitForStage(
+  client: Client,
+  handle: WorkflowHandle,
+  stage: FleetStage,
+  timeoutMs = 240_000,
+): Promise<FleetOverview> {
+  const latest = client.workflow.getHandle(handle.workflowId);
+  return waitFor(
+    `stage ${stage} of ${handle.workflowId}`,
+    async () => {
+      const overview = await latest.query(fleetOverviewQuery);
+      return overview.stage === stage ? overview : undefined;
+    },
+    timeoutMs,
+  );
+}
+
+/** The versions in a member's ledger. */
+export async function versionsOf(url: string): Promise<number[]> {
+  return (
+    await query<{ version: number }>(url, 'SELECT version FROM pgshift.migrations ORDER BY version')
+  ).map((r) => Number(r.version));
+}
