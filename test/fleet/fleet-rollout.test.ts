@@ -175,9 +175,9 @@ describe('a database deploy started by hand', () => {
       (error: unknown) => error,
     );
     expect(failure).toBeInstanceOf(WorkflowFailedError);
-    expect(String((failure as WorkflowFailedError).cause?.cause?.message)).toMatch(
-      /not started by a fleet rollout/,
-    );
+    expect(
+      String(((failure as WorkflowFailedError).cause?.cause as Error | undefined)?.message),
+    ).toMatch(/not started by a fleet rollout/);
     expect(await versionsOf(stack.urls[tenant])).toEqual([1]);
   });
 });

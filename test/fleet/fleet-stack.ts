@@ -145,14 +145,18 @@ export function waitForStage(
   timeoutMs = 240_000,
 ): Promise<FleetOverview> {
   const latest = client.workflow.getHandle(handle.workflowId);
+  let last: FleetOverview | undefined;
   return waitFor(
     `stage ${stage} of ${handle.workflowId}`,
     async () => {
-      const overview = await latest.query(fleetOverviewQuery);
-      return overview.stage === stage ? overview : undefined;
+      last = await latest.query(fleetOverviewQuery);
+      return last.stage === stage ? last : undefined;
     },
     timeoutMs,
-  );
+  ).catch((error: Error) => {
+    error.message += `; last seen: ${JSON.stringify(last)}`;
+    throw error;
+  });
 }
 
 /** The versions in a member's ledger. */

@@ -21,6 +21,7 @@ import { assertAppVersion } from '../../app/version';
 
 interface DeployOptions {
   env: string;
+  fleet?: string;
   dir: string;
   appVersion?: string;
   waiveRehearsal?: string;
@@ -43,6 +44,7 @@ export function register(program: Command): void {
       "start the guide's production deployment as a durable workflow: validation, approvals, backup, migrations, verification, monitoring window; rolls itself back on the guide's triggers",
     )
     .option('--env <name>', 'environment to deploy to', 'production')
+    .option('--fleet <name>', 'roll the plan out to every database of fleets.<name>, in waves')
     .option('--dir <dir>', 'migrations folder', 'migrations')
     .option(
       '--app-version <version>',
@@ -117,6 +119,7 @@ function durationFlag(value: string | undefined, flag: string): string | undefin
 }
 
 export async function deploy(opts: DeployOptions): Promise<number> {
+  if (opts.fleet) return (await import('./fleet')).deployFleet({ ...opts, fleet: opts.fleet });
   const options: ProductionDeployInput['options'] = {
     ...(opts.appVersion ? { appVersion: assertAppVersion(opts.appVersion, '--app-version') } : {}),
     ...(opts.waiveRehearsal !== undefined

@@ -31,6 +31,7 @@ import { prepareSignedDecision, signingOptions, type SignedDecisionFlags } from 
 
 export interface RollbackOptions {
   env: string;
+  fleet?: string;
   migrationTarget?: string;
   appRollback?: boolean;
   fullEmergency?: boolean;
@@ -59,6 +60,10 @@ export function register(program: Command): void {
       "the guide's emergency rollback as a durable workflow: --migration-target=N, --app-rollback, --full-emergency or --status-only (or --issue and --severity for the decision matrix)",
     )
     .option('--env <name>', 'environment to roll back', 'production')
+    .option(
+      '--fleet <name>',
+      'reverse the rollout of fleets.<name>: deployed databases back to their version, waves in reverse',
+    )
     .option(
       '--migration-target <n>',
       'roll the database back to migration N (application untouched)',
@@ -100,7 +105,13 @@ export function register(program: Command): void {
       'how long a data-losing rollback waits for its approval (default 1h)',
     );
   signingOptions(rollback, false).action(async (_opts: unknown, command: Command) => {
-    process.exitCode = await rollbackCommand(command.optsWithGlobals<RollbackOptions>());
+    const opts = command.optsWithGlobals<RollbackOptions>();
+    if (opts.fleet) {
+      const { sendDecision } = await import('./fleet');
+      process.exitCode = await sendDecision(opts.fleet, 'rollback', opts);
+      return;
+    }
+    process.exitCode = await rollbackCommand(opts);
   });
   const approve = rollback
     .command('approve')
