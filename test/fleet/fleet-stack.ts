@@ -81,6 +81,13 @@ export async function createFleetStack(
   const raw: PgshiftConfigInput = {
     reportsDir: join(dir, 'reports'),
     backupsDir: join(dir, 'backups'),
+    // Not about monitoring: a probe slowed by this busy test host must not fail a database.
+    environments: Object.fromEntries(
+      Object.keys(urls).map((member) => [
+        member,
+        { thresholds: { performanceDegradationPercent: 100_000 } },
+      ]),
+    ),
     fleets: Object.fromEntries(
       Object.entries(fleets).map(([name, { members, ...settings }]) => [
         name,
@@ -138,25 +145,30 @@ export async function approveFleet(client: Client, handle: WorkflowHandle): Prom
 }
 
 /** Waits until the rollout reaches `stage` (any run of its chain). */
-export function waitForStage(
+export async function waitForStage(
   client: Client,
   handle: WorkflowHandle,
   stage: FleetStage,
   timeoutMs = 240_000,
+  /** Fail at once when the rollout is seen in this stage instead. */
+  unless?: FleetStage,
 ): Promise<FleetOverview> {
   const latest = client.workflow.getHandle(handle.workflowId);
   let last: FleetOverview | undefined;
-  return waitFor(
+  const seen = await waitFor(
     `stage ${stage} of ${handle.workflowId}`,
     async () => {
       last = await latest.query(fleetOverviewQuery);
-      return last.stage === stage ? last : undefined;
+      return last.stage === stage || last.stage === unless ? last : undefined;
     },
     timeoutMs,
   ).catch((error: Error) => {
     error.message += `; last seen: ${JSON.stringify(last)}`;
     throw error;
   });
+  if (seen.stage !== stage)
+    throw new Error(`${handle.workflowId} is ${seen.stage}, not ${stage}: ${JSON.stringify(seen)}`);
+  return seen;
 }
 
 /** The versions in a member's ledger. */

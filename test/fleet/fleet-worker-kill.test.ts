@@ -57,7 +57,7 @@ describe('fleet rollout when its worker process is killed', () => {
       await first.kill();
       await worker();
 
-      const done = await waitForStage(stack.client, handle, 'rolled-out', 300_000);
+      const done = await waitForStage(stack.client, handle, 'rolled-out', 300_000, 'halted');
       expect(midway.waves[1].counts.pending).toBeGreaterThan(0);
       expect(done.waves.map((w) => w.counts)).toEqual([{ deployed: 2 }, { deployed: 18 }]);
       expect(done.failed).toEqual([]);

@@ -1,4 +1,11 @@
-import { CancellationScope, isCancellation, log, workflowInfo } from '@temporalio/workflow';
+import {
+  CancellationScope,
+  isCancellation,
+  log,
+  proxyActivities,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { FleetActivities } from '../../activities/fleet';
 import { quick, backups, long } from '../activity-proxies';
 import { compensateDeploy } from '../deploy-compensation';
 import { monitorDeployment } from '../deploy-monitoring';
@@ -14,6 +21,15 @@ import type { FleetDatabaseInput, FleetDatabaseResult } from './definitions';
 
 const DEPLOY_STEPS = ['authorize', 'backup', 'baseline', 'migrate', 'verify', 'monitor'];
 const ROLLBACK_STEPS = ['authorize', 'rollback', 'verify'];
+
+/**
+ * The parent check: a describe and a query, seconds at most. A short timeout, so that an
+ * attempt lost with a killed worker is retried soon (the `quick` proxy would wait 2 minutes).
+ */
+const { verifyFleetParent } = proxyActivities<FleetActivities>({
+  startToCloseTimeout: '30s',
+  retry: { initialInterval: '1s', maximumInterval: '10s', maximumAttempts: 10 },
+});
 
 /**
  * One database of a fleet rollout (a child of `fleetDeploy`): the production deploy's steps
@@ -43,7 +59,7 @@ export async function fleetDatabaseDeploy(input: FleetDatabaseInput): Promise<Fl
   const parentId = info.parent?.workflowId ?? '(none)';
 
   tracker.start('authorize', `checking that fleet rollout ${parentId} authorizes this ${mode}`);
-  const authorized = await quick.verifyFleetParent.executeWithOptions(
+  const authorized = await verifyFleetParent.executeWithOptions(
     { summary: `verify that ${parentId} authorizes the ${mode} of ${environment}` },
     [
       {
