@@ -18,20 +18,14 @@ import {
   type FleetSettings,
 } from '../workflows/fleet/definitions';
 import { asActivity, type ActivityDeps } from './deps';
+import type { EnvironmentPolicy } from './policy';
 
 /** What a fleet rollout needs from the worker's config, with its members resolved. */
 export interface LoadedFleet {
   fleet: string;
   members: string[];
   settings: FleetSettings;
-  approvals: {
-    requiredRoles: string[];
-    highRiskRoles: string[];
-    roster: Record<string, string[]>;
-    expiryMs: number;
-    reminderEveryMs: number;
-    allowInitiator: boolean;
-  };
+  approvals: EnvironmentPolicy['approvals'];
 }
 
 export interface VerifyFleetParentInput {

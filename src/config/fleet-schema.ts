@@ -37,105 +37,84 @@ export const fleetCatalogueSchema = z.strictObject({
     ),
 });
 
-export const fleetApprovalsSchema = z.strictObject({
-  requiredRoles: z
-    .array(z.string().min(1))
-    .default(() => ['engineering-lead', 'product-owner', 'devops'])
-    .describe(
-      'Roles that must each approve the whole fleet rollout (one distinct person per role).',
-    ),
-  highRiskRoles: z
-    .array(z.string().min(1))
-    .default(() => ['executive'])
-    .describe('Extra roles for a high-risk plan (destructive or lock-heavy statements).'),
-  roster: z
-    .record(z.string().min(1), z.array(z.string().min(1)))
-    .default(() => ({}))
-    .describe('Role → the people who hold it; `"*"` opens a role to anyone.'),
-  expiry: duration('24h')
-    .default('24h')
-    .describe('A fleet rollout not fully approved by then ends with no change made.'),
-  reminderEvery: duration('4h')
-    .default('4h')
-    .describe('Reminder to the notification hook while approvals are missing.'),
-  allowInitiator: z
-    .boolean()
-    .default(false)
-    .describe('Whether the person who started the rollout may approve it.'),
-});
-
-export const fleetSchema = z
-  .strictObject({
-    environments: z
-      .array(memberName)
-      .min(1)
-      .optional()
-      .describe(
-        'The member environments, in rollout order (each resolved by the worker: `<NAME>_DATABASE_URL` by convention). Exactly one of `environments`, `catalogue`, `file`.',
-      ),
-    catalogue: fleetCatalogueSchema
-      .optional()
-      .describe('Members read by the worker from a catalogue database at the start of a rollout.'),
-    file: z
-      .string()
-      .min(1)
-      .optional()
-      .describe(
-        'Path (relative to this config file) of a text file naming one member environment per line, in rollout order (`#` starts a comment).',
-      ),
-    approvals: fleetApprovalsSchema
-      .default(() => fleetApprovalsSchema.parse({}))
-      .describe(
-        'One set of approvals for the whole fleet (the keys of an environment’s `approvals`; names as given, no signatures yet).',
-      ),
-    waves: z
-      .array(z.union([z.number().int().positive(), share]))
-      .min(1)
-      .default(() => ['100%'])
-      .describe(
-        'Cumulative wave sizes over the members in order: `[1, "25%", "100%"]` is a canary of one database, then up to a quarter, then the rest. Databases left after the last entry form one more wave.',
-      ),
-    betweenWaves: z
-      .union([z.literal('continue'), z.literal('approval'), duration('10m')])
-      .default('continue')
-      .describe(
-        '`continue` (the next wave starts at once), a duration such as `"10m"` (a pause), or `"approval"` (waits for `pgshift fleet resume <fleet>` by someone on the approvals roster).',
-      ),
-    concurrency: z
-      .number()
-      .int()
-      .positive()
-      .max(1000)
-      .default(4)
-      .describe('How many databases are deployed at once.'),
-    failureBudget: z
-      .union([z.number().int().nonnegative(), share])
-      .default(0)
-      .describe(
-        'Failures tolerated (a count, or a share of the fleet such as "5%") before the rollout halts: once more databases than this fail, no new database and no later wave starts. Failed databases are compensated; finished ones stay.',
-      ),
-    monitoringWindow: duration('10m')
-      .optional()
-      .describe("Each database's monitoring window (default: the environment's own)."),
-    monitoringInterval: duration('15s')
-      .optional()
-      .describe("Time between monitoring samples (default: the environment's own)."),
-    rollbackWindow: duration('24h')
-      .default('24h')
-      .describe(
-        'After the last wave, how long the rollout stays open for `pgshift rollback --fleet` before it completes.',
-      ),
-  })
-  .superRefine((fleet, ctx) => {
-    const sources = (['environments', 'catalogue', 'file'] as const).filter(
-      (key) => fleet[key] !== undefined,
-    );
-    if (sources.length !== 1)
-      ctx.addIssue({
-        code: 'custom',
-        path: [],
-        message: `a fleet names its members with exactly one of environments, catalogue or file (found ${sources.length ? sources.join(' and ') : 'none'})`,
-      });
-  });
-
-export type FleetConfig = z.output<typeof fleetSchema>;
+/**
+ * The schema of one fleet, given the approvals schema of an environment (src/config/schema.ts
+ * passes it: the same keys and defaults, without the signature keys fleets do not support yet).
+ */
+export function fleetSchemaWith<A extends z.ZodObject>(approvals: A) {
+  return z
+    .strictObject({
+      environments: z
+        .array(memberName)
+        .min(1)
+        .optional()
+        .describe(
+          'The member environments, in rollout order (each resolved by the worker: `<NAME>_DATABASE_URL` by convention). Exactly one of `environments`, `catalogue`, `file`.',
+        ),
+      catalogue: fleetCatalogueSchema
+        .optional()
+        .describe(
+          'Members read by the worker from a catalogue database at the start of a rollout.',
+        ),
+      file: z
+        .string()
+        .min(1)
+        .optional()
+        .describe(
+          'Path (relative to this config file) of a text file naming one member environment per line, in rollout order (`#` starts a comment).',
+        ),
+      approvals: approvals
+        .default(() => approvals.parse({}) as never)
+        .describe(
+          'One set of approvals for the whole fleet (the keys of an environment’s `approvals`; names as given, no signatures yet).',
+        ),
+      waves: z
+        .array(z.union([z.number().int().positive(), share]))
+        .min(1)
+        .default(() => ['100%'])
+        .describe(
+          'Cumulative wave sizes over the members in order: `[1, "25%", "100%"]` is a canary of one database, then up to a quarter, then the rest. Databases left after the last entry form one more wave.',
+        ),
+      betweenWaves: z
+        .union([z.literal('continue'), z.literal('approval'), duration('10m')])
+        .default('continue')
+        .describe(
+          '`continue` (the next wave starts at once), a duration such as `"10m"` (a pause), or `"approval"` (waits for `pgshift fleet resume <fleet>` by someone on the approvals roster).',
+        ),
+      concurrency: z
+        .number()
+        .int()
+        .positive()
+        .max(1000)
+        .default(4)
+        .describe('How many databases are deployed at once.'),
+      failureBudget: z
+        .union([z.number().int().nonnegative(), share])
+        .default(0)
+        .describe(
+          'Failures tolerated (a count, or a share of the fleet such as "5%") before the rollout halts: once more databases than this fail, no new database and no later wave starts. Failed databases are compensated; finished ones stay.',
+        ),
+      monitoringWindow: duration('10m')
+        .optional()
+        .describe("Each database's monitoring window (default: the environment's own)."),
+      monitoringInterval: duration('15s')
+        .optional()
+        .describe("Time between monitoring samples (default: the environment's own)."),
+      rollbackWindow: duration('24h')
+        .default('24h')
+        .describe(
+          'After the last wave, how long the rollout stays open for `pgshift rollback --fleet` before it completes.',
+        ),
+    })
+    .superRefine((fleet, ctx) => {
+      const sources = (['environments', 'catalogue', 'file'] as const).filter(
+        (key) => fleet[key] !== undefined,
+      );
+      if (sources.length !== 1)
+        ctx.addIssue({
+          code: 'custom',
+          path: [],
+          message: `a fleet names its members with exactly one of environments, catalogue or file (found ${sources.length ? sources.join(' and ') : 'none'})`,
+        });
+    });
+}

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { DURATION_PATTERN, tryParseDuration } from './duration';
-import { fleetSchema } from './fleet-schema';
+import { fleetSchemaWith } from './fleet-schema';
 
 /**
  * The zod schema of `pgshift.config.json`. Objects are strict (a misspelt key is an error
@@ -356,6 +356,11 @@ export const environmentSchema = z
 export const ENVIRONMENT_NAME = /^[a-z0-9][a-z0-9_-]*$/;
 export const ENVIRONMENT_NAME_RULE =
   'environment names use lowercase letters, digits, - and _ (e.g. "staging", "eu-prod")';
+
+export const fleetSchema = fleetSchemaWith(
+  approvalsSchema.omit({ allowedSigners: true, requireSignatures: true }),
+);
+export type FleetConfig = z.output<typeof fleetSchema>;
 
 export const configSchema = z.strictObject({
   $schema: z.string().optional().describe('Path or URL of this JSON Schema, for editors.'),

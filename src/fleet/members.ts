@@ -3,8 +3,7 @@ import { dirname, resolve } from 'node:path';
 import { Client } from 'pg';
 import { ConfigError } from '../config/errors';
 import { ENVIRONMENT_NAME, ENVIRONMENT_NAME_RULE } from '../config/schema';
-import type { FleetConfig } from '../config/fleet-schema';
-import type { PgshiftConfig } from '../config/schema';
+import type { FleetConfig, PgshiftConfig } from '../config/schema';
 
 /** The config of fleet `name`, or a ConfigError naming the fleets that exist. */
 export function fleetConfig(config: PgshiftConfig, name: string): FleetConfig {

@@ -4,7 +4,7 @@
  * them, and a pgshift worker on its own task queue with the real activities.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type {
@@ -30,7 +30,31 @@ import { createTestDatabase, query } from '../support/databases';
 import { startTestWorker, type TestWorker } from '../support/temporal';
 import { waitFor } from '../support/wait';
 
-export const FLEET_FIXTURE = resolve(__dirname, 'fixtures/fleet-tenants');
+const CHURN = resolve(__dirname, '../fixtures/deploy-churn');
+
+/**
+ * The fleet's plan, written into `dir`: 001 and 002 of the deploy-churn fixture, then a 003
+ * that refuses a tenant holding an event payload that is not a JSON object (a CHECK).
+ */
+export function writeFleetFixture(dir: string): string {
+  const fixture = join(dir, 'migrations');
+  mkdirSync(fixture);
+  for (const file of readdirSync(CHURN).filter((f) => /^00[12]_/.test(f)))
+    copyFileSync(join(CHURN, file), join(fixture, file));
+  const header = (kind: string, file: string) =>
+    `-- ${kind}: ${file}\n${kind === 'Migration' ? '-- Description: Every event payload is a JSON object' : '-- Reverses migration: 003_check_event_payloads.sql'}\n-- Author: pgshift tests\n-- Date: 2025-02-02\n\n`;
+  writeFileSync(
+    join(fixture, '003_check_event_payloads.sql'),
+    header('Migration', '003_check_event_payloads.sql') +
+      `ALTER TABLE events ADD CONSTRAINT events_payload_is_object CHECK (jsonb_typeof(payload) = 'object');\n`,
+  );
+  writeFileSync(
+    join(fixture, '003_rollback.sql'),
+    header('Rollback', '003_rollback.sql') +
+      'BEGIN;\n\nALTER TABLE events DROP CONSTRAINT IF EXISTS events_payload_is_object;\n\nCOMMIT;\n',
+  );
+  return fixture;
+}
 
 export const FLEET_APPROVALS = [
   { role: 'engineering-lead', approver: 'alice' },
@@ -63,7 +87,7 @@ export async function createFleetStack(
   fleets: Record<string, { members: string[] } & Record<string, unknown>>,
 ): Promise<FleetStack> {
   const dir = mkdtempSync(join(tmpdir(), 'pgshift-fleet-test-'));
-  const plan = await readPlanForWorkflow(FLEET_FIXTURE);
+  const plan = await readPlanForWorkflow(writeFleetFixture(dir));
   const env: NodeJS.ProcessEnv = { ...process.env };
   const urls: Record<string, string> = {};
   for (const member of Object.values(fleets).flatMap((f) => f.members)) {

@@ -1,24 +1,17 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fleetOverviewQuery, type FleetOverview } from '../../workflows/fleet/definitions';
-import { startWorkerProcess, waitUntil, type WorkerProcess } from '../faults/fault-support';
+import { stackWorkerProcess, waitUntil, type WorkerProcess } from '../faults/fault-support';
 import { query } from '../support/databases';
 import { closeTestEnv } from '../support/temporal';
-import {
-  approveFleet,
-  createFleetStack,
-  memberNames,
-  versionsOf,
-  waitForStage,
-  type FleetStack,
-} from './fleet-stack';
+import * as fleet from './fleet-stack';
 
-const SHARDS = memberNames('shard', 20);
+const SHARDS = fleet.memberNames('shard', 20);
 
-let stack: FleetStack;
+let stack: fleet.FleetStack;
 const workers: WorkerProcess[] = [];
 
 beforeAll(async () => {
-  stack = await createFleetStack({
+  stack = await fleet.createFleetStack({
     shards: { members: SHARDS, waves: [2, '100%'], concurrency: 4 },
   });
   // Real `pgshift worker` processes serve the stack's task queue here.
@@ -31,14 +24,7 @@ afterAll(async () => {
   await closeTestEnv();
 });
 
-async function worker(): Promise<WorkerProcess> {
-  const started = await startWorkerProcess({ ...stack.env, PGSHIFT_TASK_QUEUE: stack.taskQueue }, [
-    '--config',
-    stack.configFile,
-  ]);
-  workers.push(started);
-  return started;
-}
+const worker = (): Promise<WorkerProcess> => stackWorkerProcess(stack, workers);
 
 describe('fleet rollout when its worker process is killed', () => {
   it(
@@ -47,7 +33,7 @@ describe('fleet rollout when its worker process is killed', () => {
     async () => {
       const first = await worker();
       const handle = await stack.startFleet('shards', { childrenPerRun: 6 });
-      await approveFleet(stack.client, handle);
+      await fleet.approveFleet(stack.client, handle);
       const latest = stack.client.workflow.getHandle(handle.workflowId);
       const midway = await waitUntil('databases of wave 2 deploying', async () => {
         const overview: FleetOverview = await latest.query(fleetOverviewQuery);
@@ -57,12 +43,12 @@ describe('fleet rollout when its worker process is killed', () => {
       await first.kill();
       await worker();
 
-      const done = await waitForStage(stack.client, handle, 'rolled-out', 300_000, 'halted');
+      const done = await fleet.waitForStage(stack.client, handle, 'rolled-out', 300_000, 'halted');
       expect(midway.waves[1].counts.pending).toBeGreaterThan(0);
       expect(done.waves.map((w) => w.counts)).toEqual([{ deployed: 2 }, { deployed: 18 }]);
       expect(done.failed).toEqual([]);
       for (const shard of SHARDS) {
-        expect(await versionsOf(stack.urls[shard])).toEqual([1, 2, 3]);
+        expect(await fleet.versionsOf(stack.urls[shard])).toEqual([1, 2, 3]);
         // One deploy per database, completed: the kill neither repeated nor lost one.
         const records = await query<{ status: string; workflow_id: string }>(
           stack.urls[shard],
