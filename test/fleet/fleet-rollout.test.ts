@@ -9,7 +9,9 @@ import {
 } from '../../workflows/fleet/definitions';
 import type { fleetDatabaseDeploy } from '../../workflows/fleet/database-deploy';
 import { query } from '../support/databases';
-import { closeTestEnv } from '../support/temporal';
+import { Worker } from '@temporalio/worker';
+import { WORKFLOW_FAILURE_ERROR_TYPES } from '../../src/temporal/worker';
+import { closeTestEnv, workflowBundle } from '../support/temporal';
 import {
   approveFleet,
   createFleetStack,
@@ -44,9 +46,9 @@ afterAll(async () => {
 
 const statusOf = (overview: FleetOverview) => (wave: number) => overview.waves[wave - 1].counts;
 
-describe('fleet rollout of 24 databases in waves', () => {
-  let handle: Awaited<ReturnType<FleetStack['startFleet']>>;
+let handle: Awaited<ReturnType<FleetStack['startFleet']>>;
 
+describe('fleet rollout of 24 databases in waves', () => {
   it(
     'halts in the wave of a failing database: the failure is compensated, finished databases stay, no later wave starts',
     { timeout: 300_000 },
@@ -149,6 +151,34 @@ describe('fleet rollout of 24 databases in waves', () => {
         expect(await finishedAt(tenant)).toBeLessThanOrEqual(canary);
     },
   );
+});
+
+describe('determinism of the fleet workflows', () => {
+  it('replays every run of the rollout and the children of the failing database with the current workflow code', async () => {
+    const id = handle.workflowId;
+    const runs: string[] = [];
+    for await (const run of stack.client.workflow.list({ query: `WorkflowId = "${id}"` }))
+      runs.push(run.runId);
+    expect(runs.length).toBeGreaterThan(3); // continued as new on the way
+    const histories = [
+      ...runs.map((runId) => ({ workflowId: id, runId })),
+      ...['deploy-1', 'deploy-2', 'rollback-1'].map((child) => ({
+        workflowId: `${id}--${BROKEN}--${child}`,
+        runId: undefined,
+      })),
+    ];
+    for (const { workflowId, runId } of histories) {
+      const history = await stack.client.workflow.getHandle(workflowId, runId).fetchHistory();
+      await Worker.runReplayHistory(
+        {
+          workflowBundle: await workflowBundle(),
+          workflowFailureErrorTypes: WORKFLOW_FAILURE_ERROR_TYPES,
+        },
+        history,
+        workflowId,
+      );
+    }
+  });
 });
 
 describe('a database deploy started by hand', () => {
