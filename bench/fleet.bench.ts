@@ -86,6 +86,8 @@ async function main(): Promise<void> {
             },
             waves: ['100%'],
             concurrency: CONCURRENCY,
+            // A busy host slows a probe now and then (performance-degradation trigger): tolerated, reported.
+            failureBudget: '5%',
             monitoringWindow: '1s',
             monitoringInterval: '1s',
           },
@@ -150,6 +152,7 @@ async function main(): Promise<void> {
       pgshiftSeconds: +(fleetMs / 1000).toFixed(1),
       ratio: +(fleetMs / shellMs).toFixed(2),
       outcome: overview.waves.map((w) => w.counts),
+      failed: overview.failed,
       parentRuns: runs.length,
       parentLargestRun: runs.reduce((a, b) => (b.bytes > a.bytes ? b : a), runs[0]),
       parentTotalBytes: runs.reduce((n, r) => n + r.bytes, 0),

@@ -162,7 +162,7 @@ describe('determinism of the fleet workflows', () => {
     expect(runs.length).toBeGreaterThan(3); // continued as new on the way
     const histories = [
       ...runs.map((runId) => ({ workflowId: id, runId })),
-      ...['deploy-1', 'deploy-2', 'rollback-1'].map((child) => ({
+      ...['deploy-1', 'deploy-2', 'rollback-3'].map((child) => ({
         workflowId: `${id}--${BROKEN}--${child}`,
         runId: undefined,
       })),

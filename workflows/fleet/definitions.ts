@@ -14,7 +14,7 @@ export function fleetWorkflowId(fleet: string): string {
   return `fleet-${fleet}`;
 }
 
-/** The child of one database: `fleet-tenants--tenant-07--deploy-1` (also names its backup). */
+/** The child of one database: `fleet-tenants--tenant-07--deploy-1`, numbered by the children started for that database (also names its backup). */
 export function fleetChildWorkflowId(
   parentId: string,
   environment: string,
