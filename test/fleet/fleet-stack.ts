@@ -67,6 +67,8 @@ export interface FleetStack {
   env: NodeJS.ProcessEnv;
   configFile: string;
   plan: MigrationPlan;
+  /** The folder of the plan's files (for `--dir`). */
+  fixtureDir: string;
   /** Member name → database URL. */
   urls: Record<string, string>;
   startFleet(
@@ -87,7 +89,8 @@ export async function createFleetStack(
   fleets: Record<string, { members: string[] } & Record<string, unknown>>,
 ): Promise<FleetStack> {
   const dir = mkdtempSync(join(tmpdir(), 'pgshift-fleet-test-'));
-  const plan = await readPlanForWorkflow(writeFleetFixture(dir));
+  const fixtureDir = writeFleetFixture(dir);
+  const plan = await readPlanForWorkflow(fixtureDir);
   const env: NodeJS.ProcessEnv = { ...process.env };
   const urls: Record<string, string> = {};
   for (const member of Object.values(fleets).flatMap((f) => f.members)) {
@@ -142,6 +145,7 @@ export async function createFleetStack(
     env,
     configFile,
     plan,
+    fixtureDir,
     urls,
     startFleet: (fleet, options) =>
       client.workflow.start<typeof fleetDeploy>('fleetDeploy', {
