@@ -1,9 +1,8 @@
 import { activityInfo, ApplicationFailure } from '@temporalio/activity';
-import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { WorkflowNotFoundError } from '@temporalio/client';
 import { parseDuration } from '../src/config/duration';
 import { fleetConfig, resolveFleetMembers } from '../src/fleet/members';
 import { failureAllowance, waveBoundaries } from '../src/fleet/waves';
-import { connectClient } from '../src/temporal/connection';
 import {
   evaluateApproval,
   initialApprovalState,
@@ -19,6 +18,7 @@ import {
 } from '../workflows/fleet/definitions';
 import { asActivity, type ActivityDeps } from './deps';
 import type { EnvironmentPolicy } from './policy';
+import { lazyTemporalClient } from './temporal-client';
 
 /** What a fleet rollout needs from the worker's config, with its members resolved. */
 export interface LoadedFleet {
@@ -45,17 +45,7 @@ const refused = (message: string) =>
  * the catalogue or the file), and the check a database's child makes before any change.
  */
 export function createFleetActivities(deps: ActivityDeps) {
-  let client: Promise<Client> | undefined;
-  const temporal = (): Promise<Client> => {
-    const given = deps.client;
-    client ??= (
-      typeof given === 'function' ? given() : given ? Promise.resolve(given) : connectClient()
-    ).catch((error) => {
-      client = undefined;
-      throw error;
-    });
-    return client;
-  };
+  const temporal = lazyTemporalClient(deps.client);
 
   return {
     /** Members in rollout order, waves, concurrency, failure budget and approvals of `fleet`. */

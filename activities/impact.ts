@@ -5,7 +5,8 @@ import type { MigrationPlan } from '../src/migrations/types';
 import { assessRollbackImpact, type RollbackImpact } from '../src/rollback/impact';
 import { DEFAULT_THRESHOLDS, type Thresholds } from '../src/verify/thresholds';
 import { everyoneOnRoster } from '../workflows/approval-policy';
-import { asActivity, databaseUrlOf, settingsOf, type ActivityDeps } from './deps';
+import type { ActivityDeps, OnEnvironment } from './deps';
+import { asActivity, databaseUrlOf, fromSettings } from './deps';
 
 export type { RollbackImpact } from '../src/rollback/impact';
 
@@ -33,11 +34,9 @@ export interface EmergencyPolicy {
 export function createImpactActivities(deps: ActivityDeps) {
   return {
     /** Which migrations a rollback to `target` reverts and which tables and columns lose data. */
-    async assessRollbackImpact(input: {
-      environment: string;
-      plan: MigrationPlan;
-      target: number;
-    }): Promise<RollbackImpact> {
+    async assessRollbackImpact(
+      input: OnEnvironment<{ plan: MigrationPlan; target: number }>,
+    ): Promise<RollbackImpact> {
       return asActivity(() =>
         withClient(databaseUrlOf(deps, input.environment), (client) =>
           assessRollbackImpact(client, input.plan, input.target),
@@ -46,9 +45,8 @@ export function createImpactActivities(deps: ActivityDeps) {
     },
 
     /** The environment's `emergency` settings, rollback window and thresholds from the worker's config. */
-    async loadEmergencyPolicy(input: { environment: string }): Promise<EmergencyPolicy> {
-      return asActivity(async () => {
-        const settings = settingsOf(deps, input.environment);
+    async loadEmergencyPolicy(input: OnEnvironment): Promise<EmergencyPolicy> {
+      return fromSettings(deps, input, (settings) => {
         const explicit = settings.emergency.approvers;
         return {
           environment: input.environment,

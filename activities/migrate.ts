@@ -1,4 +1,5 @@
 import { Context } from '@temporalio/activity';
+import type { Client as TemporalClient } from '@temporalio/client';
 import type { Client } from 'pg';
 import { withClient } from '../src/migrations/database';
 import { readLedger } from '../src/migrations/ledger';
@@ -14,12 +15,19 @@ import type {
   RunnerOptions,
 } from '../src/migrations/types';
 import { pgshiftMetrics } from '../src/temporal/metrics';
-import type { SignedAuthorization } from '../src/approvals/authorization';
-import { assertSignedAuthorization, rolesToApply, signaturesEnforced } from './approval-keys';
-import { asActivity, databaseUrlOf, runnerOptionsFor, type ActivityDeps } from './deps';
+import {
+  assertSignedAuthorization,
+  rolesToApply,
+  signaturesEnforced,
+  type AuthorizedChange,
+} from './approval-keys';
+import type { ActivityDeps, OnEnvironment } from './deps';
+import { asActivity, databaseUrlOf, runnerOptionsFor } from './deps';
 import { withHeartbeat, type Heartbeat } from './heartbeat';
+import { signalLockWaits } from './lock-wait-signal';
 import { assertPlanIntegrity } from './plan';
 import { refuseRehearsalOfProduction } from './tier';
+import { lazyTemporalClient } from './temporal-client';
 
 export interface MigrationState {
   environment: string;
@@ -143,11 +151,16 @@ async function summariseFromLedger(
   };
 }
 
-/** Runs one migration direction under a timer heartbeat; the summary comes from the ledger. */
+/**
+ * Runs one migration direction under a timer heartbeat; the summary comes from the ledger.
+ * While a migration waits for other sessions' locks, the heartbeat details and (with a
+ * Temporal client) the workflow's current details, through the `lockWait` signal, say who.
+ */
 async function runMigrations(
   url: string,
   environment: string,
   plan: MigrationPlan,
+  temporal: (() => Promise<TemporalClient>) | undefined,
   run: (
     client: Client,
     report: Pick<RunnerOptions, 'onProgress' | 'onLockWait'>,
@@ -157,6 +170,7 @@ async function runMigrations(
   return withHeartbeat(async (heartbeat) =>
     withClient(url, async (client) => {
       const release = await prepareSession(client, url, heartbeat.signal);
+      const workflow = signalLockWaits(temporal);
       try {
         const state = await ledgerBefore(client, heartbeat);
         heartbeat.update(state);
@@ -171,12 +185,14 @@ async function runMigrations(
               onProgress: (event) => {
                 progress = event;
                 lastWait = undefined;
+                workflow.ended();
                 heartbeat.update({ ...state, progress });
               },
               // While a migration waits for other sessions' locks, the heartbeat details name
               // the blockers (`pgshift watch` and the Web UI's pending activity show them).
               onLockWait: (info) => {
                 lastWait = info;
+                workflow.waiting(info);
                 heartbeat.update({
                   ...state,
                   progress,
@@ -196,6 +212,8 @@ async function runMigrations(
         return await summariseFromLedger(client, environment, plan, state, result);
       } finally {
         release();
+        workflow.ended();
+        await workflow.settle();
       }
     }),
   );
@@ -208,11 +226,12 @@ function recordLockWaits(run: RunResult | undefined): void {
 }
 
 export function createMigrateActivities(deps: ActivityDeps) {
+  // The worker gives its client; activities built without one (tests, benchmarks) signal nothing.
+  const temporal = deps.client ? lazyTemporalClient(deps.client) : undefined;
   return {
-    async readMigrationState(input: {
-      environment: string;
-      plan: MigrationPlan;
-    }): Promise<MigrationState> {
+    async readMigrationState(
+      input: OnEnvironment<{ plan: MigrationPlan }>,
+    ): Promise<MigrationState> {
       return asActivity(() => {
         refuseRehearsalOfProduction(deps, input.environment);
         return withClient(databaseUrlOf(deps, input.environment), async (client) => {
@@ -233,14 +252,13 @@ export function createMigrateActivities(deps: ActivityDeps) {
      * Applies pending migrations (up to `to`). Idempotent: the ledger and the advisory lock
      * make a retry after a crash continue where the first attempt stopped.
      */
-    async applyMigrations(input: {
-      environment: string;
-      plan: MigrationPlan;
-      to?: number;
-      appliedBy?: string;
-      /** The signed approvals behind this change (required on a production tier that requires signatures). */
-      authorization?: SignedAuthorization;
-    }): Promise<RunSummary> {
+    async applyMigrations(
+      input: AuthorizedChange<{
+        plan: MigrationPlan;
+        to?: number;
+        appliedBy?: string;
+      }>,
+    ): Promise<RunSummary> {
       return asActivity(async () => {
         refuseRehearsalOfProduction(deps, input.environment);
         assertPlanIntegrity(input.plan);
@@ -255,6 +273,7 @@ export function createMigrateActivities(deps: ActivityDeps) {
           databaseUrlOf(deps, input.environment),
           input.environment,
           input.plan,
+          temporal,
           (client, report, lockWaitMs) =>
             migrateUp(client, input.plan, {
               ...options,
@@ -269,19 +288,18 @@ export function createMigrateActivities(deps: ActivityDeps) {
     },
 
     /** Rolls back to `target` (kept applied) with the rollback files. Idempotent like applyMigrations. */
-    async revertMigrations(input: {
-      environment: string;
-      plan: MigrationPlan;
-      target: number;
-      appliedBy?: string;
-      /**
-       * The operator's explicit acceptance of rollback files that changed since their
-       * migration was applied (recorded in pgshift.repairs); without it such files are refused.
-       */
-      acceptChangedRollback?: { reason: string; acceptedBy: string };
-      /** The signed approvals behind this change (required on a production tier that requires signatures). */
-      authorization?: SignedAuthorization;
-    }): Promise<RunSummary> {
+    async revertMigrations(
+      input: AuthorizedChange<{
+        plan: MigrationPlan;
+        target: number;
+        appliedBy?: string;
+        /**
+         * The operator's explicit acceptance of rollback files that changed since their
+         * migration was applied (recorded in pgshift.repairs); without it such files are refused.
+         */
+        acceptChangedRollback?: { reason: string; acceptedBy: string };
+      }>,
+    ): Promise<RunSummary> {
       return asActivity(async () => {
         refuseRehearsalOfProduction(deps, input.environment);
         assertPlanIntegrity(input.plan);
@@ -294,6 +312,7 @@ export function createMigrateActivities(deps: ActivityDeps) {
           databaseUrlOf(deps, input.environment),
           input.environment,
           input.plan,
+          temporal,
           async (client, report, lockWaitMs) => {
             await assertRollbackFilesAsApplied(
               client,
