@@ -2,6 +2,7 @@ import { createAppActivities } from './app';
 import { createApprovalKeyActivities } from './approval-keys';
 import { createBackupActivities } from './backup';
 import type { ActivityDeps } from './deps';
+import { createFleetActivities } from './fleet';
 import { createImpactActivities } from './impact';
 import { createLeaseActivities } from './lease';
 import { createMigrateActivities } from './migrate';
@@ -29,6 +30,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createApprovalKeyActivities(deps),
     ...createImpactActivities(deps),
     ...createLeaseActivities(deps),
+    ...createFleetActivities(deps),
   };
 }
 

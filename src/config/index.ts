@@ -4,3 +4,4 @@ export * from './schema';
 export * from './load';
 export * from './json-schema';
 export * from './signatures';
+export * from './fleet-schema';

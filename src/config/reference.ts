@@ -92,7 +92,12 @@ function walk(schema: JsonSchema, path: string, required: boolean, rows: ConfigK
         walk(asSchema(child) ?? {}, childPath, requiredKeys.has(key), rows);
       }
     const values = asSchema(object.additionalProperties);
-    if (!props && values?.type === 'object' && values.properties && path === 'environments')
+    if (
+      !props &&
+      values?.type === 'object' &&
+      values.properties &&
+      (path === 'environments' || path === 'fleets')
+    )
       walk(values, `${path}.<name>`, false, rows);
   }
 }

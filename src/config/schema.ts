@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { DURATION_PATTERN, tryParseDuration } from './duration';
+import { fleetSchemaWith } from './fleet-schema';
 
 /**
  * The zod schema of `pgshift.config.json`. Objects are strict (a misspelt key is an error
@@ -359,6 +360,11 @@ export const ENVIRONMENT_NAME = /^[a-z0-9][a-z0-9_-]*$/;
 export const ENVIRONMENT_NAME_RULE =
   'environment names use lowercase letters, digits, - and _ (e.g. "staging", "eu-prod")';
 
+export const fleetSchema = fleetSchemaWith(
+  approvalsSchema.omit({ allowedSigners: true, requireSignatures: true }),
+);
+export type FleetConfig = z.output<typeof fleetSchema>;
+
 export const configSchema = z.strictObject({
   $schema: z.string().optional().describe('Path or URL of this JSON Schema, for editors.'),
   migrationsDir: z
@@ -386,6 +392,15 @@ export const configSchema = z.strictObject({
     .default(() => ({}))
     .describe(
       'Settings per environment name (lowercase letters, digits, - and _, so `Production` can never alias `production`). An environment not listed here still works with every default.',
+    ),
+  fleets: z
+    .record(
+      z.string().regex(ENVIRONMENT_NAME, 'fleet names use lowercase letters, digits, - and _'),
+      fleetSchema.describe('One fleet, e.g. "tenants".'),
+    )
+    .default(() => ({}))
+    .describe(
+      'Named sets of databases that `pgshift deploy --fleet <name>` rolls one plan out to, in waves (see Fleets).',
     ),
 });
 

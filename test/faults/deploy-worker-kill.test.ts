@@ -18,7 +18,7 @@ import {
   databaseName,
   isRunning,
   runsOf,
-  startWorkerProcess,
+  stackWorkerProcess,
   waitUntil,
   type WorkerProcess,
 } from './fault-support';
@@ -68,14 +68,7 @@ async function productionAtVersionOne(): Promise<string> {
   return url;
 }
 
-async function worker(): Promise<WorkerProcess> {
-  const started = await startWorkerProcess({ ...stack.env, PGSHIFT_TASK_QUEUE: stack.taskQueue }, [
-    '--config',
-    stack.configFile,
-  ]);
-  workers.push(started);
-  return started;
-}
+const worker = (): Promise<WorkerProcess> => stackWorkerProcess(stack, workers);
 
 async function eventCount(url: string): Promise<number> {
   return Number((await query<{ n: string }>(url, 'SELECT count(*) AS n FROM events'))[0].n);

@@ -63,6 +63,22 @@ export async function startWorkerProcess(
   };
 }
 
+/**
+ * A `pgshift worker --config <configFile>` process on `stack`'s task queue, reading `stack.env`;
+ * kept in `started` so that the test can stop every one it started.
+ */
+export async function stackWorkerProcess(
+  stack: { env: NodeJS.ProcessEnv; taskQueue: string; configFile: string },
+  started: WorkerProcess[],
+): Promise<WorkerProcess> {
+  const worker = await startWorkerProcess({ ...stack.env, PGSHIFT_TASK_QUEUE: stack.taskQueue }, [
+    '--config',
+    stack.configFile,
+  ]);
+  started.push(worker);
+  return worker;
+}
+
 /** The name of the database in a connection URL. */
 export function databaseName(url: string): string {
   return decodeURIComponent(new URL(url).pathname.slice(1));

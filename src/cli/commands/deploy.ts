@@ -29,6 +29,7 @@ import { assertAppVersion } from '../../app/version';
 
 interface DeployOptions {
   env: string;
+  fleet?: string;
   dir: string;
   appVersion?: string;
   waiveRehearsal?: string;
@@ -55,6 +56,7 @@ export function register(program: Command): void {
     envDescription: 'environment to deploy to',
     wait: 'follow the steps and exit 0 only if the deploy completed',
   })
+    .option('--fleet <name>', 'roll the plan out to every database of fleets.<name>, in waves')
     .option(
       '--app-version <version>',
       'also deploy this application version with the configured hook',
@@ -126,6 +128,7 @@ function durationFlag(value: string | undefined, flag: string): string | undefin
 }
 
 export async function deploy(opts: DeployOptions): Promise<number> {
+  if (opts.fleet) return (await import('./fleet')).deployFleet({ ...opts, fleet: opts.fleet });
   const options: ProductionDeployInput['options'] = {
     ...(opts.appVersion ? { appVersion: assertAppVersion(opts.appVersion, '--app-version') } : {}),
     ...(opts.waiveRehearsal !== undefined

@@ -22,6 +22,7 @@ const modules: { commands: string[]; load: () => Promise<CommandModule> }[] = [
   { commands: ['verify'], load: () => import('./verify') },
   { commands: ['config'], load: () => import('./config') },
   { commands: ['rollback'], load: () => import('./rollback') },
+  { commands: ['fleet'], load: () => import('./fleet') },
   { commands: ['demo'], load: () => import('./demo') },
 ];
 

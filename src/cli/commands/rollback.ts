@@ -33,6 +33,7 @@ import { workflowStartOptions } from '../command-options';
 
 export interface RollbackOptions {
   env: string;
+  fleet?: string;
   migrationTarget?: string;
   appRollback?: boolean;
   fullEmergency?: boolean;
@@ -68,6 +69,10 @@ export function register(program: Command): void {
       wait: 'follow the steps until the rollback ends; exit 0 only if it completed',
     },
   )
+    .option(
+      '--fleet <name>',
+      'reverse the rollout of fleets.<name>: deployed databases back to their version, waves in reverse',
+    )
     .option(
       '--migration-target <n>',
       'roll the database back to migration N (application untouched)',
@@ -106,7 +111,13 @@ export function register(program: Command): void {
       'how long a data-losing rollback waits for its approval (default 1h)',
     );
   signingOptions(rollback, false).action(async (_opts: unknown, command: Command) => {
-    process.exitCode = await rollbackCommand(command.optsWithGlobals<RollbackOptions>());
+    const opts = command.optsWithGlobals<RollbackOptions>();
+    if (opts.fleet) {
+      const { sendDecision } = await import('./fleet');
+      process.exitCode = await sendDecision(opts.fleet, 'rollback', opts);
+      return;
+    }
+    process.exitCode = await rollbackCommand(opts);
   });
   const approve = rollback
     .command('approve')

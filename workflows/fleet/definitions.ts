@@ -1,0 +1,181 @@
+/**
+ * The vocabulary of fleet rollouts, shared by the fleet workflows and their clients (CLI,
+ * tests): names, signals, queries, inputs and results. Environments travel by NAME only.
+ */
+import { defineQuery, defineSignal } from '@temporalio/workflow';
+import type { MigrationPlan } from '../../src/migrations/types';
+import type { ApprovalState } from '../definitions';
+
+export const FLEET_WORKFLOW_TYPE = 'fleetDeploy';
+export const FLEET_DATABASE_WORKFLOW_TYPE = 'fleetDatabaseDeploy';
+
+/** `fleet-tenants`: one rollout per fleet at a time; resume and rollback find it by name. */
+export function fleetWorkflowId(fleet: string): string {
+  return `fleet-${fleet}`;
+}
+
+/** The child of one database: `fleet-tenants--tenant-07--deploy-1`, numbered by the children started for that database (also names its backup). */
+export function fleetChildWorkflowId(
+  parentId: string,
+  environment: string,
+  mode: FleetMode,
+  attempt: number,
+): string {
+  return `${parentId}--${environment}--${mode}-${attempt}`;
+}
+
+export type FleetMode = 'deploy' | 'rollback';
+
+/**
+ * Where each database of the fleet stands:
+ * pending → deployed | failed (compensated) | needs-attention (compensation failed);
+ * deployed → rolled-back | rollback-failed.
+ */
+export type DatabaseStatus =
+  | 'pending'
+  | 'running'
+  | 'deployed'
+  | 'failed'
+  | 'needs-attention'
+  | 'rolled-back'
+  | 'rollback-failed';
+
+export interface FleetDatabase {
+  environment: string;
+  status: DatabaseStatus;
+  /** Children started for this database (a resumed failure gets a new child). */
+  attempts: number;
+  /** The version before this rollout changed it (what a fleet rollback returns to). */
+  fromVersion?: number;
+  backupId?: string;
+  /** Why it failed (one line). */
+  reason?: string;
+}
+
+export interface FleetSettings {
+  /** End (exclusive) of each wave over the members in order. */
+  waves: number[];
+  concurrency: number;
+  /** Failures tolerated before the rollout halts. */
+  allowance: number;
+  /** `continue`, `approval`, or a pause in ms. */
+  betweenWaves: 'continue' | 'approval' | number;
+  rollbackWindowMs: number;
+  /** Passed on to each database's deploy. */
+  monitoringWindow?: string;
+  monitoringInterval?: string;
+}
+
+/** `approving` → `rolling-out` ⇄ `halted` → `rolled-out` → (`rolling-back` → `rolled-back`). */
+export type FleetStage =
+  'approving' | 'rolling-out' | 'between-waves' | 'halted' | 'rolled-out' | 'rolling-back';
+
+/** What a run hands to the next one when it continues as new (only a continued run accepts it). */
+export interface FleetCarried {
+  stage: FleetStage;
+  settings: FleetSettings;
+  databases: FleetDatabase[];
+  approvals: ApprovalState;
+  /** The wave running (rolling out) or being reversed (rolling back). */
+  wave: number;
+  /** The wave's gate (pause or approval) has been passed. */
+  waveOpened: boolean;
+  /** Failures counted against the budget since the start or the last resume. */
+  failures: number;
+  highRisk: boolean;
+  /** Resume and rollback requests received (who, why). */
+  decisions: FleetDecision[];
+  /** When the rollout reached `rolled-out` (ms). */
+  rolledOutAt?: number;
+  /** role → people, from the fleet's approvals: who may resume or roll back. */
+  roster: Record<string, string[]>;
+}
+
+export interface FleetDeployInput {
+  fleet: string;
+  plan: MigrationPlan;
+  initiator: string;
+  options?: {
+    approvalExpiry?: string;
+    /** Children a run starts before it continues as new (default 400; tests lower it). */
+    childrenPerRun?: number;
+  };
+  carried?: FleetCarried;
+}
+
+export type FleetFinalState =
+  'completed' | 'rolled-back' | 'halted-rolled-back' | 'rejected' | 'approval-expired';
+
+export interface FleetWaveCounts {
+  wave: number;
+  size: number;
+  counts: Partial<Record<DatabaseStatus, number>>;
+}
+
+export interface FleetDeployResult {
+  fleet: string;
+  finalState: FleetFinalState;
+  reason: string;
+  waves: FleetWaveCounts[];
+  /** Databases that failed, with their reasons (at most 100). */
+  failed: { environment: string; status: DatabaseStatus; reason: string }[];
+}
+
+/** `resumeFleet` (halted or waiting between waves) and `rollbackFleet`: who, and why. */
+export interface FleetDecision {
+  kind: 'resume' | 'rollback';
+  by: string;
+  reason?: string;
+  at?: string;
+  /** Refused: why (not on the roster, nothing to resume, …). */
+  refused?: string;
+}
+
+export const resumeFleetSignal = defineSignal<[FleetDecision]>('resumeFleet');
+export const rollbackFleetSignal = defineSignal<[FleetDecision]>('rollbackFleet');
+
+/** What a fleet's database child asks its parent: is it a member, of which plan, approved? */
+export interface FleetMembership {
+  fleet: string;
+  planChecksum: string;
+  initiator: string;
+  mode: FleetMode | null;
+  member: boolean;
+  approvals: ApprovalState;
+}
+export const fleetMembershipQuery = defineQuery<FleetMembership, [string]>('fleetMembership');
+
+export interface FleetOverview {
+  fleet: string;
+  stage: FleetStage;
+  wave: number;
+  waves: FleetWaveCounts[];
+  failures: number;
+  allowance: number;
+  failed: { environment: string; status: DatabaseStatus; reason: string }[];
+  decisions: FleetDecision[];
+}
+export const fleetOverviewQuery = defineQuery<FleetOverview>('fleetOverview');
+
+/** The input of one database's child workflow. */
+export interface FleetDatabaseInput {
+  fleet: string;
+  environment: string;
+  plan: MigrationPlan;
+  initiator: string;
+  mode: FleetMode;
+  /** Rollback: the version to return to, and the deploy's backup (a restore when files fail). */
+  targetVersion?: number;
+  backupId?: string;
+  monitoringWindow?: string;
+  monitoringInterval?: string;
+}
+
+export interface FleetDatabaseResult {
+  environment: string;
+  /** deployed / rolled-back, or failed (compensated), needs-attention (undo failed). */
+  outcome: 'deployed' | 'rolled-back' | 'failed' | 'needs-attention';
+  fromVersion: number;
+  backupId?: string;
+  reason: string;
+}
