@@ -1,6 +1,6 @@
 import { workflowInfo } from '@temporalio/workflow';
 import { appHooks, quick } from './activity-proxies';
-import { TRIGGER_LABELS, type DeployRun } from './deploy-run';
+import { TRIGGER_LABELS, type DeployFacts } from './deploy-run';
 import { describeFailure } from './failures';
 import type { ProgressTracker } from './progress-tracker';
 import { returnToVersion } from './steps/return-to-version';
@@ -15,7 +15,7 @@ import { returnToVersion } from './steps/return-to-version';
  * is kept in `run.compensation`); `ok: false` means a person must look (failed-needs-attention).
  */
 export async function compensateDeploy(
-  run: DeployRun,
+  run: DeployFacts,
   tracker: ProgressTracker,
 ): Promise<{ ok: boolean; detail: string }> {
   if (run.compensation) return run.compensation;
@@ -98,7 +98,7 @@ export async function compensateDeploy(
 const UNDONE_STEPS = ['deploy application', 'migrate', 'verify'];
 
 /** Rollback files down to fromVersion; when they fail, this run's backup. */
-async function restoreDatabaseVersion(run: DeployRun): Promise<{ ok: boolean; detail: string }> {
+async function restoreDatabaseVersion(run: DeployFacts): Promise<{ ok: boolean; detail: string }> {
   const { fromVersion } = run;
   const outcome = await returnToVersion({
     environment: run.environment,

@@ -6,6 +6,7 @@ import type { EnvironmentPolicy } from '../activities/policy';
 import type { SignedAuthorization } from '../src/approvals/authorization';
 import type { NotificationSeverity } from '../src/app/notify';
 import type { RollbackTrigger } from '../src/verify/thresholds';
+import type { MigrationPlan } from '../src/migrations/types';
 import type { RowCounts } from '../src/verify/row-counts';
 import type { DeployFinalState, productionDeployInputSchema } from './definitions';
 import { ApprovalGate } from './deploy-approval-gate';
@@ -62,12 +63,40 @@ export const DEPLOY_STEPS = [
 type DeployInput = z.output<typeof productionDeployInputSchema>;
 
 /**
+ * What a deploy has done so far, as compensation reads it to undo exactly that, in reverse:
+ * a production deploy's `DeployRun`, or a fleet member's deploy.
+ */
+export interface DeployFacts {
+  readonly environment: string;
+  readonly plan: MigrationPlan;
+  readonly workflowId: string;
+  readonly initiator: string;
+  /** The version the environment was at before this deploy (what compensation returns to). */
+  fromVersion: number;
+  backup: BackupSummary | undefined;
+  baselineRowCounts: RowCounts | undefined;
+  /** applyMigrations was called: some migrations may be applied, even if it failed. */
+  migrationsTouched: boolean;
+  /** The app deploy hook changed the application (or may have). */
+  appDeployed: boolean;
+  appVersionBefore: string | undefined;
+  /** Set when a trigger fired (the first one wins). */
+  trigger: { kind: DeployTrigger; detail: string } | undefined;
+  /** Compensation may run rollback files changed since applied (`--accept-changed-rollback`). */
+  readonly acceptChangedRollback: { reason: string; acceptedBy: string } | undefined;
+  /** Compensation ran (it never runs twice). */
+  compensation: { ok: boolean; detail: string } | undefined;
+  /** The signed start and approvals, handed to every activity that changes the database. */
+  authorization: SignedAuthorization | undefined;
+}
+
+/**
  * One production deploy: its input, its message handlers (approvals gate, cancellation, lease,
  * key reloads: registered by the constructor, before the first await), what it has learned
  * (policy, validation, pending migrations) and what it has done so far — the memory that
  * compensation reads to undo exactly that, in reverse. Rebuilt by replay after a crash.
  */
-export class DeployRun extends PlanRun<DeployInput['options']> {
+export class DeployRun extends PlanRun<DeployInput['options']> implements DeployFacts {
   readonly gate: ApprovalGate;
   readonly cancellation: DeployCancellation;
   readonly keys: RunSignatures;

@@ -10,7 +10,7 @@ import { quick, backups, long } from '../activity-proxies';
 import { compensateDeploy } from '../deploy-compensation';
 import { monitorDeployment } from '../deploy-monitoring';
 import { durationOption, formatMs } from '../deploy-options';
-import { hasChanges, TRIGGER_LABELS, type DeployRun, type DeployTrigger } from '../deploy-run';
+import { TRIGGER_LABELS, type DeployFacts, type DeployTrigger } from '../deploy-run';
 import { describeFailure, stepFailure } from '../failures';
 import { EnvironmentLease } from '../lease/lease-client';
 import { ProgressTracker } from '../progress-tracker';
@@ -99,15 +99,21 @@ async function deployDatabase(
   const { environment, plan, initiator } = input;
   const workflowId = workflowInfo().workflowId;
   const top = Math.max(0, ...plan.migrations.map((m) => m.version));
-  const run: DeployRun = {
+  const run: DeployFacts = {
     environment,
     plan,
     workflowId,
     initiator,
     fromVersion: 0,
-    toVersion: top,
+    backup: undefined,
+    baselineRowCounts: undefined,
     migrationsTouched: false,
     appDeployed: false,
+    appVersionBefore: undefined,
+    trigger: undefined,
+    acceptChangedRollback: undefined,
+    compensation: undefined,
+    authorization: undefined,
   };
   const fire = (kind: DeployTrigger, detail: string) => {
     run.trigger ??= { kind, detail };
@@ -230,7 +236,7 @@ async function deployDatabase(
     const running = tracker.running();
     if (running) tracker.fail(running.name, described.message);
     log.warn('fleet database deploy failed', { environment, message: described.message });
-    if (!hasChanges(run)) {
+    if (!run.migrationsTouched) {
       tracker.finish('failed', `nothing was changed: ${described.message}`);
       return result('failed', `nothing was changed: ${firstLine(described.message)}`);
     }
