@@ -1,7 +1,7 @@
 import { isCancellation } from '@temporalio/workflow';
 import { appHooks, backups, long, quick } from './activity-proxies';
 import type { DeployEnding, DeployRun } from './deploy-run';
-import { monitorDeployment } from './deploy-monitoring';
+import { monitorDeployStep } from './deploy-monitoring';
 import { formatCounts, formatMs } from './deploy-options';
 import { describeFailure } from './failures';
 import { failedChecks, padVersion, summariseChecks } from './text';
@@ -135,29 +135,18 @@ async function watchWindow(
   baseline: Awaited<ReturnType<typeof backupAndBaseline>>,
 ): Promise<DeployEnding> {
   const { environment, tracker, top } = run;
-  const policy = run.policy!;
-  const windowMs = run.overrides.monitoringWindow ?? policy.monitoringWindowMs;
-  const intervalMs = run.overrides.monitoringInterval ?? policy.monitoringIntervalMs;
-  tracker.start(
-    'monitor',
-    `watching ${environment} for ${formatMs(windowMs)}, a sample every ${formatMs(intervalMs)}`,
-  );
-  const monitoring = await monitorDeployment({
-    environment,
-    // The same tables the baseline read (those of the plan that existed before it).
-    tables: baseline.probeTables,
+  const monitoring = await monitorDeployStep(
+    run,
     baseline,
-    thresholds: policy.thresholds,
-    windowMs,
-    intervalMs,
-    tracker,
-    stop: () => run.cancelRequested,
-  });
+    run.policy!,
+    run.overrides,
+    () => run.cancelRequested,
+  );
   run.checkCancel();
   if (monitoring.breach) throw run.fire(monitoring.breach.trigger, monitoring.breach.detail);
   tracker.complete('monitor', monitoring.detail);
   return {
     finalState: 'completed',
-    reason: `${environment} at version ${top}${run.appVersionAfter ? `, application ${run.appVersionAfter}` : ''}; ${monitoring.samples} monitoring sample(s) within thresholds over ${formatMs(windowMs)}`,
+    reason: `${environment} at version ${top}${run.appVersionAfter ? `, application ${run.appVersionAfter}` : ''}; ${monitoring.samples} monitoring sample(s) within thresholds over ${formatMs(monitoring.windowMs)}`,
   };
 }

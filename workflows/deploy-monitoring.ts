@@ -7,6 +7,8 @@ import {
   type ThresholdHistory,
 } from '../src/verify/thresholds';
 import { quick } from './activity-proxies';
+import type { EnvironmentPolicy } from '../activities/policy';
+import { formatMs } from './deploy-options';
 import type { ProgressTracker } from './progress-tracker';
 
 /** Patch: a latency-only breach is confirmed by a second sample taken at once. */
@@ -36,6 +38,40 @@ export interface MonitoringOutcome {
  * - `whole-window` (the emergency rollback's watch): collects every breach; samples every
  *   `intervalMs` while a whole interval still fits in the window.
  */
+/**
+ * The deploy's monitoring step: the window and interval of the run's overrides, else of the
+ * environment's policy; the same tables the baseline read (those of the plan that existed
+ * before it). Returns the window's outcome (a breach is the caller's rollback trigger).
+ */
+export async function monitorDeployStep(
+  run: { environment: string; tracker: ProgressTracker },
+  baseline: Baseline,
+  policy: Pick<EnvironmentPolicy, 'thresholds' | 'monitoringWindowMs' | 'monitoringIntervalMs'>,
+  overrides: { monitoringWindow?: number; monitoringInterval?: number },
+  stop: () => boolean,
+): Promise<MonitoringOutcome & { windowMs: number }> {
+  const { environment, tracker } = run;
+  const windowMs = overrides.monitoringWindow ?? policy.monitoringWindowMs;
+  const intervalMs = overrides.monitoringInterval ?? policy.monitoringIntervalMs;
+  tracker.start(
+    'monitor',
+    `watching ${environment} for ${formatMs(windowMs)}, a sample every ${formatMs(intervalMs)}`,
+  );
+  const tables = baseline.probeTables;
+  const { thresholds } = policy;
+  const outcome = await monitorDeployment({
+    environment,
+    tables,
+    baseline,
+    thresholds,
+    windowMs,
+    intervalMs,
+    tracker,
+    stop,
+  });
+  return { ...outcome, windowMs };
+}
+
 export async function monitorDeployment(args: {
   environment: string;
   /** Tables the plan touches: every sample reads them (a held lock shows as latency). */

@@ -8,8 +8,8 @@ import {
 import type { FleetActivities } from '../../activities/fleet';
 import { quick, backups, long } from '../activity-proxies';
 import { compensateDeploy } from '../deploy-compensation';
-import { monitorDeployment } from '../deploy-monitoring';
-import { durationOption, formatMs } from '../deploy-options';
+import { monitorDeployStep } from '../deploy-monitoring';
+import { durationOption } from '../deploy-options';
 import { TRIGGER_LABELS, type DeployFacts, type DeployTrigger } from '../deploy-run';
 import { describeFailure, stepFailure } from '../failures';
 import { EnvironmentLease } from '../lease/lease-client';
@@ -18,6 +18,7 @@ import { recordRun } from '../steps/record';
 import { returnToVersion } from '../steps/return-to-version';
 import { failedChecks, firstLine, padVersion, summariseChecks } from '../text';
 import type { FleetDatabaseInput, FleetDatabaseResult } from './definitions';
+import { readStateWithoutDrift } from '../steps/migration-state';
 
 const DEPLOY_STEPS = ['authorize', 'backup', 'baseline', 'migrate', 'verify', 'monitor'];
 const ROLLBACK_STEPS = ['authorize', 'rollback', 'verify'];
@@ -150,12 +151,7 @@ async function deployDatabase(
       { summary: `load the deploy policy of ${environment}` },
       [{ environment }],
     );
-    const state = await quick.readMigrationState.executeWithOptions(
-      { summary: `read migration state of ${environment}` },
-      [{ environment, plan }],
-    );
-    if (state.drift.length)
-      throw stepFailure('DriftError', `${environment} has drifted: ${state.drift.join('; ')}`);
+    const state = await readStateWithoutDrift(environment, plan);
     run.fromVersion = state.currentVersion;
     if (!state.pending.length) {
       for (const step of DEPLOY_STEPS.slice(1)) tracker.skip(step, 'no pending migrations');
@@ -211,21 +207,17 @@ async function deployDatabase(
     if (!verification.ok) throw fire('verification-failure', failedChecks(verification));
     tracker.complete('verify', summariseChecks(verification.checks));
 
-    const windowMs =
-      durationOption(input.monitoringWindow, 'monitoringWindow') ?? policy.monitoringWindowMs;
-    const intervalMs =
-      durationOption(input.monitoringInterval, 'monitoringInterval') ?? policy.monitoringIntervalMs;
-    tracker.start('monitor', `watching ${environment} for ${formatMs(windowMs)}`);
-    const monitoring = await monitorDeployment({
-      environment,
-      tables: baseline.probeTables,
+    const overrides = {
+      monitoringWindow: durationOption(input.monitoringWindow, 'monitoringWindow'),
+      monitoringInterval: durationOption(input.monitoringInterval, 'monitoringInterval'),
+    };
+    const monitoring = await monitorDeployStep(
+      { environment, tracker },
       baseline,
-      thresholds: policy.thresholds,
-      windowMs,
-      intervalMs,
-      tracker,
-      stop: () => false,
-    });
+      policy,
+      overrides,
+      () => false,
+    );
     if (monitoring.breach) throw fire(monitoring.breach.trigger, monitoring.breach.detail);
     tracker.complete('monitor', monitoring.detail);
     await record('completed');

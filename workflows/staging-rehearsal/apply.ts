@@ -4,6 +4,7 @@ import { stepFailure } from '../failures';
 import { failedChecks, padVersion, summariseChecks, validationFailure } from '../text';
 import { rehearsalTargets } from './rollbacks';
 import type { RehearsalRun } from './run';
+import { readStateWithoutDrift } from '../steps/migration-state';
 
 /** Validate the plan and read where staging is: no drift, and the rehearsal's settings. */
 export async function validateRehearsal(run: RehearsalRun): Promise<void> {
@@ -18,12 +19,7 @@ export async function validateRehearsal(run: RehearsalRun): Promise<void> {
   );
   if (validation.errors.length) throw validationFailure(validation.errors);
   run.securityOk = true;
-  const state = await quick.readMigrationState.executeWithOptions(
-    { summary: `read migration state of ${environment}` },
-    [{ environment, plan }],
-  );
-  if (state.drift.length)
-    throw stepFailure('DriftError', `${environment} has drifted: ${state.drift.join('; ')}`);
+  const state = await readStateWithoutDrift(environment, plan);
   run.fromVersion = state.currentVersion;
   const policy = await quick.loadEnvironmentPolicy.executeWithOptions(
     { summary: `read the rehearsal settings of ${environment}` },
