@@ -1,11 +1,12 @@
 import { parseDuration } from '../src/config/duration';
 import { isProductionTier } from '../src/config/load';
 import { withClient } from '../src/migrations/database';
-import type { MigrationPlan } from '../src/migrations/types';
+import type { PlanArgument } from '../src/migrations/types';
 import { assessRollbackImpact, type RollbackImpact } from '../src/rollback/impact';
 import { DEFAULT_THRESHOLDS, type Thresholds } from '../src/verify/thresholds';
 import { everyoneOnRoster } from '../workflows/approval-policy';
 import { asActivity, databaseUrlOf, settingsOf, type ActivityDeps } from './deps';
+import { resolvePlan } from './plan-store';
 
 export type { RollbackImpact } from '../src/rollback/impact';
 
@@ -35,14 +36,15 @@ export function createImpactActivities(deps: ActivityDeps) {
     /** Which migrations a rollback to `target` reverts and which tables and columns lose data. */
     async assessRollbackImpact(input: {
       environment: string;
-      plan: MigrationPlan;
+      plan: PlanArgument;
       target: number;
     }): Promise<RollbackImpact> {
-      return asActivity(() =>
-        withClient(databaseUrlOf(deps, input.environment), (client) =>
-          assessRollbackImpact(client, input.plan, input.target),
-        ),
-      );
+      return asActivity(async () => {
+        const plan = await resolvePlan(deps, input.plan);
+        return withClient(databaseUrlOf(deps, input.environment), (client) =>
+          assessRollbackImpact(client, plan, input.target),
+        );
+      });
     },
 
     /** The environment's `emergency` settings, rollback window and thresholds from the worker's config. */

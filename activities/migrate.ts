@@ -10,6 +10,7 @@ import { LockWaitTimeoutError } from '../src/migrations/errors';
 import type {
   LockWaitInfo,
   MigrationPlan,
+  PlanArgument,
   RunResult,
   RunnerOptions,
 } from '../src/migrations/types';
@@ -19,6 +20,7 @@ import { assertSignedAuthorization, rolesToApply, signaturesEnforced } from './a
 import { asActivity, databaseUrlOf, runnerOptionsFor, type ActivityDeps } from './deps';
 import { withHeartbeat, type Heartbeat } from './heartbeat';
 import { assertPlanIntegrity } from './plan';
+import { resolvePlan } from './plan-store';
 import { refuseRehearsalOfProduction } from './tier';
 
 export interface MigrationState {
@@ -211,12 +213,13 @@ export function createMigrateActivities(deps: ActivityDeps) {
   return {
     async readMigrationState(input: {
       environment: string;
-      plan: MigrationPlan;
+      plan: PlanArgument;
     }): Promise<MigrationState> {
-      return asActivity(() => {
+      return asActivity(async () => {
         refuseRehearsalOfProduction(deps, input.environment);
+        const plan = await resolvePlan(deps, input.plan);
         return withClient(databaseUrlOf(deps, input.environment), async (client) => {
-          const status = await readStatus(client, input.plan);
+          const status = await readStatus(client, plan);
           return {
             environment: input.environment,
             currentVersion: status.currentVersion,
@@ -235,7 +238,7 @@ export function createMigrateActivities(deps: ActivityDeps) {
      */
     async applyMigrations(input: {
       environment: string;
-      plan: MigrationPlan;
+      plan: PlanArgument;
       to?: number;
       appliedBy?: string;
       /** The signed approvals behind this change (required on a production tier that requires signatures). */
@@ -243,20 +246,21 @@ export function createMigrateActivities(deps: ActivityDeps) {
     }): Promise<RunSummary> {
       return asActivity(async () => {
         refuseRehearsalOfProduction(deps, input.environment);
-        assertPlanIntegrity(input.plan);
+        const plan = await resolvePlan(deps, input.plan);
+        assertPlanIntegrity(plan);
         if (signaturesEnforced(deps, input.environment))
           assertSignedAuthorization(deps, input.environment, input.authorization, {
             what: 'apply migrations',
-            planChecksum: input.plan.checksum,
-            requiredRoles: await rolesToApply(deps, input.environment, input.plan),
+            planChecksum: plan.checksum,
+            requiredRoles: await rolesToApply(deps, input.environment, plan),
           });
         const options = runnerOptionsFor(deps, input.environment, input.appliedBy);
         return runMigrations(
           databaseUrlOf(deps, input.environment),
           input.environment,
-          input.plan,
+          plan,
           (client, report, lockWaitMs) =>
-            migrateUp(client, input.plan, {
+            migrateUp(client, plan, {
               ...options,
               ...(lockWaitMs
                 ? { advisoryLockWaitMs: Math.max(lockWaitMs, options.advisoryLockWaitMs) }
@@ -271,7 +275,7 @@ export function createMigrateActivities(deps: ActivityDeps) {
     /** Rolls back to `target` (kept applied) with the rollback files. Idempotent like applyMigrations. */
     async revertMigrations(input: {
       environment: string;
-      plan: MigrationPlan;
+      plan: PlanArgument;
       target: number;
       appliedBy?: string;
       /**
@@ -284,24 +288,25 @@ export function createMigrateActivities(deps: ActivityDeps) {
     }): Promise<RunSummary> {
       return asActivity(async () => {
         refuseRehearsalOfProduction(deps, input.environment);
-        assertPlanIntegrity(input.plan);
+        const plan = await resolvePlan(deps, input.plan);
+        assertPlanIntegrity(plan);
         assertSignedAuthorization(deps, input.environment, input.authorization, {
           what: 'revert migrations',
-          planChecksum: input.plan.checksum,
+          planChecksum: plan.checksum,
         });
         const options = runnerOptionsFor(deps, input.environment, input.appliedBy);
         return runMigrations(
           databaseUrlOf(deps, input.environment),
           input.environment,
-          input.plan,
+          plan,
           async (client, report, lockWaitMs) => {
             await assertRollbackFilesAsApplied(
               client,
-              input.plan,
+              plan,
               input.target,
               input.acceptChangedRollback,
             );
-            return migrateDown(client, input.plan, input.target, {
+            return migrateDown(client, plan, input.target, {
               ...options,
               ...(lockWaitMs
                 ? { advisoryLockWaitMs: Math.max(lockWaitMs, options.advisoryLockWaitMs) }
