@@ -20,12 +20,12 @@ import {
 } from '../../../workflows/definitions';
 import { signDeployStart } from '../../cli/commands/deploy';
 import { signRollbackStart } from '../../cli/commands/rollback';
-import { readPlanForWorkflow } from '../../cli/plan-input';
+import { storePlanForWorkflow } from '../../cli/plan-input';
 import { signDecision, type StatementTarget } from '../../cli/signing';
 import { followProgress, startPgshiftWorkflow, type StartRequest } from '../../cli/workflow-runs';
 import { withClient } from '../../migrations/database';
 import { currentVersion } from '../../migrations/ledger';
-import type { MigrationPlan } from '../../migrations/types';
+import type { PlanRef } from '../../migrations/types';
 import type { DemoPerson } from '../local/demo-keys';
 import { startLocalStack, type LocalStack } from '../local/stack';
 import { createPgshiftWorker, installRuntime } from '../../temporal/worker';
@@ -133,8 +133,8 @@ export async function runDemo(options: DemoOptions = {}): Promise<number> {
 
     const releaseA = releaseFolder(migrationsDir, join(dir, 'release-1'), 11);
     const releaseB = releaseFolder(migrationsDir, join(dir, 'release-2'), 12);
-    const planA = await readPlanForWorkflow(releaseA);
-    const planB = await readPlanForWorkflow(releaseB);
+    const planA = await storePlanForWorkflow(releaseA, stack.config.plansDir);
+    const planB = await storePlanForWorkflow(releaseB, stack.config.plansDir);
     const versionOf = async (env: 'staging' | 'production') =>
       withClient(stack.databases[env], (c) => currentVersion(c));
     const appVersion = async (env: 'staging' | 'production') =>
@@ -150,7 +150,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<number> {
       say(`  Web UI: ${link}`);
       return handle;
     };
-    const rehearse = async (plan: MigrationPlan, label: string) => {
+    const rehearse = async (plan: PlanRef, label: string) => {
       title(`${label}: staging rehearsal of migrations 001..${pad(top(plan))}`);
       say("The guide's enhanced staging rehearsal, as a durable workflow: validate, back up,");
       say('migrate, verify, roll back and re-apply, test every rollback file, check the app.');
@@ -173,7 +173,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<number> {
 
     /** Starts a production deploy and approves it by signal, one person per role. */
     const deploy = async (
-      plan: MigrationPlan,
+      plan: PlanRef,
       version: string,
       monitoringWindow: string,
       intervalMs: number,
@@ -432,7 +432,7 @@ async function rowSummary(url: string): Promise<string> {
   });
 }
 
-function top(plan: MigrationPlan): number {
+function top(plan: PlanRef): number {
   return Math.max(0, ...plan.migrations.map((m) => m.version));
 }
 
