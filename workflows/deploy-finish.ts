@@ -1,7 +1,7 @@
 import { allHandlersFinished, CancellationScope, condition } from '@temporalio/workflow';
 import type { ApplicationFailure } from '@temporalio/workflow';
 import type { NotificationSeverity } from '../src/app/notify';
-import type { MigrationPlan } from '../src/migrations/types';
+import type { PlanRef } from '../src/migrations/types';
 import { quick } from './activity-proxies';
 import type { DeployFinalState, ProductionDeployResult } from './definitions';
 import type { ApprovalGate } from './deploy-approval-gate';
@@ -13,7 +13,7 @@ import type { ProgressTracker } from './progress-tracker';
 /** What the end of a deploy reads. */
 export interface DeployEndContext {
   environment: string;
-  plan: MigrationPlan;
+  plan: PlanRef;
   initiator: string;
   workflowId: string;
   top: number;

@@ -1,6 +1,6 @@
 import type { SignedAuthorization } from '../src/approvals/authorization';
 import type { BackupSummary } from '../activities/backup';
-import type { MigrationPlan } from '../src/migrations/types';
+import type { PlanRef } from '../src/migrations/types';
 import type { RollbackTrigger } from '../src/verify/thresholds';
 import type { RowCounts } from '../src/verify/row-counts';
 
@@ -33,7 +33,7 @@ export const TRIGGER_LABELS: Record<DeployTrigger, string> = {
  */
 export interface DeployRun {
   environment: string;
-  plan: MigrationPlan;
+  plan: PlanRef;
   workflowId: string;
   initiator: string;
   /** The version the environment was at before this deploy (what compensation returns to). */

@@ -1,3 +1,4 @@
+import { planArgument } from '../src/migrations/plan-ref';
 import {
   ApplicationFailure,
   CancellationScope,
@@ -233,7 +234,7 @@ export async function productionDeploy(
   async function recheckEnvironment(): Promise<void> {
     const now = await quick.readMigrationState.executeWithOptions(
       { summary: `re-read the migration state of ${environment} (lease held)` },
-      [{ environment, plan }],
+      [{ environment, plan: planArgument(plan) }],
     );
     const changed = now.drift.length
       ? `it has drifted from plan ${shortPlan}: ${now.drift.join('; ')}`
@@ -347,12 +348,12 @@ export async function productionDeploy(
       });
     validation = await quick.validatePlan.executeWithOptions(
       { summary: `validate ${plan.migrations.length} migrations, plan ${shortPlan}` },
-      [{ plan }],
+      [{ plan: planArgument(plan) }],
     );
     if (validation.errors.length) throw validationFailure(validation.errors);
     const state = await quick.readMigrationState.executeWithOptions(
       { summary: `read migration state of ${environment}` },
-      [{ environment, plan }],
+      [{ environment, plan: planArgument(plan) }],
     );
     if (state.drift.length)
       throw stepFailure(
@@ -502,7 +503,7 @@ export async function productionDeploy(
           [
             {
               environment,
-              plan,
+              plan: planArgument(plan),
               appliedBy: `${initiator} (deploy ${workflowId})`,
               ...(run.authorization ? { authorization: run.authorization } : {}),
             },

@@ -1,3 +1,4 @@
+import { planArgument } from '../src/migrations/plan-ref';
 import {
   CancellationScope,
   isCancellation,
@@ -21,7 +22,7 @@ import { EnvironmentLease } from './lease/lease-client';
 import { ProgressTracker } from './progress-tracker';
 import { rehearsalReportMarkdown } from './rehearsal-report';
 import type { BackupSummary } from '../activities/backup';
-import type { MigrationPlan } from '../src/migrations/types';
+import type { PlanRef } from '../src/migrations/types';
 import {
   failedChecks,
   padVersion,
@@ -42,7 +43,7 @@ const STEPS = [
 ];
 
 /** The rollback files that run when going from version `from` down to `to`, newest first. */
-function rollbackFilesBetween(plan: MigrationPlan, to: number, from: number): string {
+function rollbackFilesBetween(plan: PlanRef, to: number, from: number): string {
   const files = plan.migrations
     .filter((m) => m.version > to && m.version <= from)
     .sort((a, b) => b.version - a.version)
@@ -110,13 +111,13 @@ export async function stagingRehearsal(
       {
         summary: `validate ${plan.migrations.length} migrations, plan ${plan.checksum.slice(0, 12)}`,
       },
-      [{ plan }],
+      [{ plan: planArgument(plan) }],
     );
     if (validation.errors.length) throw validationFailure(validation.errors);
     securityOk = true;
     const state = await quick.readMigrationState.executeWithOptions(
       { summary: `read migration state of ${environment}` },
-      [{ environment, plan }],
+      [{ environment, plan: planArgument(plan) }],
     );
     if (state.drift.length)
       throw stepFailure('DriftError', `${environment} has drifted: ${state.drift.join('; ')}`);
@@ -159,7 +160,14 @@ export async function stagingRehearsal(
       if (stop > fromVersion) {
         const run = await long.applyMigrations.executeWithOptions(
           { summary: `apply migrations up to ${padVersion(stop)} on ${environment}` },
-          [{ environment, plan, to: stop, appliedBy: `${initiator} (rehearsal ${workflowId})` }],
+          [
+            {
+              environment,
+              plan: planArgument(plan),
+              to: stop,
+              appliedBy: `${initiator} (rehearsal ${workflowId})`,
+            },
+          ],
         );
         applied += run.applied.length;
       }
@@ -201,7 +209,14 @@ export async function stagingRehearsal(
     );
     await long.applyMigrations.executeWithOptions(
       { summary: `re-apply migrations up to ${padVersion(top)} on ${environment}` },
-      [{ environment, plan, to: top, appliedBy: `${initiator} (rehearsal ${workflowId})` }],
+      [
+        {
+          environment,
+          plan: planArgument(plan),
+          to: top,
+          appliedBy: `${initiator} (rehearsal ${workflowId})`,
+        },
+      ],
     );
     const reapplied = await quick.compareSchema.executeWithOptions(
       { summary: `compare schema of ${environment} with version ${top}` },
@@ -221,7 +236,7 @@ export async function stagingRehearsal(
     tracker.start('rollback tests', `testing every rollback file in a scratch database`);
     const tests = await long.runRollbackTests.executeWithOptions(
       { summary: `test ${plan.migrations.length} rollbacks in a scratch database` },
-      [{ environment, plan }],
+      [{ environment, plan: planArgument(plan) }],
     );
     if (!tests.passed)
       throw stepFailure(
@@ -342,7 +357,7 @@ export async function stagingRehearsal(
  */
 async function rehearseRollbacks(
   tracker: ProgressTracker,
-  run: { environment: string; plan: MigrationPlan; initiator: string; workflowId: string },
+  run: { environment: string; plan: PlanRef; initiator: string; workflowId: string },
   targets: number[],
   fromVersion: number,
 ): Promise<string[]> {
@@ -355,11 +370,18 @@ async function rehearseRollbacks(
     tracker.setPhase('rollback rehearsal', `rolling ${environment} back to version ${target}`);
     await long.revertMigrations.executeWithOptions(
       { summary: `roll back ${environment} to ${padVersion(target)}` },
-      [{ environment, plan, target, appliedBy: `${initiator} (rehearsal ${workflowId})` }],
+      [
+        {
+          environment,
+          plan: planArgument(plan),
+          target,
+          appliedBy: `${initiator} (rehearsal ${workflowId})`,
+        },
+      ],
     );
     const now = await quick.readMigrationState.executeWithOptions(
       { summary: `check ${environment} is at version ${target}` },
-      [{ environment, plan }],
+      [{ environment, plan: planArgument(plan) }],
     );
     if (now.currentVersion !== target)
       throw stepFailure(
@@ -389,7 +411,7 @@ async function rehearseRollbacks(
 async function restoreStaging(
   tracker: ProgressTracker,
   environment: string,
-  plan: MigrationPlan,
+  plan: PlanRef,
   workflowId: string,
   fromVersion: number,
   backup: BackupSummary,
