@@ -37,8 +37,26 @@ export interface RunSummary {
   direction: 'up' | 'down';
   fromVersion: number;
   toVersion: number;
+  /**
+   * The migrations this step applied (or reverted), in order: the first APPLIED_LISTED of them
+   * (a result is a summary: the history must not grow with the size of the plan).
+   */
   applied: { version: number; name: string; durationMs: number }[];
+  /** How many it applied in all (absent in older histories: `applied.length` then). */
+  appliedCount?: number;
   failed?: { version: number; name: string; error: string };
+}
+
+/** How many applied migrations a RunSummary lists by name. */
+export const APPLIED_LISTED = 50;
+
+/** `summary` with its `applied` list cut to APPLIED_LISTED entries and the full count. */
+function listedOnly(summary: RunSummary): RunSummary {
+  return {
+    ...summary,
+    applied: summary.applied.slice(0, APPLIED_LISTED),
+    appliedCount: summary.applied.length,
+  };
 }
 
 function summarise(environment: string, run: RunResult): RunSummary {
@@ -137,12 +155,12 @@ async function summariseFromLedger(
             durationMs: ranNow.get(e.version) ?? 0,
           }));
   const summary = summarise(environment, run);
-  return {
+  return listedOnly({
     ...summary,
     fromVersion: Math.max(0, ...beforeVersions),
     toVersion: Math.max(0, ...nowVersions),
     applied,
-  };
+  });
 }
 
 /** Runs one migration direction under a timer heartbeat; the summary comes from the ledger. */

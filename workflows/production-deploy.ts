@@ -512,7 +512,7 @@ export async function productionDeploy(
       );
       tracker.complete(
         'migrate',
-        `${applied.applied.length} migration(s) applied; ${environment} at version ${applied.toVersion}`,
+        `${applied.appliedCount ?? applied.applied.length} migration(s) applied; ${environment} at version ${applied.toVersion}`,
       );
     } else
       tracker.skip(

@@ -169,7 +169,7 @@ export async function stagingRehearsal(
             },
           ],
         );
-        applied += run.applied.length;
+        applied += run.appliedCount ?? run.applied.length;
       }
       await quick.captureSchema.executeWithOptions(
         { summary: `snapshot schema of ${environment} at version ${stop}` },

@@ -21,7 +21,11 @@ export const COMPENSATION_KEEPS_REPLACED_PATCH = 'compensation-keeps-replaced-da
 /** Progress callbacks: each runs just before (or after) the activity it names. */
 export interface ReturnHooks {
   beforeFiles?: () => void;
-  afterFiles?: (run: { applied: { version: number }[]; toVersion: number }) => void;
+  afterFiles?: (run: {
+    applied: { version: number }[];
+    appliedCount?: number;
+    toVersion: number;
+  }) => void;
   /** The rollback files failed; may wait (an approval) or throw to stop before the restore. */
   filesFailed?: (reason: string) => Promise<void> | void;
   beforeRestore?: () => void;
