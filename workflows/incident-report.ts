@@ -2,8 +2,14 @@
  * The incident document of an emergency rollback, in Markdown. Pure (no I/O, no clock):
  * the workflow passes every fact, including the times, and writes the text with an activity.
  */
-import { describeLoss, type LossDescription } from '../src/rollback/describe-loss';
-import type { ApprovalState, RollbackDecision, Step } from './definitions';
+import { describeLoss } from '../src/rollback/describe-loss';
+import type {
+  ApprovalState,
+  RollbackDecision,
+  RollbackImpactSummary,
+  RollbackWatch,
+  Step,
+} from './definitions';
 import { formatSeconds, formatVersion } from '../src/format';
 import { GUIDE_LABEL, rollbackLabel } from './decision-matrix';
 import { escapeCell } from './text';
@@ -35,13 +41,7 @@ export interface IncidentFacts {
   approvalWaitMs: number;
   timeline: TimelineEvent[];
   steps: Step[];
-  impact?: {
-    currentVersion: number;
-    target: number;
-    reverted: { version: number; name: string; rollbackFile?: string }[];
-    missingRollbackFiles: number[];
-    dataLoss: LossDescription[];
-  };
+  impact?: RollbackImpactSummary;
   /** The restore of a backup loses every write since it was taken. */
   restoreLoss?: string;
   method?: string;
@@ -59,13 +59,7 @@ export interface IncidentFacts {
   restoredBackupId?: string;
   app?: { before?: string | null; after?: string | null; expected?: string };
   verification?: { ok: boolean; checks: { name: string; ok: boolean; detail: string }[] };
-  watch?: {
-    windowMs: number;
-    intervalMs: number;
-    samples: number;
-    breaches: { at: string; trigger: string; severity: string; detail: string }[];
-    skipped?: string;
-  };
+  watch?: RollbackWatch;
   approval?: ApprovalState;
   approvalRequired?: boolean;
   breakGlass?: { reason: string; by: string; skippedApproval: boolean };

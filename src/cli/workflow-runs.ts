@@ -4,8 +4,9 @@ import type {
   WorkflowHandle,
   WorkflowHandleWithFirstExecutionRunId,
 } from '@temporalio/client';
+import type { z } from 'zod';
 import { isTemporalError } from '../temporal/sdk-errors';
-import { UsageError } from '../errors';
+import { PgshiftError, UsageError } from '../errors';
 import { webUiLink } from '../temporal/connection';
 import { taskQueueFromEnv } from '../temporal/task-queue';
 import { runAttributePairs } from './run-attributes';
@@ -92,13 +93,14 @@ export function formatStep(step: Step): string {
 
 /**
  * Prints each step as it changes (polling the `progress` query) until the workflow ends,
- * then returns its result. Conditions, not sleeps: the loop ends when the run does.
+ * then returns its result, read through the workflow's result schema (workflows/contracts/). Conditions, not sleeps: the loop ends when the run does.
  */
-export async function followProgress<T>(
+export async function followProgress<S extends z.ZodType>(
   handle: WorkflowHandle,
   print: (line: string) => void,
+  resultSchema: S,
   intervalMs = 500,
-): Promise<T> {
+): Promise<z.output<S>> {
   const seen = new Map<string, string>();
   let done = false;
   const result = handle.result().finally(() => {
@@ -130,5 +132,35 @@ export async function followProgress<T>(
   } catch {
     // closed workflows answer queries only while a worker is up
   }
-  return (await result) as T;
+  return parseResult(handle.workflowId, resultSchema, await result);
+}
+
+/** The worker returned a result its contract does not declare (CLI and worker of different versions). */
+export class UnexpectedResultError extends PgshiftError {
+  readonly code = 'UnexpectedResultError';
+  readonly exitCode = 2;
+}
+
+/** A workflow's result read through its contract's schema: every field declared, nothing else. */
+export function parseResult<S extends z.ZodType>(
+  workflowId: string,
+  schema: S,
+  result: unknown,
+): z.output<S> {
+  const parsed = schema.safeParse(result);
+  if (parsed.success) return parsed.data;
+  throw new UnexpectedResultError(
+    `the result of ${workflowId} does not match its contract in workflows/contracts/ (${parsed.error.issues
+      .slice(0, 5)
+      .map((i) => `${i.path.join('.') || 'result'}: ${i.message}`)
+      .join('; ')}): are the pgshift CLI and the worker the same version?`,
+  );
+}
+
+/** Waits for a workflow's end and reads its result through its contract's schema. */
+export async function readResult<S extends z.ZodType>(
+  handle: WorkflowHandle,
+  schema: S,
+): Promise<z.output<S>> {
+  return parseResult(handle.workflowId, schema, await handle.result());
 }

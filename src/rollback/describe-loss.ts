@@ -2,18 +2,20 @@
  * How an incident names the data a rollback destroys. Pure, no imports: the emergency
  * rollback workflow calls it inside the Temporal sandbox.
  */
-export type LossKind =
-  | 'drop-table'
-  | 'drop-column'
-  | 'truncate'
-  | 'delete'
-  | 'update'
-  | 'alter-column-type'
-  | 'drop-schema'
-  | 'drop-type'
-  | 'drop-cascade'
-  | 'dynamic-sql'
-  | 'unknown';
+export const LOSS_KINDS = [
+  'drop-table',
+  'drop-column',
+  'truncate',
+  'delete',
+  'update',
+  'alter-column-type',
+  'drop-schema',
+  'drop-type',
+  'drop-cascade',
+  'dynamic-sql',
+  'unknown',
+] as const;
+export type LossKind = (typeof LOSS_KINDS)[number];
 
 export interface LossDescription {
   kind: LossKind;

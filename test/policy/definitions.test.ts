@@ -4,8 +4,11 @@ import {
   DEFAULT_TASK_QUEUE,
   deployWorkflowId,
   emergencyRollbackInputSchema,
+  emergencyRollbackResultSchema,
   environmentLockId,
   productionDeployInputSchema,
+  productionDeployResultSchema,
+  stagingRehearsalResultSchema,
   rehearsalWorkflowId,
   incidentIdFor,
   WORKFLOW_TYPES,
@@ -125,5 +128,93 @@ describe('workflow input schemas', () => {
       approvalPayloadSchema.safeParse({ role: 'devops', approver: 'carol', planChecksum: '3f2a' })
         .success,
     ).toBe(false);
+  });
+});
+
+describe('durations in workflow inputs', () => {
+  it('refuses a malformed deploy window before the workflow starts anything', () => {
+    const result = productionDeployInputSchema.safeParse({
+      environment: 'production',
+      plan,
+      initiator: 'erin',
+      options: { monitoringWindow: 'ten minutes', approvalExpiry: '0s' },
+    });
+    expect(result.success).toBe(false);
+    expect(result.error?.issues.map((i) => i.path.join('.'))).toEqual([
+      'options.monitoringWindow',
+      'options.approvalExpiry',
+    ]);
+  });
+
+  it('refuses a malformed watch window of an emergency rollback', () => {
+    const result = emergencyRollbackInputSchema.safeParse({
+      environment: 'production',
+      initiator: 'carol',
+      mode: 'migration',
+      options: { watchWindow: '5 mins' },
+    });
+    expect(result.success).toBe(false);
+    expect(result.error?.issues[0].path).toEqual(['options', 'watchWindow']);
+    expect(result.error?.issues[0].message).toMatch(/invalid duration/);
+  });
+});
+
+describe('workflow result schemas', () => {
+  const steps = [{ name: 'validate', status: 'completed' as const }];
+
+  it('read a deploy result with every field the workflow returns', () => {
+    const result = {
+      finalState: 'rolled-back',
+      environment: 'production',
+      planChecksum: CHECKSUM,
+      reason: 'migration failure: boom',
+      steps,
+      fromVersion: 3,
+      toVersion: 3,
+      targetVersion: 5,
+      backupId: 'deploy-production-3f2a9c1b7d4e-backup',
+      trigger: 'migration-failure',
+      compensation: 'rolled back to version 3',
+      appVersionBefore: '1.0.0',
+      highRisk: false,
+      reportPath: '/tmp/report.md',
+    };
+    expect(productionDeployResultSchema.parse(result)).toEqual(result);
+  });
+
+  it('refuse a field no workflow declares', () => {
+    const rehearsal = {
+      finalState: 'passed',
+      environment: 'staging',
+      planChecksum: CHECKSUM,
+      criteria: [],
+      steps,
+      fromVersion: 0,
+      toVersion: 5,
+    };
+    expect(stagingRehearsalResultSchema.parse(rehearsal)).toEqual(rehearsal);
+    const extra = stagingRehearsalResultSchema.safeParse({ ...rehearsal, surprise: 1 });
+    expect(extra.success).toBe(false);
+    expect(extra.error?.issues[0].code).toBe('unrecognized_keys');
+  });
+
+  it('read the environment status of a status-only rollback', () => {
+    const result = {
+      finalState: 'completed',
+      environment: 'production',
+      type: 'status-only',
+      steps,
+      durationMs: 12,
+      status: {
+        migration: { currentVersion: 5, appliedCount: 5 },
+        appVersion: null,
+        backups: [
+          { id: 'b1', createdAt: '2026-01-01T00:00:00Z', sizeBytes: 10, currentVersion: 5 },
+        ],
+        deployments: [{ workflowId: 'deploy-production-1', kind: 'deploy', status: 'completed' }],
+        lastSuccessfulDeploy: null,
+      },
+    };
+    expect(emergencyRollbackResultSchema.parse(result)).toEqual(result);
   });
 });

@@ -15,9 +15,16 @@ beforeAll(installReplayRuntime);
 
 describe('replay of recorded staging rehearsals (scripts/record-rehearsal-histories.ts)', () => {
   it('has the representative histories (passed, compensated after a failed migration)', () => {
-    expect(files).toEqual(['staging-rehearsal-compensated.json', 'staging-rehearsal-passed.json']);
+    expect(files).toEqual([
+      'staging-rehearsal-compensated-leased.json',
+      'staging-rehearsal-compensated.json',
+      'staging-rehearsal-passed-leased.json',
+      'staging-rehearsal-passed.json',
+    ]);
     expect(files.map((f) => readHistoryFile(join(HISTORIES, f)).finalState)).toEqual([
       'failed',
+      'failed',
+      'passed',
       'passed',
     ]);
   });

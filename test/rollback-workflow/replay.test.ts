@@ -8,10 +8,14 @@ beforeAll(installReplayRuntime);
 describe('replay of recorded emergency rollbacks (scripts/record-rollback-histories.ts)', () => {
   it('has the representative histories', () => {
     expect(files).toEqual([
+      'emergency-rollback-application-leased.json',
       'emergency-rollback-application.json',
+      'emergency-rollback-full-emergency-approved-leased.json',
       'emergency-rollback-full-emergency-approved.json',
+      'emergency-rollback-full-emergency-keep-replaced-leased.json',
       'emergency-rollback-full-emergency-keep-replaced.json',
       'emergency-rollback-full-emergency-restore-dump-during-restore.json',
+      'emergency-rollback-no-action-leased.json',
       'emergency-rollback-no-action.json',
       'archive-preserved-database.json',
     ]);

@@ -6,6 +6,7 @@ import { UsageError } from '../../errors';
 import { connectClient } from '../../temporal/connection';
 import {
   deployWorkflowId,
+  productionDeployResultSchema,
   type ApprovalState,
   type ProductionDeployInput,
   type ProductionDeployResult,
@@ -198,7 +199,7 @@ export async function deploy(opts: DeployOptions): Promise<number> {
     }
     let result: ProductionDeployResult;
     try {
-      result = await followProgress<ProductionDeployResult>(handle, say);
+      result = await followProgress(handle, say, productionDeployResultSchema);
     } catch (error) {
       if (isTemporalError<WorkflowFailedError>(error, 'WorkflowFailedError')) {
         const message = error.cause?.message ?? error.message;
@@ -215,7 +216,7 @@ export async function deploy(opts: DeployOptions): Promise<number> {
       [
         '',
         `Deploy ${r.finalState.toUpperCase()}${r.reason ? `: ${r.reason}` : ''}`,
-        ...(typeof r.compensation === 'string' ? [`Compensation: ${r.compensation}`] : []),
+        ...(r.compensation ? [`Compensation: ${r.compensation}`] : []),
         ...(r.rehearsalWaiver
           ? [`Rehearsal waived by ${r.rehearsalWaiver.by}: ${r.rehearsalWaiver.reason}`]
           : []),

@@ -3,8 +3,8 @@ import { UsageError } from '../../errors';
 import { connectClient } from '../../temporal/connection';
 import {
   rehearsalWorkflowId,
+  stagingRehearsalResultSchema,
   type StagingRehearsalInput,
-  type StagingRehearsalResult,
 } from '../../../workflows/definitions';
 import { resolveInitiator } from '../initiator';
 import { assertRehearsable, environmentConfig, loadConfig } from '../../config';
@@ -116,12 +116,12 @@ export async function rehearse(opts: RehearseOptions): Promise<number> {
       );
       return 0;
     }
-    const result = await followProgress<StagingRehearsalResult>(handle, log);
+    const result = await followProgress(handle, log, stagingRehearsalResultSchema);
     emit(opts, result, (r) =>
       [
         '',
         `Rehearsal ${r.finalState.toUpperCase()}${r.failure ? `: ${r.failure}` : ''}`,
-        ...(typeof r.compensation === 'string' ? [`Compensation: ${r.compensation}`] : []),
+        ...(r.compensation ? [`Compensation: ${r.compensation}`] : []),
         'Staging validation criteria:',
         ...r.criteria.map((c) => `  ${MARK[c.status]} ${c.name} — ${c.detail}`),
         ...(r.reportPath ? [`Report: ${r.reportPath}`] : []),

@@ -12,6 +12,7 @@ import {
   submitRollbackApprovalUpdate,
   type ApprovalUpdateResult,
   type EmergencyRollbackInput,
+  emergencyRollbackResultSchema,
   type EmergencyRollbackResult,
   type IssueType,
   type Severity,
@@ -25,7 +26,7 @@ import {
 import { resolveInitiator } from '../initiator';
 import { emit } from '../output';
 import { storePlanForWorkflow } from '../plan-input';
-import { followProgress, startPgshiftWorkflow } from '../workflow-runs';
+import { followProgress, readResult, startPgshiftWorkflow } from '../workflow-runs';
 import { signDecision, type SigningFlags } from '../signing';
 import { prepareSignedDecision, signingOptions, type SignedDecisionFlags } from './approve';
 
@@ -272,7 +273,7 @@ export async function rollbackCommand(opts: RollbackOptions): Promise<number> {
       });
     const { workflowId, handle, link } = await startRollback(client, input);
     if (input.mode === 'status-only') {
-      const result = await handle.result();
+      const result = await readResult(handle, emergencyRollbackResultSchema);
       const running = (await listActiveWorkflows(client, input.environment)).filter(
         (w) => w.workflowId !== workflowId,
       );
@@ -288,7 +289,7 @@ export async function rollbackCommand(opts: RollbackOptions): Promise<number> {
       emit(opts, { workflowId, runId: handle.firstExecutionRunId, link }, () => '');
       return 0;
     }
-    const result = await followProgress<EmergencyRollbackResult>(handle, log);
+    const result = await followProgress(handle, log, emergencyRollbackResultSchema);
     emit(opts, result, formatResult);
     return result.finalState === 'completed' || result.finalState === 'no-action' ? 0 : 1;
   } finally {
@@ -378,36 +379,20 @@ export function formatResult(r: EmergencyRollbackResult): string {
   if (r.decision) lines.push(`Decision: ${r.decision.reason}`);
   if (r.fromVersion !== undefined || r.toVersion !== undefined)
     lines.push(
-      `Database: version ${r.fromVersion ?? '?'} → ${r.toVersion ?? '?'}${typeof r.method === 'string' ? ` (${r.method})` : ''}`,
+      `Database: version ${r.fromVersion ?? '?'} → ${r.toVersion ?? '?'}${r.method ? ` (${r.method})` : ''}`,
     );
-  const app = r.app as { before?: string | null; after?: string | null } | undefined;
-  if (app) lines.push(`Application: ${app.before ?? 'unknown'} → ${app.after ?? 'unknown'}`);
+  if (r.app) lines.push(`Application: ${r.app.before ?? 'unknown'} → ${r.app.after ?? 'unknown'}`);
   if (r.breakGlass) lines.push(`Break-glass by ${r.breakGlass.by}: ${r.breakGlass.reason}`);
-  if (typeof r.timing === 'string') lines.push(`Time: ${r.timing}`);
+  if (r.timing) lines.push(`Time: ${r.timing}`);
   if (r.incidentPath) lines.push(`Incident document: ${r.incidentPath}`);
-  if (typeof r.postMortemDue === 'string') lines.push(`Post-mortem due: ${r.postMortemDue}`);
+  if (r.postMortemDue) lines.push(`Post-mortem due: ${r.postMortemDue}`);
   return lines.join('\n');
-}
-
-interface StatusData {
-  migration: { currentVersion: number; appliedCount: number; pending?: number[]; drift?: string[] };
-  appVersion: string | null;
-  backups: { id: string; createdAt: string; sizeBytes: number; currentVersion: number | null }[];
-  deployments: {
-    workflowId: string;
-    kind: string;
-    status: string;
-    fromVersion?: number;
-    toVersion?: number;
-    appVersionBefore?: string;
-    appVersionAfter?: string;
-    startedAt?: string;
-  }[];
 }
 
 /** `--status-only`: what an on-call engineer needs to see first. */
 export function formatStatus(r: EmergencyRollbackResult, running: ActiveWorkflow[]): string {
-  const s = r.status as StatusData;
+  const s = r.status;
+  if (!s) return `Status of ${r.environment}: no status in the result`;
   const lines = [
     `Status of ${r.environment}`,
     `  Migration version: ${s.migration.currentVersion} (${s.migration.appliedCount} applied${s.migration.pending ? `, ${s.migration.pending.length} pending` : ''})`,

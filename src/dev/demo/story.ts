@@ -8,15 +8,15 @@ import {
   approveSignal,
   approvalsQuery,
   deployWorkflowId,
+  emergencyRollbackResultSchema,
   environmentLockId,
+  productionDeployResultSchema,
   progressQuery,
   rehearsalWorkflowId,
+  stagingRehearsalResultSchema,
   type EmergencyRollbackInput,
-  type EmergencyRollbackResult,
   type ProductionDeployInput,
-  type ProductionDeployResult,
   type StagingRehearsalInput,
-  type StagingRehearsalResult,
 } from '../../../workflows/definitions';
 import { signDeployStart } from '../../cli/commands/deploy';
 import { signRollbackStart } from '../../cli/commands/rollback';
@@ -163,7 +163,11 @@ export async function runDemo(options: DemoOptions = {}): Promise<number> {
         summary: `Staging rehearsal: migrations up to ${pad(top(plan))}`,
         details: 'Demo rehearsal on the embedded stack.',
       });
-      const result = await followProgress<StagingRehearsalResult>(handle, (l) => say(`  ${l}`));
+      const result = await followProgress(
+        handle,
+        (l) => say(`  ${l}`),
+        stagingRehearsalResultSchema,
+      );
       expect(
         label,
         result.finalState === 'passed' && (await versionOf('staging')) === top(plan),
@@ -251,7 +255,11 @@ export async function runDemo(options: DemoOptions = {}): Promise<number> {
     // ── 3. approved deploy ──
     title('3. Production deploy of release 1, approved by three people');
     const deployA = await deploy(planA, '2.0.0', '8s', 2_000, APPROVERS.slice(0, 3));
-    const resultA = await followProgress<ProductionDeployResult>(deployA, (l) => say(`  ${l}`));
+    const resultA = await followProgress(
+      deployA,
+      (l) => say(`  ${l}`),
+      productionDeployResultSchema,
+    );
     expect(
       '3. Deploy',
       resultA.finalState === 'completed' &&
@@ -281,7 +289,11 @@ export async function runDemo(options: DemoOptions = {}): Promise<number> {
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ mode: 'fail', version: '3.0.0' }),
     });
-    const resultB = await followProgress<ProductionDeployResult>(deployB, (l) => say(`  ${l}`));
+    const resultB = await followProgress(
+      deployB,
+      (l) => say(`  ${l}`),
+      productionDeployResultSchema,
+    );
     expect(
       '4. Automatic rollback',
       resultB.finalState === 'rolled-back' &&
@@ -350,7 +362,11 @@ export async function runDemo(options: DemoOptions = {}): Promise<number> {
         '  carol signs and sends her approval of the data-losing rollback (signal "approveRollback")',
       );
     }
-    const resultR = await followProgress<EmergencyRollbackResult>(rollback, (l) => say(`  ${l}`));
+    const resultR = await followProgress(
+      rollback,
+      (l) => say(`  ${l}`),
+      emergencyRollbackResultSchema,
+    );
     expect(
       '5. Emergency rollback',
       gate === 'approval' &&
@@ -373,7 +389,11 @@ export async function runDemo(options: DemoOptions = {}): Promise<number> {
       summary: 'Status of production',
       details: 'Demo --status-only: changes nothing.',
     });
-    const resultS = await followProgress<EmergencyRollbackResult>(status, (l) => say(`  ${l}`));
+    const resultS = await followProgress(
+      status,
+      (l) => say(`  ${l}`),
+      emergencyRollbackResultSchema,
+    );
     expect(
       '6. Status only',
       resultS.finalState !== 'failed' && (await versionOf('production')) === 8,
