@@ -56,7 +56,8 @@ export interface PlanFileRef {
   file: string;
   /** sha256 hex of the file's exact bytes: its key in the plan store. */
   checksum: string;
-  transactional: boolean;
+  /** Absent: true (left out of the reference to keep it small). */
+  transactional?: boolean;
   /** Present only in the inputs of runs started before the plan store (the whole file). */
   sql?: string;
 }
@@ -67,7 +68,8 @@ export interface MigrationRef {
   name: string;
   forward: PlanFileRef;
   rollback: PlanFileRef;
-  highRisk: boolean;
+  /** Absent: false. */
+  highRisk?: boolean;
 }
 
 /**

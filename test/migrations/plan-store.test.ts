@@ -45,6 +45,11 @@ describe('plan store', () => {
   it('stores every file once, named by its sha256, and the plan reference by the plan checksum', async () => {
     const ref = await store.storePlan(plan);
     expect(ref).toEqual(toPlanRef(plan));
+    // Flags at their default are left out of the reference; the others are kept.
+    expect(JSON.stringify(ref)).not.toMatch(/"transactional":true|"highRisk":false/);
+    expect(ref.migrations.filter((m) => m.highRisk).map((m) => m.version)).toEqual(
+      plan.migrations.filter((m) => m.highRisk).map((m) => m.version),
+    );
     const files = filesUnder(store.directory);
     const checksums = new Set(
       plan.migrations.flatMap((m) => [m.forward.checksum, m.rollback.checksum]),
@@ -112,7 +117,9 @@ describe('plan store', () => {
     const path = store.planPath(plan.checksum);
     writeFileSync(path, JSON.stringify(ref));
     await expect(store.loadPlan(plan.checksum)).resolves.toEqual(plan);
-    ref.checksum = planChecksum(ref.migrations as MigrationPlan['migrations']);
+    const forged = structuredClone(plan);
+    forged.migrations.find((m) => m.version === high.version)!.highRisk = false;
+    ref.checksum = planChecksum(forged.migrations);
     await expect(store.hydrate(ref)).rejects.toThrow(
       `does not match plan checksum ${ref.checksum} (its files and flags hash to ${plan.checksum})`,
     );

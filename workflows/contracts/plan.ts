@@ -12,7 +12,8 @@ const sha256 = z.string().regex(/^[0-9a-f]{64}$/, 'expected a sha256 hex checksu
 const planFileSchema = z.looseObject({
   file: z.string().min(1),
   checksum: sha256,
-  transactional: z.boolean(),
+  /** Absent: true. */
+  transactional: z.boolean().optional(),
   sql: z.string().optional(),
 });
 
@@ -30,7 +31,8 @@ export const migrationPlanSchema: z.ZodType<PlanRef> = z.looseObject({
       name: z.string().min(1),
       forward: planFileSchema,
       rollback: planFileSchema,
-      highRisk: z.boolean(),
+      /** Absent: false. */
+      highRisk: z.boolean().optional(),
     }),
   ),
 });
