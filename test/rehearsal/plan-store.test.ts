@@ -22,37 +22,35 @@ import { closeTestEnv, startTestWorker, type TestWorker } from '../support/tempo
 const SHIPPED = resolve(__dirname, '../../migrations');
 const MB = 1024 * 1024;
 
-/** The encoded size of a run's history, as the server stores it. */
-async function historyBytes(handle: { fetchHistory(): Promise<unknown> }): Promise<number> {
+/** A run's history encoded as the server stores it. */
+async function encodedHistory(handle: { fetchHistory(): Promise<unknown> }): Promise<Buffer> {
   const history = (await handle.fetchHistory()) as temporal.api.history.v1.IHistory;
-  return temporal.api.history.v1.History.encode(history).finish().length;
+  return Buffer.from(temporal.api.history.v1.History.encode(history).finish());
 }
 
 describe('staging rehearsal of a plan in the plan store', () => {
   let workDir: string;
   let plansDir: string;
   let stagingUrl: string;
+  let tamperedUrl: string;
   let worker: TestWorker;
 
   beforeAll(async () => {
     workDir = mkdtempSync(join(tmpdir(), 'pgshift-plan-store-'));
     plansDir = join(workDir, 'plans');
     stagingUrl = await createTestDatabase('staging_large_plan');
-    const config = parseConfig(
-      {
-        plansDir,
-        backupsDir: join(workDir, 'backups'),
-        reportsDir: join(workDir, 'reports'),
-      },
-      null,
-    );
-    worker = await startTestWorker(
-      createActivities({
-        config,
-        env: { STAGING_DATABASE_URL: stagingUrl },
-        scratchServerUrl: testServerUrl(),
-      }),
-    );
+    tamperedUrl = await createTestDatabase('staging_store_tampered');
+    const settings = {
+      plansDir,
+      backupsDir: join(workDir, 'backups'),
+      reportsDir: join(workDir, 'reports'),
+    };
+    const deps = {
+      config: parseConfig(settings, null),
+      env: { STAGING_DATABASE_URL: stagingUrl, TAMPERED_DATABASE_URL: tamperedUrl },
+      scratchServerUrl: testServerUrl(),
+    };
+    worker = await startTestWorker(createActivities(deps));
   });
 
   afterAll(async () => {
@@ -98,60 +96,31 @@ describe('staging rehearsal of a plan in the plan store', () => {
     );
     expect(Number(ledger[0].n)).toBe(1500);
 
-    const bytes = await historyBytes(handle);
-    expect(bytes).toBeLessThan(2 * MB);
-    const history = (await handle.fetchHistory()) as temporal.api.history.v1.IHistory;
-    const encoded = Buffer.from(temporal.api.history.v1.History.encode(history).finish());
+    const encoded = await encodedHistory(handle);
+    expect(encoded.length).toBeLessThan(2 * MB);
     expect(encoded.includes('CREATE TABLE IF NOT EXISTS bench_t001')).toBe(false);
   }, 1_200_000);
 
   it('refuses a plan whose stored file was altered, naming its checksum and the store, changing nothing', async () => {
-    const target = await createTestDatabase('staging_store_tampered');
-    const own = await startTestWorker(
-      createActivities({
-        config: parseConfig({ plansDir, backupsDir: join(workDir, 'backups') }, null),
-        env: { TAMPERED_DATABASE_URL: target },
-        scratchServerUrl: testServerUrl(),
-      }),
+    const whole = await loadPlan(SHIPPED);
+    const store = new PlanStore(plansDir);
+    const plan = await store.storePlan(whole);
+    const file = whole.migrations[2].forward;
+    writeFileSync(store.filePath(file.checksum), file.sql + '\nDROP TABLE customers;\n');
+    const result = (await (await start(plan, 'tampered')).result()) as StagingRehearsalResult;
+    expect(result.finalState).toBe('failed');
+    expect(result.failure).toContain(
+      `PlanStoreError: the plan store file ${store.filePath(file.checksum)} (${file.file} of plan ${whole.checksum.slice(0, 12)}) does not match its checksum ${file.checksum}`,
     );
-    try {
-      const whole = await loadPlan(SHIPPED);
-      const store = new PlanStore(plansDir);
-      const plan = await store.storePlan(whole);
-      const file = whole.migrations[2].forward;
-      writeFileSync(store.filePath(file.checksum), file.sql + '\nDROP TABLE customers;\n');
-      const handle = await own.env.client.workflow.start('stagingRehearsal', {
-        taskQueue: own.taskQueue,
-        workflowId: `rehearsal-store-tampered-${Date.now()}`,
-        args: [
-          { environment: 'tampered', plan, initiator: 'test' } satisfies StagingRehearsalInput,
-        ],
-      });
-      const result = (await handle.result()) as StagingRehearsalResult;
-      expect(result.finalState).toBe('failed');
-      expect(result.failure).toContain(
-        `PlanStoreError: the plan store file ${store.filePath(file.checksum)} (${file.file} of plan ${whole.checksum.slice(0, 12)}) does not match its checksum ${file.checksum}`,
-      );
-      const tables = await query(target, "SELECT to_regclass('pgshift.migrations') AS t");
-      expect(tables[0].t).toBeNull();
+    const tables = await query(tamperedUrl, "SELECT to_regclass('pgshift.migrations') AS t");
+    expect(tables[0].t).toBeNull();
 
-      // A file missing from the store (a worker that does not share it) is refused the same way.
-      unlinkSync(store.filePath(file.checksum));
-      const again = (await (
-        await own.env.client.workflow.start('stagingRehearsal', {
-          taskQueue: own.taskQueue,
-          workflowId: `rehearsal-store-missing-${Date.now()}`,
-          args: [
-            { environment: 'tampered', plan, initiator: 'test' } satisfies StagingRehearsalInput,
-          ],
-        })
-      ).result()) as StagingRehearsalResult;
-      expect(again.finalState).toBe('failed');
-      expect(again.failure).toContain(
-        `PlanStoreError: the plan store ${store.directory} has no ${file.file} of plan ${whole.checksum.slice(0, 12)}, sha256 ${file.checksum}`,
-      );
-    } finally {
-      await own.stop();
-    }
+    // A file missing from the store (a worker that does not share it) is refused the same way.
+    unlinkSync(store.filePath(file.checksum));
+    const again = (await (await start(plan, 'tampered')).result()) as StagingRehearsalResult;
+    expect(again.finalState).toBe('failed');
+    expect(again.failure).toContain(
+      `PlanStoreError: the plan store ${store.directory} has no ${file.file} of plan ${whole.checksum.slice(0, 12)}, sha256 ${file.checksum}`,
+    );
   });
 });

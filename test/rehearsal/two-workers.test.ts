@@ -1,5 +1,5 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { temporal } from '@temporalio/proto';
@@ -17,38 +17,11 @@ import {
   type StagingRehearsalResult,
 } from '../../workflows/definitions';
 import { createTestDatabase } from '../support/databases';
-import {
-  closeTestEnv,
-  endLeasesOn,
-  pgshiftProcessArgs,
-  testEnv,
-  uniqueTaskQueue,
-} from '../support/temporal';
+import { closeTestEnv, endLeasesOn, testEnv } from '../support/temporal';
 import { waitFor } from '../support/wait';
+import { startWorkerProcess, workerProcessEnv } from '../support/worker-process';
 
 const BROKEN = resolve(__dirname, '../fixtures/rehearsal-broken-rollback');
-
-/** A real `pgshift worker` process; resolves once it polls the task queue. */
-async function startWorkerProcess(env: NodeJS.ProcessEnv): Promise<ChildProcess> {
-  const [command, args] = pgshiftProcessArgs(['worker']);
-  const child = spawn(command, args, {
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  await new Promise<void>((resolvePolling, reject) => {
-    let output = '';
-    const onData = (chunk: Buffer) => {
-      output += chunk.toString();
-      if (output.includes('polling task queue')) resolvePolling();
-    };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
-    child.once('exit', (code) =>
-      reject(new Error(`worker exited with ${code} before polling:\n${output}`)),
-    );
-  });
-  return child;
-}
 
 /** The worker identity (`pgshift-worker@host:pid`) that started each activity, by type, in order. */
 function activityWorkers(history: temporal.api.history.v1.IHistory): [string, string][] {
@@ -74,21 +47,16 @@ describe('several workers on one task queue', () => {
     dir = mkdtempSync(join(tmpdir(), 'pgshift-two-workers-'));
     stagingUrl = await createTestDatabase('staging_two_workers');
     // Both workers read one config whose backups and plan store are on storage they share.
-    const configPath = join(dir, 'pgshift.config.json');
-    writeFileSync(
-      configPath,
-      JSON.stringify({
+    workerEnv = workerProcessEnv(
+      dir,
+      {
         backupsDir: join(dir, 'shared', 'backups'),
         plansDir: join(dir, 'shared', 'plans'),
         reportsDir: join(dir, 'reports'),
-      }),
+      },
+      { STAGING_DATABASE_URL: stagingUrl },
+      'two-workers',
     );
-    workerEnv = {
-      PGSHIFT_CONFIG: configPath,
-      STAGING_DATABASE_URL: stagingUrl,
-      PGSHIFT_TASK_QUEUE: uniqueTaskQueue('two-workers'),
-      PGSHIFT_LOG_LEVEL: 'WARN',
-    };
   });
 
   afterAll(async () => {
