@@ -7,6 +7,7 @@ import type { Finding, MigrationPlan, PlanArgument } from '../src/migrations/typ
 import { validateDeps } from '../src/lint/deps';
 import { validateSafety, assessRisk } from '../src/lint/safety';
 import { asActivity, type ActivityDeps } from './deps';
+import { withHeartbeat } from './heartbeat';
 import { resolvePlan } from './plan-store';
 
 export interface PlanValidation {
@@ -66,24 +67,27 @@ export function createPlanActivities(deps: ActivityDeps) {
   return {
     /** Integrity, dependency and safety validation of the plan the workflow names. */
     async validatePlan(input: { plan: PlanArgument }): Promise<PlanValidation> {
-      return asActivity(async () => {
-        const plan = await resolvePlan(deps, input.plan);
-        assertPlanIntegrity(plan);
-        const dependencies = await validateDeps(plan);
-        const safety = await validateSafety(plan);
-        const findings = [...dependencies.findings, ...safety];
-        const risk = assessRisk(plan, safety);
-        const errors = findings.filter((f) => f.severity === 'error');
-        return {
-          planChecksum: plan.checksum,
-          migrations: plan.migrations.length,
-          errors: errors.slice(0, 50),
-          warningCount: findings.length - errors.length,
-          highRisk: risk.highRisk,
-          riskReasons: risk.reasons.slice(0, 20),
-          touchedTables: await touchedTables(plan),
-        };
-      });
+      // Parsing thousands of files takes minutes on a busy host: heartbeat on a timer meanwhile.
+      return asActivity(() =>
+        withHeartbeat(async () => {
+          const plan = await resolvePlan(deps, input.plan);
+          assertPlanIntegrity(plan);
+          const dependencies = await validateDeps(plan);
+          const safety = await validateSafety(plan);
+          const findings = [...dependencies.findings, ...safety];
+          const risk = assessRisk(plan, safety);
+          const errors = findings.filter((f) => f.severity === 'error');
+          return {
+            planChecksum: plan.checksum,
+            migrations: plan.migrations.length,
+            errors: errors.slice(0, 50),
+            warningCount: findings.length - errors.length,
+            highRisk: risk.highRisk,
+            riskReasons: risk.reasons.slice(0, 20),
+            touchedTables: await touchedTables(plan),
+          };
+        }),
+      );
     },
   };
 }

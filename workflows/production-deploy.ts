@@ -346,7 +346,7 @@ export async function productionDeploy(
           });
         throw error;
       });
-    validation = await quick.validatePlan.executeWithOptions(
+    validation = await long.validatePlan.executeWithOptions(
       { summary: `validate ${plan.migrations.length} migrations, plan ${shortPlan}` },
       [{ plan: planArgument(plan) }],
     );

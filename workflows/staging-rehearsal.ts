@@ -107,7 +107,7 @@ export async function stagingRehearsal(
       'validate',
       `validating ${plan.migrations.length} migrations (structure, dependencies, safety)`,
     );
-    const validation = await quick.validatePlan.executeWithOptions(
+    const validation = await long.validatePlan.executeWithOptions(
       {
         summary: `validate ${plan.migrations.length} migrations, plan ${plan.checksum.slice(0, 12)}`,
       },
