@@ -18,8 +18,13 @@ function parseOnce(file: SqlFile): Promise<ParsedFile> {
   return parsed;
 }
 
-/** Migrations parsed between two turns of the event loop. */
-const PARSED_PER_TURN = 25;
+/** Migrations parsed (or checked) between two turns of the event loop. */
+export const PARSED_PER_TURN = 25;
+
+/** Lets timers and I/O run (heartbeats, workflow tasks) in the middle of long synchronous work. */
+export function giveEventLoopATurn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
 
 /**
  * Parses every forward and rollback file of a plan (each file once per process). Parsing is
@@ -29,8 +34,7 @@ const PARSED_PER_TURN = 25;
 export async function parsePlan(plan: MigrationPlan): Promise<ParsedMigration[]> {
   const parsed: ParsedMigration[] = [];
   for (const [index, migration] of plan.migrations.entries()) {
-    if (index > 0 && index % PARSED_PER_TURN === 0)
-      await new Promise((resolve) => setImmediate(resolve));
+    if (index > 0 && index % PARSED_PER_TURN === 0) await giveEventLoopATurn();
     parsed.push({
       migration,
       forward: await parseOnce(migration.forward),
