@@ -2,7 +2,7 @@ import { Context } from '@temporalio/activity';
 import { runHook, type HookResult } from '../src/app/hooks';
 import { readAppVersion } from '../src/app/health';
 import { assertAppVersion } from '../src/app/version';
-import { asActivity, settingsOf, type ActivityDeps } from './deps';
+import { asActivity, settingsOf, type ActivityDeps, type OnEnvironment } from './deps';
 
 export interface AppHookOutcome {
   ran: boolean;
@@ -58,10 +58,7 @@ export function createAppActivities(deps: ActivityDeps) {
   };
   return {
     /** Runs the environment's app.deploy hook with `{version}`. A failing hook is a result, not an exception. */
-    async deployApplication(input: {
-      environment: string;
-      version: string;
-    }): Promise<AppHookOutcome> {
+    async deployApplication(input: OnEnvironment<{ version: string }>): Promise<AppHookOutcome> {
       return asActivity(() =>
         run(input.environment, 'deploy', {
           version: assertAppVersion(input.version, 'application version'),
@@ -69,17 +66,14 @@ export function createAppActivities(deps: ActivityDeps) {
       );
     },
     /** Runs the app.rollback hook (back to `version` when given, else the previous version). */
-    async rollbackApplication(input: {
-      environment: string;
-      version?: string;
-    }): Promise<AppHookOutcome> {
+    async rollbackApplication(input: OnEnvironment<{ version?: string }>): Promise<AppHookOutcome> {
       return asActivity(() =>
         run(input.environment, 'rollback', {
           version: input.version ? assertAppVersion(input.version, 'application version') : '',
         }),
       );
     },
-    async readApplicationVersion(input: { environment: string }): Promise<string | null> {
+    async readApplicationVersion(input: OnEnvironment): Promise<string | null> {
       return asActivity(async () => (await currentVersion(deps, input.environment)) ?? null);
     },
   };

@@ -4,9 +4,9 @@ import { verifyAuthorization, type SignedAuthorization } from '../src/approvals/
 import { isProductionTier } from '../src/config';
 import { loadAllowedSigners, requiresSignatures } from '../src/config/signatures';
 import { assessRisk, validateSafety } from '../src/lint/safety';
-import { PgshiftError } from '../src/migrations/errors';
+import { errorClass } from '../src/errors';
 import type { MigrationPlan } from '../src/migrations/types';
-import { asActivity, settingsOf, type ActivityDeps } from './deps';
+import { fromSettings, settingsOf, type ActivityDeps, type OnEnvironment } from './deps';
 
 /** The approver keys of one environment, as the workflow's approval policy needs them. */
 export interface ApprovalKeys {
@@ -22,10 +22,7 @@ export interface ApprovalKeys {
  * An activity was asked to change a production-tier database without signed approvals that
  * verify against the worker's allowed signers, now. Retrying cannot help.
  */
-export class SignedApprovalsRefusedError extends PgshiftError {
-  readonly code = 'SignedApprovalsRefused';
-  readonly exitCode = 1;
-}
+export class SignedApprovalsRefusedError extends errorClass('SignedApprovalsRefused', 1) {}
 
 export function createApprovalKeyActivities(deps: ActivityDeps) {
   return {
@@ -34,9 +31,8 @@ export function createApprovalKeyActivities(deps: ActivityDeps) {
      * worker's config, at the start of a deploy or rollback and again before the last approval
      * counts: the file is read every time, so a key removed from it is revoked.
      */
-    async loadApprovalKeys(input: { environment: string }): Promise<ApprovalKeys> {
-      return asActivity(async () => {
-        const settings = settingsOf(deps, input.environment);
+    async loadApprovalKeys(input: OnEnvironment): Promise<ApprovalKeys> {
+      return fromSettings(deps, input, (settings) => {
         return {
           required: requiresSignatures(settings),
           allowedSigners: loadAllowedSigners(deps.config, settings).signers,
@@ -46,6 +42,14 @@ export function createApprovalKeyActivities(deps: ActivityDeps) {
     },
   };
 }
+
+/**
+ * The input of an activity that changes an environment's database, with the signed decisions
+ * behind the change (required on a production tier that requires signatures).
+ */
+export type AuthorizedChange<Extra extends object = object> = OnEnvironment<
+  { authorization?: SignedAuthorization } & Extra
+>;
 
 /**
  * The worker's own check before it changes a production-tier database whose environment

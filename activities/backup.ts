@@ -14,9 +14,8 @@ import {
 import { Context } from '@temporalio/activity';
 import { toolConnection, withDatabase } from '../src/backup/connection-args';
 import { EMERGENCY_BACKUP_COMPRESSION } from '../src/backup/emergency';
-import type { SignedAuthorization } from '../src/approvals/authorization';
-import { assertSignedAuthorization } from './approval-keys';
-import { asActivity, databaseUrlOf, type ActivityDeps } from './deps';
+import { assertSignedAuthorization, type AuthorizedChange } from './approval-keys';
+import { asActivity, databaseUrlOf, type ActivityDeps, type OnEnvironment } from './deps';
 import { withHeartbeat } from './heartbeat';
 import { refuseRehearsalOfProduction } from './tier';
 
@@ -105,12 +104,13 @@ export function createBackupActivities(deps: ActivityDeps) {
      * backup the first attempt completed; another run (a redeploy of the same plan) backs up
      * afresh and never sees this one.
      */
-    async backupDatabase(input: {
-      environment: string;
-      name: string;
-      /** pg_dump --compress level; default pg_dump's own. */
-      compression?: number;
-    }): Promise<BackupSummary> {
+    async backupDatabase(
+      input: OnEnvironment<{
+        name: string;
+        /** pg_dump --compress level; default pg_dump's own. */
+        compression?: number;
+      }>,
+    ): Promise<BackupSummary> {
       return asActivity(() =>
         heartbeating(async (signal, onProgress) => {
           refuseRehearsalOfProduction(deps, input.environment);
@@ -137,13 +137,12 @@ export function createBackupActivities(deps: ActivityDeps) {
      * scratch database: the live database is untouched. A retry reuses the emergency backup
      * (named by the caller) and restores again, to the same end state.
      */
-    async restoreWithEmergencyBackup(input: {
-      environment: string;
-      backupId: string;
-      /** The signed decisions behind this change (production tiers that require signatures). */
-      authorization?: SignedAuthorization;
-      emergencyBackupName: string;
-    }): Promise<RestoreWithEmergencyBackupResult> {
+    async restoreWithEmergencyBackup(
+      input: AuthorizedChange<{
+        backupId: string;
+        emergencyBackupName: string;
+      }>,
+    ): Promise<RestoreWithEmergencyBackupResult> {
       return asActivity(async () => {
         assertSignedAuthorization(deps, input.environment, input.authorization, {
           what: 'restore a backup',
@@ -216,13 +215,12 @@ export function createBackupActivities(deps: ActivityDeps) {
      * write up to that instant): the emergency backup of a full rollback, taken at no cost to
      * the restore. A retry finds that name taken and returns the swap already done.
      */
-    async restoreDatabasePreservingLive(input: {
-      environment: string;
-      backupId: string;
-      /** The signed decisions behind this change (production tiers that require signatures). */
-      authorization?: SignedAuthorization;
-      incidentId: string;
-    }): Promise<PreservingRestoreResult> {
+    async restoreDatabasePreservingLive(
+      input: AuthorizedChange<{
+        backupId: string;
+        incidentId: string;
+      }>,
+    ): Promise<PreservingRestoreResult> {
       return asActivity(() =>
         heartbeating(async (signal, onProgress) => {
           assertSignedAuthorization(deps, input.environment, input.authorization, {
@@ -254,11 +252,9 @@ export function createBackupActivities(deps: ActivityDeps) {
     },
 
     /** pg_dump of a database kept by a restore, into the environment's backups as `name`. */
-    async archivePreservedDatabase(input: {
-      environment: string;
-      database: string;
-      name: string;
-    }): Promise<BackupSummary> {
+    async archivePreservedDatabase(
+      input: OnEnvironment<{ database: string; name: string }>,
+    ): Promise<BackupSummary> {
       return asActivity(() =>
         heartbeating(async (signal, onProgress) => {
           const dir = backupsDirOf(deps, input.environment);
@@ -277,10 +273,9 @@ export function createBackupActivities(deps: ActivityDeps) {
     },
 
     /** Drops a database kept by a restore (never the environment's own database). */
-    async dropPreservedDatabase(input: {
-      environment: string;
-      database: string;
-    }): Promise<{ dropped: boolean }> {
+    async dropPreservedDatabase(
+      input: OnEnvironment<{ database: string }>,
+    ): Promise<{ dropped: boolean }> {
       return asActivity(async () => ({
         dropped: await dropPreservedDatabase(
           databaseUrlOf(deps, input.environment),
@@ -290,12 +285,11 @@ export function createBackupActivities(deps: ActivityDeps) {
     },
 
     /** Replaces the environment's database with backup `backupId` (checksum verified first). */
-    async restoreDatabase(input: {
-      environment: string;
-      backupId: string;
-      /** The signed decisions behind this change (production tiers that require signatures). */
-      authorization?: SignedAuthorization;
-    }): Promise<{ backupId: string; durationMs: number }> {
+    async restoreDatabase(
+      input: AuthorizedChange<{
+        backupId: string;
+      }>,
+    ): Promise<{ backupId: string; durationMs: number }> {
       return asActivity(() =>
         heartbeating(async (signal, onProgress) => {
           refuseRehearsalOfProduction(deps, input.environment);
@@ -315,10 +309,9 @@ export function createBackupActivities(deps: ActivityDeps) {
     },
 
     /** The newest backups of an environment (for --status-only). */
-    async listEnvironmentBackups(input: {
-      environment: string;
-      limit?: number;
-    }): Promise<
+    async listEnvironmentBackups(
+      input: OnEnvironment<{ limit?: number }>,
+    ): Promise<
       { id: string; createdAt: string; sizeBytes: number; currentVersion: number | null }[]
     > {
       return asActivity(async () => {

@@ -24,6 +24,9 @@ export interface ActivityDeps {
   client?: LeaseActivityDeps['client'];
 }
 
+/** The input of an activity that acts on one environment: its name (never its URL), and `Extra`. */
+export type OnEnvironment<Extra extends object = object> = { environment: string } & Extra;
+
 export function settingsOf(deps: ActivityDeps, environment: string): EnvironmentConfig {
   return environmentConfig(deps.config, environment);
 }
@@ -52,6 +55,15 @@ export function runnerOptionsFor(
     statementTimeout: `${parseDuration(settings.statementTimeout)}ms`,
     appliedBy: appliedBy ?? process.env.PGSHIFT_USER ?? userInfo().username,
   };
+}
+
+/** An activity that answers from its environment's settings in the worker's config. */
+export function fromSettings<T>(
+  deps: ActivityDeps,
+  input: OnEnvironment,
+  read: (settings: EnvironmentConfig) => T,
+): Promise<T> {
+  return asActivity(async () => read(settingsOf(deps, input.environment)));
 }
 
 /**

@@ -5,7 +5,8 @@ import type { PlanArgument } from '../src/migrations/types';
 import { assessRollbackImpact, type RollbackImpact } from '../src/rollback/impact';
 import { DEFAULT_THRESHOLDS, type Thresholds } from '../src/verify/thresholds';
 import { everyoneOnRoster } from '../workflows/approval-policy';
-import { asActivity, databaseUrlOf, settingsOf, type ActivityDeps } from './deps';
+import type { ActivityDeps, OnEnvironment } from './deps';
+import { asActivity, databaseUrlOf, fromSettings } from './deps';
 import { resolvePlan } from './plan-store';
 
 export type { RollbackImpact } from '../src/rollback/impact';
@@ -34,11 +35,9 @@ export interface EmergencyPolicy {
 export function createImpactActivities(deps: ActivityDeps) {
   return {
     /** Which migrations a rollback to `target` reverts and which tables and columns lose data. */
-    async assessRollbackImpact(input: {
-      environment: string;
-      plan: PlanArgument;
-      target: number;
-    }): Promise<RollbackImpact> {
+    async assessRollbackImpact(
+      input: OnEnvironment<{ plan: PlanArgument; target: number }>,
+    ): Promise<RollbackImpact> {
       return asActivity(async () => {
         const plan = await resolvePlan(deps, input.plan);
         return withClient(databaseUrlOf(deps, input.environment), (client) =>
@@ -48,9 +47,8 @@ export function createImpactActivities(deps: ActivityDeps) {
     },
 
     /** The environment's `emergency` settings, rollback window and thresholds from the worker's config. */
-    async loadEmergencyPolicy(input: { environment: string }): Promise<EmergencyPolicy> {
-      return asActivity(async () => {
-        const settings = settingsOf(deps, input.environment);
+    async loadEmergencyPolicy(input: OnEnvironment): Promise<EmergencyPolicy> {
+      return fromSettings(deps, input, (settings) => {
         const explicit = settings.emergency.approvers;
         return {
           environment: input.environment,

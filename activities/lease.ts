@@ -1,6 +1,5 @@
 import { activityInfo } from '@temporalio/activity';
-import { WorkflowNotFoundError, type Client } from '@temporalio/client';
-import { connectClient } from '../src/temporal/connection';
+import { WorkflowNotFoundError } from '@temporalio/client';
 import {
   LEASE_WORKFLOW_TYPE,
   leaseHolderQuery,
@@ -10,11 +9,12 @@ import {
   type LeaseGrant,
   type LeaseRequest,
 } from '../workflows/lease/definitions';
+import { lazyTemporalClient, type TemporalClientSource } from './temporal-client';
 
 /** What the lease activities need: a Temporal client, given or made from TEMPORAL_* on first use. */
 export interface LeaseActivityDeps {
   /** A client on the worker's server and namespace; default: `connectClient()` (TEMPORAL_* settings). */
-  client?: Client | (() => Promise<Client>);
+  client?: TemporalClientSource;
 }
 
 export interface RequestLeaseInput {
@@ -41,20 +41,7 @@ export interface LeaseHolderStatus {
  * Both are idempotent: a retried request carries the same request id and the lease ignores it.
  */
 export function createLeaseActivities(deps: LeaseActivityDeps = {}) {
-  let client: Promise<Client> | undefined;
-  const temporal = (): Promise<Client> => {
-    client ??= (
-      typeof deps.client === 'function'
-        ? deps.client()
-        : deps.client
-          ? Promise.resolve(deps.client)
-          : connectClient()
-    ).catch((error) => {
-      client = undefined;
-      throw error;
-    });
-    return client;
-  };
+  const temporal = lazyTemporalClient(deps.client);
 
   return {
     /** Signal-with-start of `pgshift-lease-<env>` on the requester's task queue. */

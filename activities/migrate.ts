@@ -1,4 +1,5 @@
 import { Context } from '@temporalio/activity';
+import type { Client as TemporalClient } from '@temporalio/client';
 import type { Client } from 'pg';
 import { withClient } from '../src/migrations/database';
 import { readLedger } from '../src/migrations/ledger';
@@ -15,13 +16,20 @@ import type {
   RunnerOptions,
 } from '../src/migrations/types';
 import { pgshiftMetrics } from '../src/temporal/metrics';
-import type { SignedAuthorization } from '../src/approvals/authorization';
-import { assertSignedAuthorization, rolesToApply, signaturesEnforced } from './approval-keys';
-import { asActivity, databaseUrlOf, runnerOptionsFor, type ActivityDeps } from './deps';
+import {
+  assertSignedAuthorization,
+  rolesToApply,
+  signaturesEnforced,
+  type AuthorizedChange,
+} from './approval-keys';
+import type { ActivityDeps, OnEnvironment } from './deps';
+import { asActivity, databaseUrlOf, runnerOptionsFor } from './deps';
 import { withHeartbeat, type Heartbeat } from './heartbeat';
+import { signalLockWaits } from './lock-wait-signal';
 import { assertPlanIntegrity } from './plan';
 import { resolvePlan } from './plan-store';
 import { refuseRehearsalOfProduction } from './tier';
+import { lazyTemporalClient } from './temporal-client';
 
 export interface MigrationState {
   environment: string;
@@ -163,11 +171,16 @@ async function summariseFromLedger(
   });
 }
 
-/** Runs one migration direction under a timer heartbeat; the summary comes from the ledger. */
+/**
+ * Runs one migration direction under a timer heartbeat; the summary comes from the ledger.
+ * While a migration waits for other sessions' locks, the heartbeat details and (with a
+ * Temporal client) the workflow's current details, through the `lockWait` signal, say who.
+ */
 async function runMigrations(
   url: string,
   environment: string,
   plan: MigrationPlan,
+  temporal: (() => Promise<TemporalClient>) | undefined,
   run: (
     client: Client,
     report: Pick<RunnerOptions, 'onProgress' | 'onLockWait'>,
@@ -177,6 +190,7 @@ async function runMigrations(
   return withHeartbeat(async (heartbeat) =>
     withClient(url, async (client) => {
       const release = await prepareSession(client, url, heartbeat.signal);
+      const workflow = signalLockWaits(temporal);
       try {
         const state = await ledgerBefore(client, heartbeat);
         heartbeat.update(state);
@@ -191,12 +205,14 @@ async function runMigrations(
               onProgress: (event) => {
                 progress = event;
                 lastWait = undefined;
+                workflow.ended();
                 heartbeat.update({ ...state, progress });
               },
               // While a migration waits for other sessions' locks, the heartbeat details name
               // the blockers (`pgshift watch` and the Web UI's pending activity show them).
               onLockWait: (info) => {
                 lastWait = info;
+                workflow.waiting(info);
                 heartbeat.update({
                   ...state,
                   progress,
@@ -216,6 +232,8 @@ async function runMigrations(
         return await summariseFromLedger(client, environment, plan, state, result);
       } finally {
         release();
+        workflow.ended();
+        await workflow.settle();
       }
     }),
   );
@@ -228,11 +246,12 @@ function recordLockWaits(run: RunResult | undefined): void {
 }
 
 export function createMigrateActivities(deps: ActivityDeps) {
+  // The worker gives its client; activities built without one (tests, benchmarks) signal nothing.
+  const temporal = deps.client ? lazyTemporalClient(deps.client) : undefined;
   return {
-    async readMigrationState(input: {
-      environment: string;
-      plan: PlanArgument;
-    }): Promise<MigrationState> {
+    async readMigrationState(
+      input: OnEnvironment<{ plan: PlanArgument }>,
+    ): Promise<MigrationState> {
       return asActivity(async () => {
         refuseRehearsalOfProduction(deps, input.environment);
         const plan = await resolvePlan(deps, input.plan);
@@ -254,14 +273,13 @@ export function createMigrateActivities(deps: ActivityDeps) {
      * Applies pending migrations (up to `to`). Idempotent: the ledger and the advisory lock
      * make a retry after a crash continue where the first attempt stopped.
      */
-    async applyMigrations(input: {
-      environment: string;
-      plan: PlanArgument;
-      to?: number;
-      appliedBy?: string;
-      /** The signed approvals behind this change (required on a production tier that requires signatures). */
-      authorization?: SignedAuthorization;
-    }): Promise<RunSummary> {
+    async applyMigrations(
+      input: AuthorizedChange<{
+        plan: PlanArgument;
+        to?: number;
+        appliedBy?: string;
+      }>,
+    ): Promise<RunSummary> {
       return asActivity(async () => {
         refuseRehearsalOfProduction(deps, input.environment);
         const plan = await resolvePlan(deps, input.plan);
@@ -277,6 +295,7 @@ export function createMigrateActivities(deps: ActivityDeps) {
           databaseUrlOf(deps, input.environment),
           input.environment,
           plan,
+          temporal,
           (client, report, lockWaitMs) =>
             migrateUp(client, plan, {
               ...options,
@@ -291,19 +310,18 @@ export function createMigrateActivities(deps: ActivityDeps) {
     },
 
     /** Rolls back to `target` (kept applied) with the rollback files. Idempotent like applyMigrations. */
-    async revertMigrations(input: {
-      environment: string;
-      plan: PlanArgument;
-      target: number;
-      appliedBy?: string;
-      /**
-       * The operator's explicit acceptance of rollback files that changed since their
-       * migration was applied (recorded in pgshift.repairs); without it such files are refused.
-       */
-      acceptChangedRollback?: { reason: string; acceptedBy: string };
-      /** The signed approvals behind this change (required on a production tier that requires signatures). */
-      authorization?: SignedAuthorization;
-    }): Promise<RunSummary> {
+    async revertMigrations(
+      input: AuthorizedChange<{
+        plan: PlanArgument;
+        target: number;
+        appliedBy?: string;
+        /**
+         * The operator's explicit acceptance of rollback files that changed since their
+         * migration was applied (recorded in pgshift.repairs); without it such files are refused.
+         */
+        acceptChangedRollback?: { reason: string; acceptedBy: string };
+      }>,
+    ): Promise<RunSummary> {
       return asActivity(async () => {
         refuseRehearsalOfProduction(deps, input.environment);
         const plan = await resolvePlan(deps, input.plan);
@@ -317,6 +335,7 @@ export function createMigrateActivities(deps: ActivityDeps) {
           databaseUrlOf(deps, input.environment),
           input.environment,
           plan,
+          temporal,
           async (client, report, lockWaitMs) => {
             await assertRollbackFilesAsApplied(
               client,

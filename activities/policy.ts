@@ -1,6 +1,6 @@
 import { parseDuration } from '../src/config/duration';
 import { DEFAULT_THRESHOLDS, type Thresholds } from '../src/verify/thresholds';
-import { asActivity, settingsOf, type ActivityDeps } from './deps';
+import { fromSettings, type ActivityDeps, type OnEnvironment } from './deps';
 
 /**
  * What a production deploy needs to know of its environment's config, resolved by the worker
@@ -32,9 +32,8 @@ export interface EnvironmentPolicy {
 export function createPolicyActivities(deps: ActivityDeps) {
   return {
     /** The approval policy, thresholds and monitoring window of `environment`, from the worker's config. */
-    async loadEnvironmentPolicy(input: { environment: string }): Promise<EnvironmentPolicy> {
-      return asActivity(async () => {
-        const settings = settingsOf(deps, input.environment);
+    async loadEnvironmentPolicy(input: OnEnvironment): Promise<EnvironmentPolicy> {
+      return fromSettings(deps, input, (settings) => {
         return {
           environment: input.environment,
           requireRehearsalFrom: settings.requireRehearsalFrom,

@@ -3,35 +3,28 @@ import { testAllRollbacks } from '../src/migrations/rollback-test';
 import type { PlanArgument } from '../src/migrations/types';
 import { resolvePlan } from './plan-store';
 import {
-  checkDatabase,
   checkHttpHealth,
   compareRowCounts,
   countRows,
   measureBaseline,
-  runSqlChecks,
   sampleMetrics,
   type Baseline,
   type MetricsSample,
   type RowCounts,
 } from '../src/verify';
+import {
+  databaseCheck,
+  sqlChecks,
+  type VerificationCheck as CheckOutcome,
+  type VerificationResult as VerificationReport,
+} from '../src/verify/run-verification';
 import { compareWithSchemaSnapshot, saveSchemaSnapshot } from '../src/records/schema-snapshots';
 import { withHeartbeat } from './heartbeat';
-import { asActivity, databaseUrlOf, settingsOf, type ActivityDeps } from './deps';
+import type { ActivityDeps, OnEnvironment } from './deps';
+import { asActivity, databaseUrlOf, settingsOf } from './deps';
 
-export interface CheckOutcome {
-  name: string;
-  kind: 'database' | 'row-counts' | 'sql' | 'http';
-  ok: boolean;
-  detail: string;
-  latencyMs?: number;
-}
-
-export interface VerificationReport {
-  environment: string;
-  ok: boolean;
-  checks: CheckOutcome[];
-  rowCounts: RowCounts;
-}
+/** One check of the verification, and the verification of an environment: as the library's. */
+export type { CheckOutcome, VerificationReport };
 
 export function createVerifyActivities(deps: ActivityDeps) {
   const metricsTarget = (environment: string, tables?: string[]) => {
@@ -45,7 +38,7 @@ export function createVerifyActivities(deps: ActivityDeps) {
   };
   return {
     /** Row counts of the environment's critical tables (the "must not drop" reference). */
-    async captureRowCounts(input: { environment: string }): Promise<RowCounts> {
+    async captureRowCounts(input: OnEnvironment): Promise<RowCounts> {
       return asActivity(() =>
         countRows(
           databaseUrlOf(deps, input.environment),
@@ -58,26 +51,19 @@ export function createVerifyActivities(deps: ActivityDeps) {
      * The guide's post-deployment verification: `SELECT 1`, critical row counts not
      * dropped, configured SQL checks, HTTP health checks (status and latency).
      */
-    async verifyEnvironment(input: {
-      environment: string;
-      baselineRowCounts?: RowCounts;
-      skipHttp?: boolean;
-    }): Promise<VerificationReport> {
+    async verifyEnvironment(
+      input: OnEnvironment<{ baselineRowCounts?: RowCounts; skipHttp?: boolean }>,
+    ): Promise<VerificationReport> {
       return asActivity(() =>
         withHeartbeat(async () => {
           const settings = settingsOf(deps, input.environment);
           const url = databaseUrlOf(deps, input.environment);
-          const checks: CheckOutcome[] = [];
-          const db = await checkDatabase(url);
-          checks.push({
-            name: 'SELECT 1',
-            kind: 'database',
-            ok: db.ok,
-            detail: db.ok
-              ? `database answered in ${Math.round(db.latencyMs)} ms`
-              : (db.error ?? 'failed'),
-            latencyMs: db.latencyMs,
-          });
+          const db = await databaseCheck(
+            url,
+            'SELECT 1',
+            (answer) => `database answered in ${Math.round(answer.latencyMs)} ms`,
+          );
+          const checks: CheckOutcome[] = [db];
           let rowCounts: RowCounts = {};
           if (db.ok && settings.criticalTables.length) {
             rowCounts = await countRows(url, settings.criticalTables);
@@ -95,15 +81,7 @@ export function createVerifyActivities(deps: ActivityDeps) {
               });
             }
           }
-          if (db.ok && settings.checks.length)
-            for (const result of await runSqlChecks(url, settings.checks))
-              checks.push({
-                name: result.name,
-                kind: 'sql',
-                ok: result.ok,
-                detail: result.ok ? `${result.rowCount} rows` : (result.detail ?? 'failed'),
-                latencyMs: result.durationMs,
-              });
+          if (db.ok) checks.push(...(await sqlChecks(url, settings)));
           if (!input.skipHttp)
             for (const check of settings.healthChecks) {
               const result = await checkHttpHealth(check);
@@ -128,21 +106,19 @@ export function createVerifyActivities(deps: ActivityDeps) {
     },
 
     /** Latency reference measured before a deploy, for "performance degradation > 50%". */
-    async measureBaseline(input: { environment: string; tables?: string[] }): Promise<Baseline> {
+    async measureBaseline(input: OnEnvironment<{ tables?: string[] }>): Promise<Baseline> {
       return asActivity(() => measureBaseline(metricsTarget(input.environment, input.tables)));
     },
 
     /** One observation of the monitoring window; the workflow judges it with evaluateThresholds. */
-    async sampleMetrics(input: { environment: string; tables?: string[] }): Promise<MetricsSample> {
+    async sampleMetrics(input: OnEnvironment<{ tables?: string[] }>): Promise<MetricsSample> {
       return asActivity(() => sampleMetrics(metricsTarget(input.environment, input.tables)));
     },
 
     /** Stores the live schema under a label (e.g. `v5`) for later comparison. */
-    async captureSchema(input: {
-      environment: string;
-      workflowId: string;
-      label: string;
-    }): Promise<{ digest: string; objects: number }> {
+    async captureSchema(
+      input: OnEnvironment<{ workflowId: string; label: string }>,
+    ): Promise<{ digest: string; objects: number }> {
       return asActivity(() =>
         withClient(databaseUrlOf(deps, input.environment), (client) =>
           saveSchemaSnapshot(client, input.workflowId, input.label),
@@ -151,11 +127,9 @@ export function createVerifyActivities(deps: ActivityDeps) {
     },
 
     /** Does the live schema equal the one stored under `label`? Differences in words. */
-    async compareSchema(input: {
-      environment: string;
-      workflowId: string;
-      label: string;
-    }): Promise<{ matches: boolean; differences: string[] }> {
+    async compareSchema(
+      input: OnEnvironment<{ workflowId: string; label: string }>,
+    ): Promise<{ matches: boolean; differences: string[] }> {
       return asActivity(async () => {
         const result = await withClient(databaseUrlOf(deps, input.environment), (client) =>
           compareWithSchemaSnapshot(client, input.workflowId, input.label),
@@ -168,7 +142,7 @@ export function createVerifyActivities(deps: ActivityDeps) {
      * The toolkit's rollback tests (`test rollback --all`) in scratch databases: never on
      * the environment's own database. Heartbeats per migration.
      */
-    async runRollbackTests(input: { environment: string; plan: PlanArgument }): Promise<{
+    async runRollbackTests(input: OnEnvironment<{ plan: PlanArgument }>): Promise<{
       passed: boolean;
       tested: number;
       failures: string[];

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -9,6 +9,7 @@ import {
   type LocalPostgres,
 } from '../src/dev/local/postgres-server';
 import { startDevServer, type DevServer } from '../src/temporal/dev-server';
+import { processTreeCpuMs } from './measure';
 
 /**
  * The services a benchmark needs: a private PostgreSQL (or TEST_DATABASE_URL) and, for the
@@ -23,6 +24,11 @@ export interface BenchInfra {
   /** A new empty database; its URL. */
   createDatabase(prefix: string): Promise<string>;
   dropDatabase(url: string): Promise<void>;
+  /**
+   * CPU time (ms) the private PostgreSQL (all its processes) has used so far; undefined for a
+   * server of TEST_DATABASE_URL, whose processes this machine may not see.
+   */
+  serverCpuMs(): number | undefined;
   /** The Temporal dev server, started on first use. */
   temporal(): Promise<{ address: string; namespace: string }>;
   stop(): Promise<void>;
@@ -60,6 +66,13 @@ export async function startInfra(log: (line: string) => void): Promise<BenchInfr
       const name = `bench_${prefix}_${randomBytes(4).toString('hex')}`.toLowerCase();
       await admin((c) => c.query(`CREATE DATABASE ${escapeIdentifier(name)}`));
       return databaseUrl(url, name);
+    },
+    serverCpuMs() {
+      if (!postgres) return undefined;
+      const pid = Number(
+        readFileSync(join(postgres.dataDir, 'postmaster.pid'), 'utf8').split('\n')[0],
+      );
+      return processTreeCpuMs(pid);
     },
     async dropDatabase(dbUrl) {
       const name = decodeURIComponent(new URL(dbUrl).pathname.slice(1));

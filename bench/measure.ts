@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -9,6 +9,8 @@ export interface ProcessRun {
   wallMs: number;
   /** Peak resident set size of the process in MB (from /usr/bin/time -v), when available. */
   maxRssMb?: number;
+  /** CPU time (user + system) of the process in ms (from /usr/bin/time -v), when available. */
+  cpuMs?: number;
   exitCode: number;
   stdout: string;
   stderr: string;
@@ -47,16 +49,20 @@ export async function runProcess(
   });
   const wallMs = performance.now() - started;
   let maxRssMb: number | undefined;
+  let cpuMs: number | undefined;
   if (useTime && existsSync(timeFile)) {
-    const match = /Maximum resident set size \(kbytes\): (\d+)/.exec(
-      readFileSync(timeFile, 'utf8'),
-    );
+    const report = readFileSync(timeFile, 'utf8');
+    const match = /Maximum resident set size \(kbytes\): (\d+)/.exec(report);
     if (match) maxRssMb = Number(match[1]) / 1024;
+    const user = /User time \(seconds\): ([\d.]+)/.exec(report);
+    const system = /System time \(seconds\): ([\d.]+)/.exec(report);
+    if (user && system) cpuMs = (Number(user[1]) + Number(system[1])) * 1000;
     rmSync(timeFile, { force: true });
   }
   const run = {
     wallMs,
     maxRssMb,
+    cpuMs,
     exitCode,
     stdout: Buffer.concat(out).toString(),
     stderr: Buffer.concat(err).toString(),
@@ -95,4 +101,37 @@ export function pairedRatio(a: number[], b: number[]): number {
  */
 export async function settle(): Promise<void> {
   await runProcess('sync', [], { allowFailure: true });
+}
+
+/** utime, stime, cutime and cstime (clock ticks) and the parent of a process, from /proc. */
+function procStat(pid: number): { ticks: number; parent: number } | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const [utime, stime, cutime, cstime] = fields.slice(11, 15).map(Number);
+    return { ticks: utime + stime + cutime + cstime, parent: Number(fields[1]) };
+  } catch {
+    return undefined; // gone meanwhile: its time is in its parent's cutime/cstime now
+  }
+}
+
+/** Linux reports process times in clock ticks of 1/100 s (USER_HZ). */
+const TICK_MS = 10;
+
+/**
+ * CPU time (ms) a process and all its children have used so far: its own, that of the
+ * children it has reaped, and that of its live children (and theirs). For the private
+ * PostgreSQL (the postmaster): every backend, including those a run's CLI opened and closed,
+ * and autovacuum; unlike wall time, hardly affected by the load of the machine.
+ */
+export function processTreeCpuMs(root: number): number {
+  const children = new Map<number, number[]>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const stat = procStat(Number(entry));
+    if (stat) children.set(stat.parent, [...(children.get(stat.parent) ?? []), Number(entry)]);
+  }
+  const total = (pid: number): number =>
+    (procStat(pid)?.ticks ?? 0) + (children.get(pid) ?? []).reduce((sum, c) => sum + total(c), 0);
+  return total(root) * TICK_MS;
 }

@@ -9,54 +9,18 @@
  *
  * Re-record only for an intended, patched() change; keep the old files for deploys still running.
  */
-import { join } from 'node:path';
 import { createDeployStack, loadFixturePlan } from '../test/deploy/deploy-stack';
-import { writeHistoryFile } from '../test/deploy/history-files';
 import { SCENARIOS } from '../test/deploy/scenarios';
-import { setup, teardown } from '../test/support/global-setup';
-import { closeTestEnv } from '../test/support/temporal';
+import { recordDeploy, runRecording } from './recording';
 
-const HISTORIES = join(__dirname, '..', 'test', 'histories');
-
-async function main(): Promise<void> {
-  await setup();
+runRecording('record-histories', async () => {
   const stack = await createDeployStack();
   try {
     const plan = await loadFixturePlan('deploy-churn');
     await stack.certify(plan);
-    for (const scenario of SCENARIOS) {
-      await stack.useFreshProduction();
-      await stack.resetApp();
-      const handle = await scenario.run(stack, plan);
-      const result = await handle.result();
-      if (result.finalState !== scenario.expected)
-        throw new Error(
-          `scenario ${scenario.name} ended ${result.finalState}, expected ${scenario.expected}`,
-        );
-      const history = await handle.fetchHistory();
-      const file = join(HISTORIES, `production-deploy-${scenario.name}.json`);
-      writeHistoryFile(
-        file,
-        {
-          workflowId: handle.workflowId,
-          workflowType: 'productionDeploy',
-          finalState: result.finalState,
-        },
-        history,
-      );
-      process.stdout.write(`recorded ${file} (${history.events?.length ?? 0} events)\n`);
-    }
+    for (const scenario of SCENARIOS)
+      await recordDeploy(stack, scenario.name, scenario.expected, () => scenario.run(stack, plan));
   } finally {
     await stack.stop();
-    await closeTestEnv();
-    await teardown();
   }
-}
-
-main().then(
-  () => process.exit(0),
-  (error: Error) => {
-    process.stderr.write(`record-histories: ${error.stack ?? error.message}\n`);
-    process.exit(1);
-  },
-);
+});

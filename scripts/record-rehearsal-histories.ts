@@ -6,10 +6,13 @@
  * - passed: test/fixtures/deploy-churn on an empty staging (rollback rehearsal, rollback
  *   tests, functional SQL checks, certificate);
  * - compensated: test/fixtures/faults-rehearsal-halfway on a staging at version 1 holding
- *   cases, where 003 fails half-way and compensation rolls staging back to version 1.
+ *   cases, where 003 fails half-way and compensation rolls staging back to version 1;
+ * - lock-wait: test/fixtures/rehearsal-lock-wait on a staging at version 1 where a session in
+ *   an open transaction reads customers: 002 waits for it (the apply activity's `lockWait`
+ *   signals), then applies when it commits.
  * test/rehearsal/replay.test.ts replays them against the current workflow code.
  *
- *   npx tsx scripts/record-rehearsal-histories.ts
+ *   npx tsx scripts/record-rehearsal-histories.ts [scenario…]   # default: all
  *
  * Re-record only for an intended, patched() change; keep old files for rehearsals still running.
  */
@@ -19,22 +22,23 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createActivities } from '../activities';
 import { parseConfig } from '../src/config';
-import { withClient } from '../src/migrations/database';
+import type { WorkflowHandle } from '@temporalio/client';
+import type { Client } from 'pg';
+import { connect, withClient } from '../src/migrations/database';
 import { loadPlan } from '../src/migrations/files';
 import { migrateUp } from '../src/migrations/runner';
 import { DEFAULT_RUNNER_OPTIONS, type MigrationPlan } from '../src/migrations/types';
-import { writeHistoryFile } from '../test/deploy/history-files';
 import { createTestDatabase, query, testServerUrl } from '../test/support/databases';
-import { setup, teardown } from '../test/support/global-setup';
-import { closeTestEnv, startTestWorker } from '../test/support/temporal';
+import { startTestWorker, testEnv } from '../test/support/temporal';
+import { runRecording, saveHistory } from './recording';
 import {
+  progressQuery,
   rehearsalWorkflowId,
   type StagingRehearsalInput,
   type StagingRehearsalResult,
 } from '../workflows/definitions';
 
 const ROOT = join(__dirname, '..');
-const HISTORIES = join(ROOT, 'test', 'histories');
 const FIXTURES = join(ROOT, 'test', 'fixtures');
 
 interface Scenario {
@@ -45,6 +49,19 @@ interface Scenario {
   prepare(url: string, plan: MigrationPlan): Promise<void>;
   /** What the run must show besides its final state (a failed run must be compensated). */
   check(result: StagingRehearsalResult): boolean;
+  /** Runs beside the rehearsal, before its result is awaited. */
+  during?(handle: WorkflowHandle): Promise<void>;
+}
+
+/** The `lock-wait` scenario's blocking session (opened by prepare, committed by during). */
+let blocker: Client | undefined;
+
+/** Staging at version 1 of `plan`, with `rows` inserted by one statement. */
+async function atVersionOne(url: string, plan: MigrationPlan, rows: string): Promise<void> {
+  await withClient(url, (client) =>
+    migrateUp(client, plan, { ...DEFAULT_RUNNER_OPTIONS, appliedBy: 'setup', to: 1 }),
+  );
+  await query(url, rows);
 }
 
 const SCENARIOS: Scenario[] = [
@@ -59,21 +76,39 @@ const SCENARIOS: Scenario[] = [
     name: 'compensated',
     expected: 'failed',
     fixture: 'faults-rehearsal-halfway',
-    async prepare(url, plan) {
-      await withClient(url, (client) =>
-        migrateUp(client, plan, { ...DEFAULT_RUNNER_OPTIONS, appliedBy: 'setup', to: 1 }),
-      );
-      await query(url, `INSERT INTO cases (status) VALUES ('open'), ('open'), ('closed')`);
-    },
+    prepare: (url, plan) =>
+      atVersionOne(url, plan, `INSERT INTO cases (status) VALUES ('open'), ('open'), ('closed')`),
     check: (result) => /rolled back to version 1/.test(String(result.compensation ?? '')),
+  },
+  {
+    name: 'lock-wait',
+    expected: 'passed',
+    fixture: 'rehearsal-lock-wait',
+    async prepare(url, plan) {
+      await atVersionOne(url, plan, `INSERT INTO customers VALUES (1, 'a@example.com')`);
+      blocker = await connect(url, { application_name: 'billing' });
+      await blocker.query('BEGIN; SELECT count(*) FROM customers');
+    },
+    async during(handle) {
+      // Commit once the run's details name the blocker (the lockWait signal is in its history).
+      for (let tries = 0; ; tries++) {
+        const { currentDetails, finalState } = await handle.query(progressQuery);
+        if (currentDetails.includes('billing, idle in transaction') || finalState) break;
+        if (tries > 600) throw new Error('the rehearsal never showed the lock wait');
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      await blocker?.query('COMMIT');
+      await blocker?.end();
+    },
+    check: (result) => result.certificate !== undefined,
   },
 ];
 
-async function main(): Promise<void> {
-  await setup();
+runRecording('record-rehearsal-histories', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'pgshift-record-rehearsals-'));
+  const only = process.argv.slice(2);
   try {
-    for (const scenario of SCENARIOS) {
+    for (const scenario of SCENARIOS.filter((s) => !only.length || only.includes(s.name))) {
       const stagingUrl = await createTestDatabase('staging_record');
       const plan = await loadPlan(join(FIXTURES, scenario.fixture));
       await scenario.prepare(stagingUrl, plan);
@@ -92,6 +127,8 @@ async function main(): Promise<void> {
           config,
           env: { STAGING_DATABASE_URL: stagingUrl },
           scratchServerUrl: testServerUrl(),
+          // As the worker does: the apply activity signals what a migration waits for.
+          client: () => testEnv().then((env) => env.client),
         }),
       );
       try {
@@ -102,38 +139,23 @@ async function main(): Promise<void> {
             { environment: 'staging', plan, initiator: 'erin' } satisfies StagingRehearsalInput,
           ],
         });
+        await scenario.during?.(handle);
         const result = (await handle.result()) as StagingRehearsalResult;
         if (result.finalState !== scenario.expected || !scenario.check(result))
           throw new Error(
             `scenario ${scenario.name} ended ${result.finalState} (${result.failure ?? 'no failure'}; ${result.compensation ?? 'no compensation'}), expected ${scenario.expected}`,
           );
-        const history = await handle.fetchHistory();
-        const file = join(HISTORIES, `staging-rehearsal-${scenario.name}.json`);
-        writeHistoryFile(
-          file,
-          {
-            workflowId: handle.workflowId,
-            workflowType: 'stagingRehearsal',
-            finalState: result.finalState,
-          },
-          history,
+        await saveHistory(
+          `staging-rehearsal-${scenario.name}`,
+          handle,
+          'stagingRehearsal',
+          result.finalState,
         );
-        process.stdout.write(`recorded ${file} (${history.events?.length ?? 0} events)\n`);
       } finally {
         await worker.stop();
       }
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
-    await closeTestEnv();
-    await teardown();
   }
-}
-
-main().then(
-  () => process.exit(0),
-  (error: Error) => {
-    process.stderr.write(`record-rehearsal-histories: ${error.stack ?? error.message}\n`);
-    process.exit(1);
-  },
-);
+});

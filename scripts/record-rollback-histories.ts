@@ -13,9 +13,7 @@
  *
  * Re-record only for an intended, patched() change; keep old files for rollbacks still running.
  */
-import { join } from 'node:path';
 import type { WorkflowHandle } from '@temporalio/client';
-import { writeHistoryFile } from '../test/deploy/history-files';
 import {
   createRollbackStack,
   loadPlan,
@@ -24,11 +22,8 @@ import {
   type RollbackStack,
 } from '../test/rollback-workflow/rollback-stack';
 import { query } from '../test/support/databases';
-import { setup, teardown } from '../test/support/global-setup';
-import { closeTestEnv } from '../test/support/temporal';
+import { runRecording, saveHistory } from './recording';
 import { approveRollbackSignal, type EmergencyRollbackResult } from '../workflows/definitions';
-
-const HISTORIES = join(__dirname, '..', 'test', 'histories');
 
 async function record(
   name: string,
@@ -36,18 +31,13 @@ async function record(
   workflowType = 'emergencyRollback',
 ): Promise<EmergencyRollbackResult> {
   const result = (await handle.result()) as EmergencyRollbackResult;
-  const history = await handle.fetchHistory();
-  const file = join(
-    HISTORIES,
-    workflowType === 'emergencyRollback' ? `emergency-rollback-${name}.json` : `${name}.json`,
-  );
-  writeHistoryFile(
-    file,
-    { workflowId: handle.workflowId, workflowType, finalState: result.finalState ?? 'completed' },
-    history,
-  );
-  process.stdout.write(
-    `recorded ${file} (${history.events?.length ?? 0} events, ${result.finalState ?? 'completed'})\n`,
+  const finalState = result.finalState ?? 'completed';
+  await saveHistory(
+    workflowType === 'emergencyRollback' ? `emergency-rollback-${name}` : name,
+    handle,
+    workflowType,
+    finalState,
+    `, ${finalState}`,
   );
   return result;
 }
@@ -59,13 +49,12 @@ const NAMES = [
   'no-action',
 ];
 
-async function main(): Promise<void> {
+runRecording('record-rollback-histories', async () => {
   const wanted = process.argv.slice(2);
   const unknown = wanted.filter((n) => !NAMES.includes(n));
   if (unknown.length)
     throw new Error(`unknown history ${unknown.join(', ')}: choose from ${NAMES.join(', ')}`);
   const recording = (name: string) => !wanted.length || wanted.includes(name);
-  await setup();
   const plan = await loadPlan(SHIPPED_MIGRATIONS);
   const stacks: RollbackStack[] = [];
   const fresh = async () => {
@@ -120,15 +109,5 @@ async function main(): Promise<void> {
     }
   } finally {
     for (const stack of stacks) await stack.stop();
-    await closeTestEnv();
-    await teardown();
   }
-}
-
-main().then(
-  () => process.exit(0),
-  (error: Error) => {
-    process.stderr.write(`record-rollback-histories: ${error.stack ?? error.message}\n`);
-    process.exit(1);
-  },
-);
+});

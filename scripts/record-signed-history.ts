@@ -25,15 +25,11 @@ import {
   loadFixturePlan,
   waitForApprovalGate,
 } from '../test/deploy/deploy-stack';
-import { writeHistoryFile } from '../test/deploy/history-files';
-import { setup, teardown } from '../test/support/global-setup';
-import { closeTestEnv, temporalNamespace } from '../test/support/temporal';
+import { temporalNamespace } from '../test/support/temporal';
 import { waitFor } from '../test/support/wait';
+import { recordDeploy, runRecording } from './recording';
 
-const FILE = join(__dirname, '..', 'test', 'histories', 'production-deploy-signed-completed.json');
-
-async function main(): Promise<void> {
-  await setup();
+runRecording('record-signed-history', async () => {
   const dir = tempDir();
   const keys = Object.fromEntries(
     ['alice', 'bob', 'carol', 'erin'].map((name) => [name, makeKey(dir, name)]),
@@ -56,8 +52,6 @@ async function main(): Promise<void> {
   try {
     const plan = await loadFixturePlan('deploy-churn');
     await stack.certify(plan);
-    await stack.useFreshProduction();
-    await stack.resetApp();
     const workflowId = `deploy-production-${plan.checksum.slice(0, 12)}-${randomBytes(3).toString('hex')}`;
     const target = (runId: string | null): StatementTarget => ({
       namespace: temporalNamespace(),
@@ -70,63 +64,53 @@ async function main(): Promise<void> {
       const statement = newStatement(target(runId), action, person, '');
       return { statement, signature: sshKeygenSign(keys[person], statement) };
     };
-    const handle = await stack.client.workflow.start<typeof productionDeploy>('productionDeploy', {
-      taskQueue: stack.taskQueue,
-      workflowId,
-      args: [
+    await recordDeploy(stack, 'signed-completed', 'completed', async () => {
+      const handle = await stack.client.workflow.start<typeof productionDeploy>(
+        'productionDeploy',
         {
-          environment: 'production',
-          plan,
-          initiator: 'erin',
-          ...sign('erin', 'initiate-deploy', null),
-          options: {},
+          taskQueue: stack.taskQueue,
+          workflowId,
+          args: [
+            {
+              environment: 'production',
+              plan,
+              initiator: 'erin',
+              ...sign('erin', 'initiate-deploy', null),
+              options: {},
+            },
+          ],
         },
-      ],
+      );
+      const runId = handle.firstExecutionRunId;
+      await waitForApprovalGate(handle);
+      await handle.signal(approveSignal, { role: 'devops', approver: 'carol' });
+      await handle.signal(reloadApprovalKeysSignal);
+      await handle.signal(approveSignal, {
+        role: 'engineering-lead',
+        approver: 'alice',
+        ...sign('alice', 'approve:engineering-lead', runId),
+      });
+      await handle.executeUpdate(submitApprovalUpdate, {
+        args: [
+          {
+            role: 'product-owner',
+            approver: 'bob',
+            ...sign('bob', 'approve:product-owner', runId),
+          },
+        ],
+      });
+      await waitFor(
+        'two approvals',
+        async () => (await handle.query(approvalsQuery)).granted.length === 2,
+      );
+      await handle.signal(approveSignal, {
+        role: 'devops',
+        approver: 'carol',
+        ...sign('carol', 'approve:devops', runId),
+      });
+      return handle;
     });
-    const runId = handle.firstExecutionRunId;
-    await waitForApprovalGate(handle);
-    await handle.signal(approveSignal, { role: 'devops', approver: 'carol' });
-    await handle.signal(reloadApprovalKeysSignal);
-    await handle.signal(approveSignal, {
-      role: 'engineering-lead',
-      approver: 'alice',
-      ...sign('alice', 'approve:engineering-lead', runId),
-    });
-    await handle.executeUpdate(submitApprovalUpdate, {
-      args: [
-        { role: 'product-owner', approver: 'bob', ...sign('bob', 'approve:product-owner', runId) },
-      ],
-    });
-    await waitFor(
-      'two approvals',
-      async () => (await handle.query(approvalsQuery)).granted.length === 2,
-    );
-    await handle.signal(approveSignal, {
-      role: 'devops',
-      approver: 'carol',
-      ...sign('carol', 'approve:devops', runId),
-    });
-    const result = await handle.result();
-    if (result.finalState !== 'completed')
-      throw new Error(`the signed deploy ended ${result.finalState}: ${result.reason ?? ''}`);
-    const history = await handle.fetchHistory();
-    writeHistoryFile(
-      FILE,
-      { workflowId, workflowType: 'productionDeploy', finalState: result.finalState },
-      history,
-    );
-    process.stdout.write(`recorded ${FILE} (${history.events?.length ?? 0} events)\n`);
   } finally {
     await stack.stop();
-    await closeTestEnv();
-    await teardown();
   }
-}
-
-main().then(
-  () => process.exit(0),
-  (error: Error) => {
-    process.stderr.write(`record-signed-history: ${error.stack ?? error.message}\n`);
-    process.exit(1);
-  },
-);
+});

@@ -36,6 +36,27 @@ export class AuthenticationError extends ConnectionError {
   override readonly nonRetryable = true;
 }
 
+/** A PgshiftError whose code and exit code its class fixed. */
+type ErrorOfKind = { [member in keyof PgshiftError]: PgshiftError[member] };
+
+/**
+ * The base class of an error with a fixed code and exit code; `retryable` when another
+ * attempt can succeed (a lock another run holds, a cancelled child process):
+ *
+ *   export class LockTimeoutError extends errorClass('LockTimeoutError', 1, { retryable: true }) {}
+ */
+export function errorClass(
+  code: string,
+  exitCode: 1 | 2 | 3,
+  options: { retryable?: boolean } = {},
+): new (message: string) => ErrorOfKind {
+  return class extends PgshiftError {
+    readonly code = code;
+    readonly exitCode = exitCode;
+    override readonly nonRetryable: boolean = !options.retryable;
+  };
+}
+
 /**
  * The base class of an error with a fixed code and exit code that carries one detail besides
  * its message, under the name `detail`:
@@ -47,13 +68,8 @@ export function errorWithDetail<Key extends string, Value>(
   code: string,
   exitCode: 1 | 2 | 3,
   detail: Key,
-): new (
-  message: string,
-  value: Value,
-) => { [member in keyof PgshiftError]: PgshiftError[member] } & { readonly [key in Key]: Value } {
-  return class extends PgshiftError {
-    readonly code = code;
-    readonly exitCode = exitCode;
+): new (message: string, value: Value) => ErrorOfKind & { readonly [key in Key]: Value } {
+  return class extends errorClass(code, exitCode) {
     constructor(message: string, value: Value) {
       super(message);
       Object.defineProperty(this, detail, { value, enumerable: true });

@@ -15,3 +15,4 @@ export * from './contracts/deploy';
 export * from './contracts/emergency-rollback';
 export * from './contracts/archive';
 export * from './contracts/lease';
+export * from './contracts/lock-wait';

@@ -13,7 +13,11 @@ import {
   type DecisionAction,
   type DecisionStatement,
 } from './statement';
-import { verifyApprovalSet, type ApprovalToVerify } from './verify-approval-set';
+import {
+  verifyApprovalSet,
+  type ApprovalSetExpectation,
+  type ApprovalToVerify,
+} from './verify-approval-set';
 import { verifySignedDecision, type SignedDecision } from './verify-decision';
 
 /** A decision signed by one person (the start of a run, a break-glass). */
@@ -79,42 +83,36 @@ export function verifyAuthorization(
   if (!start.ok) problems.push(`the initiator's signed start: ${start.reason}`);
   const initiatorFingerprint = start.ok ? start.fingerprint : undefined;
 
+  const approvalSet = (
+    requiredRoles: string[],
+    extra: Pick<ApprovalSetExpectation, 'roster' | 'actionFor'>,
+  ) =>
+    verifyApprovalSet(
+      authorization.approvals,
+      {
+        namespace: expected.namespace,
+        environment: expected.environment,
+        workflowId: expected.workflowId,
+        runId: expected.runId,
+        planChecksum: expected.planChecksum ?? null,
+        requiredRoles,
+        ...extra,
+        ...(initiatorFingerprint ? { initiatorFingerprint } : {}),
+      },
+      allowedSigners,
+      now,
+    );
+
   if (authorization.kind === 'deploy') {
     const roles = [
       ...new Set([...expected.requiredRoles, ...authorization.approvals.map((a) => a.role)]),
     ];
-    const set = verifyApprovalSet(
-      authorization.approvals,
-      {
-        namespace: expected.namespace,
-        environment: expected.environment,
-        workflowId: expected.workflowId,
-        runId: expected.runId,
-        planChecksum: expected.planChecksum ?? null,
-        requiredRoles: roles,
-        ...(expected.roster ? { roster: expected.roster } : {}),
-        ...(initiatorFingerprint ? { initiatorFingerprint } : {}),
-      },
-      allowedSigners,
-      now,
-    );
+    const set = approvalSet(roles, expected.roster ? { roster: expected.roster } : {});
     if (!set.ok) problems.push(...set.problems);
   } else if (authorization.approvals.length) {
-    const set = verifyApprovalSet(
-      authorization.approvals,
-      {
-        namespace: expected.namespace,
-        environment: expected.environment,
-        workflowId: expected.workflowId,
-        runId: expected.runId,
-        planChecksum: expected.planChecksum ?? null,
-        requiredRoles: [...new Set(authorization.approvals.map((a) => a.role))],
-        ...(initiatorFingerprint ? { initiatorFingerprint } : {}),
-        actionFor: () => 'rollback-approve',
-      },
-      allowedSigners,
-      now,
-    );
+    const set = approvalSet([...new Set(authorization.approvals.map((a) => a.role))], {
+      actionFor: () => 'rollback-approve',
+    });
     if (!set.ok) problems.push(...set.problems);
   } else if (authorization.breakGlass) {
     const glass = checkAtIssue(

@@ -78,6 +78,20 @@ export interface VerifyOptions {
 
 export const DEFAULT_CLOCK_SKEW_MS = 5 * 60_000;
 
+/** `parse(text)`, or the message of the format error it threw; any other error propagates. */
+function parseOrProblem<T extends object>(
+  parse: (text: string) => T,
+  text: string,
+  FormatError: abstract new (...args: never[]) => Error,
+): T | { problem: string } {
+  try {
+    return parse(text);
+  } catch (error) {
+    if (!(error instanceof FormatError)) throw error;
+    return { problem: error.message };
+  }
+}
+
 /**
  * Verifies one signed decision: the SSHSIG signature of the statement under the namespace
  * `pgshift`, by a key in `allowedSigners` whose principals match the statement's person, valid
@@ -103,20 +117,12 @@ export function verifySignedDecision(
       `unsigned ${expected.action}: this environment requires a signed statement (approvals.requireSignatures); sign it with --key, or print it with --print-statement and sign it with ssh-keygen -Y sign -n ${SIGNATURE_NAMESPACE}`,
     );
 
-  let statement: DecisionStatement;
-  try {
-    statement = parseStatement(signed.statement);
-  } catch (error) {
-    if (!(error instanceof StatementFormatError)) throw error;
-    return refuse('malformed-statement', `malformed statement: ${error.message}`);
-  }
-  let signature: SshSignature;
-  try {
-    signature = parseSshSignature(signed.signature);
-  } catch (error) {
-    if (!(error instanceof SshSignatureFormatError)) throw error;
-    return refuse('malformed-signature', `malformed signature: ${error.message}`);
-  }
+  const statement = parseOrProblem(parseStatement, signed.statement, StatementFormatError);
+  if ('problem' in statement)
+    return refuse('malformed-statement', `malformed statement: ${statement.problem}`);
+  const signature = parseOrProblem(parseSshSignature, signed.signature, SshSignatureFormatError);
+  if ('problem' in signature)
+    return refuse('malformed-signature', `malformed signature: ${signature.problem}`);
   if (signature.namespace !== SIGNATURE_NAMESPACE)
     return refuse(
       'wrong-signature-namespace',

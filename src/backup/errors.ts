@@ -1,4 +1,4 @@
-import { errorWithDetail, PgshiftError } from '../errors';
+import { errorClass, errorWithDetail } from '../errors';
 
 /** pg_dump / pg_restore (of a version able to talk to the server) cannot be found. */
 export class ToolMissingError extends errorWithDetail<'tool', string>(
@@ -8,9 +8,7 @@ export class ToolMissingError extends errorWithDetail<'tool', string>(
 ) {}
 
 /** A backup or restore failed (pg_dump/pg_restore error, disk full, invalid archive). */
-export class BackupError extends PgshiftError {
-  readonly code = 'BackupError';
-  readonly exitCode = 1;
+export class BackupError extends errorClass('BackupError', 1) {
   override readonly nonRetryable: boolean;
   constructor(
     message: string,
@@ -31,8 +29,6 @@ export class BackupIntegrityError extends errorWithDetail<'backupDir', string>(
 ) {}
 
 /** The caller's AbortSignal fired: the child process was killed and partial files removed. */
-export class BackupCancelledError extends PgshiftError {
-  readonly code = 'BackupCancelledError';
-  readonly exitCode = 1;
-  override readonly nonRetryable = false;
-}
+export class BackupCancelledError extends errorClass('BackupCancelledError', 1, {
+  retryable: true,
+}) {}

@@ -1,5 +1,5 @@
 import type { Client } from '@temporalio/client';
-import { PgshiftError, UsageError } from '../errors';
+import { errorClass, UsageError } from '../errors';
 import { ENVIRONMENT_NAME } from '../config/schema';
 import { webUiLink } from '../temporal/connection';
 import {
@@ -40,15 +40,16 @@ export interface ActiveWorkflow {
 }
 
 /** Refused because another deploy or rollback acts on the environment. Exit code 1. */
-export class EnvironmentBusyError extends PgshiftError {
-  readonly code = 'EnvironmentBusy';
-  readonly exitCode = 1;
+export class EnvironmentBusyError extends errorClass('EnvironmentBusy', 1) {
+  /** `why`: what holds the environment, and the rule; the message adds what to do about it. */
   constructor(
-    message: string,
     readonly environment: string,
     readonly running: ActiveWorkflow[],
+    why: string,
   ) {
-    super(message);
+    super(
+      `${environment} is busy: ${why}: follow it with \`pgshift watch ${running[0].workflowId}\`, wait for it to end, or cancel it first`,
+    );
   }
 }
 
@@ -98,9 +99,9 @@ export function describeActive(workflow: ActiveWorkflow): string {
 
 function busyError(environment: string, running: ActiveWorkflow[]): EnvironmentBusyError {
   return new EnvironmentBusyError(
-    `${environment} is busy: ${running.map(describeActive).join('; ')} is running. Only one rollback or deploy may act on an environment at a time: follow it with \`pgshift watch ${running[0].workflowId}\`, wait for it to end, or cancel it first`,
     environment,
     running,
+    `${running.map(describeActive).join('; ')} is running. Only one rollback or deploy may act on an environment at a time`,
   );
 }
 
@@ -142,9 +143,6 @@ function leaseBusyError(
   waiting: number,
 ): EnvironmentBusyError {
   return new EnvironmentBusyError(
-    `${environment} is busy: its lease is held by ${describeLeaseHolder(holder)}${
-      waiting ? ` (${waiting} more waiting)` : ''
-    }; Web UI: ${webUiLink(holder.workflowId, holder.runId)}. Only one workflow at a time may change an environment: follow it with \`pgshift watch ${holder.workflowId}\`, wait for it to end, or cancel it first`,
     environment,
     [
       {
@@ -156,6 +154,9 @@ function leaseBusyError(
         startTime: holder.grantedAt,
       },
     ],
+    `its lease is held by ${describeLeaseHolder(holder)}${
+      waiting ? ` (${waiting} more waiting)` : ''
+    }; Web UI: ${webUiLink(holder.workflowId, holder.runId)}. Only one workflow at a time may change an environment`,
   );
 }
 

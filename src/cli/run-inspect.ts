@@ -3,6 +3,7 @@ import { isTemporalError } from '../temporal/sdk-errors';
 import { UsageError } from '../errors';
 import { webUiLink } from '../temporal/connection';
 import { readRunAttributes } from './run-attributes';
+import { formatBytes } from '../format';
 import {
   approvalsQuery,
   progressQuery,
@@ -66,18 +67,6 @@ export function workflowNotFound(workflowId: string, namespace: string): UsageEr
   return new UsageError(
     `no workflow ${workflowId} in namespace ${namespace}: list runs with \`pgshift list\``,
   );
-}
-
-function formatBytes(bytes: number): string {
-  if (bytes < 1024) return `${bytes} B`;
-  const units = ['KB', 'MB', 'GB', 'TB'];
-  let value = bytes / 1024;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return `${value.toFixed(1)} ${units[unit]}`;
 }
 
 /**

@@ -6,7 +6,8 @@ import type {
 } from '@temporalio/client';
 import type { z } from 'zod';
 import { isTemporalError } from '../temporal/sdk-errors';
-import { PgshiftError, UsageError } from '../errors';
+import { errorClass, UsageError } from '../errors';
+import { formatIssues } from '../format';
 import { webUiLink } from '../temporal/connection';
 import { taskQueueFromEnv } from '../temporal/task-queue';
 import { runAttributePairs } from './run-attributes';
@@ -17,6 +18,7 @@ import {
   type WorkflowKind,
 } from '../../workflows/definitions';
 import { STEP_ICON } from '../../workflows/step-icons';
+import type { PlanRef } from '../migrations/types';
 
 export interface StartRequest {
   kind: WorkflowKind;
@@ -29,6 +31,35 @@ export interface StartRequest {
   summary: string;
   /** Markdown for the Web UI's workflow page. */
   details: string;
+}
+
+/** "12 migrations up to 12". */
+export function planSize(plan: PlanRef): string {
+  const top = Math.max(...plan.migrations.map((m) => m.version));
+  return `${plan.migrations.length} migrations up to ${top}`;
+}
+
+/**
+ * The start request of a run of a migration plan: where, who and which plan come from its
+ * input; the Web UI summary reads "<what>: 12 migrations up to 12<extra>, plan 1a2b3c4d5e6f".
+ */
+export function planRunRequest(
+  request: Pick<StartRequest, 'kind' | 'workflowId' | 'details'> & {
+    input: { environment: string; initiator: string };
+    plan: PlanRef;
+    what: string;
+    extra?: string;
+  },
+): StartRequest {
+  const { input, plan, what, extra = '', ...rest } = request;
+  return {
+    ...rest,
+    input,
+    environment: input.environment,
+    initiator: input.initiator,
+    planChecksum: plan.checksum,
+    summary: `${what}: ${planSize(plan)}${extra}, plan ${plan.checksum.slice(0, 12)}`,
+  };
 }
 
 /**
@@ -136,10 +167,7 @@ export async function followProgress<S extends z.ZodType>(
 }
 
 /** The worker returned a result its contract does not declare (CLI and worker of different versions). */
-export class UnexpectedResultError extends PgshiftError {
-  readonly code = 'UnexpectedResultError';
-  readonly exitCode = 2;
-}
+export class UnexpectedResultError extends errorClass('UnexpectedResultError', 2) {}
 
 /** A workflow's result read through its contract's schema: every field declared, nothing else. */
 export function parseResult<S extends z.ZodType>(
@@ -150,10 +178,7 @@ export function parseResult<S extends z.ZodType>(
   const parsed = schema.safeParse(result);
   if (parsed.success) return parsed.data;
   throw new UnexpectedResultError(
-    `the result of ${workflowId} does not match its contract in workflows/contracts/ (${parsed.error.issues
-      .slice(0, 5)
-      .map((i) => `${i.path.join('.') || 'result'}: ${i.message}`)
-      .join('; ')}): are the pgshift CLI and the worker the same version?`,
+    `the result of ${workflowId} does not match its contract in workflows/contracts/ (${formatIssues(parsed.error.issues, 'result', 5)}): are the pgshift CLI and the worker the same version?`,
   );
 }
 

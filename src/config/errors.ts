@@ -1,4 +1,4 @@
-import { PgshiftError } from '../errors';
+import { errorClass } from '../errors';
 
 /** One problem in the config, located by its key path (`environments.production.approvals.expiry`). */
 export interface ConfigIssue {
@@ -10,9 +10,7 @@ export interface ConfigIssue {
  * The config file (or an environment variable it names) is wrong. Every problem is listed
  * at once, each with the exact key path, so one edit fixes them all. Exit code 2.
  */
-export class ConfigError extends PgshiftError {
-  readonly code = 'ConfigError';
-  readonly exitCode = 2;
+export class ConfigError extends errorClass('ConfigError', 2) {
   constructor(
     message: string,
     readonly issues: ConfigIssue[] = [],

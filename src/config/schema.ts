@@ -16,6 +16,11 @@ const duration = (example: string) =>
       `expected a duration such as '500ms', '15s', '10m', '24h' (e.g. '${example}')`,
     );
 
+/** A group of settings that may be left out: then every setting in it takes its default. */
+function section<Group extends z.ZodObject>(schema: Group, description: string) {
+  return schema.default(() => schema.parse({}) as never).describe(description);
+}
+
 const envVarName = z
   .string()
   .regex(
@@ -310,12 +315,14 @@ export const environmentSchema = z
       .default(() => [])
       .describe('SQL checks run read-only after a deploy and in rehearsals.'),
     app: appSchema.default(() => ({})).describe('The application deployed with the migrations.'),
-    approvals: approvalsSchema
-      .default(() => approvalsSchema.parse({}))
-      .describe('Who must approve a production deploy, and for how long a deploy waits.'),
-    thresholds: thresholdsSchema
-      .default(() => thresholdsSchema.parse({}))
-      .describe("The guide's immediate-rollback triggers, watched during the monitoring window."),
+    approvals: section(
+      approvalsSchema,
+      'Who must approve a production deploy, and for how long a deploy waits.',
+    ),
+    thresholds: section(
+      thresholdsSchema,
+      "The guide's immediate-rollback triggers, watched during the monitoring window.",
+    ),
     monitoringWindow: duration('10m')
       .default('10m')
       .describe('How long a deploy watches the thresholds after migrating before it completes.'),
@@ -330,12 +337,8 @@ export const environmentSchema = z
     notify: notifySchema
       .default(() => ({}))
       .describe('Where notifications go (Slack-compatible JSON webhook).'),
-    emergency: emergencySchema
-      .default(() => emergencySchema.parse({}))
-      .describe('Emergency rollback policy.'),
-    rehearsal: rehearsalSchema
-      .default(() => rehearsalSchema.parse({}))
-      .describe('Staging rehearsal settings.'),
+    emergency: section(emergencySchema, 'Emergency rollback policy.'),
+    rehearsal: section(rehearsalSchema, 'Staging rehearsal settings.'),
   })
   .superRefine((settings, ctx) => {
     const interval = tryParseDuration(settings.monitoringInterval);

@@ -82,6 +82,25 @@ function commentRegions(file: ParsedFile, index: number): string[] {
   return [above, after, within, header];
 }
 
+/** CREATE statements a rerun repeats harmlessly once they say IF NOT EXISTS: what each creates. */
+const IF_NOT_EXISTS = new Map<string, (node: AstNode) => string>([
+  [
+    'CreateTableAsStmt',
+    (node) =>
+      `${node.objtype === 'OBJECT_MATVIEW' ? 'MATERIALIZED VIEW' : 'TABLE AS'} ${tableName(node.into.rel)}`,
+  ],
+  ['CreateSeqStmt', (node) => `SEQUENCE ${tableName(node.sequence)}`],
+  ['CreateSchemaStmt', (node) => `SCHEMA ${node.schemaname}`],
+  ['CreateExtensionStmt', (node) => `EXTENSION ${node.extname}`],
+]);
+
+/** CREATE statements a rerun repeats harmlessly once they say OR REPLACE: the kind, and its name. */
+const OR_REPLACE = new Map<string, [kind: string, name: (node: AstNode) => string]>([
+  ['ViewStmt', ['VIEW', (node) => ` ${tableName(node.view)}`]],
+  ['CreateFunctionStmt', ['FUNCTION', () => '']],
+  ['CreateTrigStmt', ['TRIGGER', (node) => ` ${node.trigname}`]],
+]);
+
 class GuideRules {
   readonly findings: Finding[] = [];
   readonly acknowledged: GuideCheck['acknowledged'] = [];
@@ -135,17 +154,21 @@ class GuideRules {
     const line = statement.line;
     const warn = (what: string, fix: string) =>
       this.report('warning', 'guide/idempotent', line, `${what} is not idempotent: ${fix}`);
+    const created = IF_NOT_EXISTS.get(statement.type);
+    if (created) {
+      if (!node.if_not_exists) warn(`CREATE ${created(node)}`, 'add IF NOT EXISTS');
+      return;
+    }
+    const replaced = OR_REPLACE.get(statement.type);
+    if (replaced) {
+      const [kind, name] = replaced;
+      if (!node.replace) warn(`CREATE ${kind}${name(node)}`, `use CREATE OR REPLACE ${kind}`);
+      return;
+    }
     switch (statement.type) {
       case 'CreateStmt':
         if (!node.if_not_exists)
           warn(`CREATE TABLE ${tableName(node.relation)}`, 'use CREATE TABLE IF NOT EXISTS');
-        break;
-      case 'CreateTableAsStmt':
-        if (!node.if_not_exists)
-          warn(
-            `CREATE ${node.objtype === 'OBJECT_MATVIEW' ? 'MATERIALIZED VIEW' : 'TABLE AS'} ${tableName(node.into.rel)}`,
-            'add IF NOT EXISTS',
-          );
         break;
       case 'IndexStmt':
         if (!node.if_not_exists)
@@ -155,26 +178,6 @@ class GuideRules {
               ? 'use CREATE INDEX IF NOT EXISTS'
               : 'name the index and use IF NOT EXISTS',
           );
-        break;
-      case 'CreateSeqStmt':
-        if (!node.if_not_exists)
-          warn(`CREATE SEQUENCE ${tableName(node.sequence)}`, 'add IF NOT EXISTS');
-        break;
-      case 'CreateSchemaStmt':
-        if (!node.if_not_exists) warn(`CREATE SCHEMA ${node.schemaname}`, 'add IF NOT EXISTS');
-        break;
-      case 'CreateExtensionStmt':
-        if (!node.if_not_exists) warn(`CREATE EXTENSION ${node.extname}`, 'add IF NOT EXISTS');
-        break;
-      case 'ViewStmt':
-        if (!node.replace)
-          warn(`CREATE VIEW ${tableName(node.view)}`, 'use CREATE OR REPLACE VIEW');
-        break;
-      case 'CreateFunctionStmt':
-        if (!node.replace) warn('CREATE FUNCTION', 'use CREATE OR REPLACE FUNCTION');
-        break;
-      case 'CreateTrigStmt':
-        if (!node.replace) warn(`CREATE TRIGGER ${node.trigname}`, 'use CREATE OR REPLACE TRIGGER');
         break;
       case 'CreateEnumStmt':
       case 'CompositeTypeStmt':

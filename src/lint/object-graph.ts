@@ -132,16 +132,19 @@ class StatementReader {
 
   /** A use of a schema other than the system ones. */
   schemaUse(schema: string, line: number): void {
-    if (systemSchemas.has(schema)) return;
-    this.add({
-      action: 'use',
-      kind: 'schema',
-      key: `schema:${schema}`,
-      name: schema,
-      line,
-      tolerant: false,
-      schema,
-    });
+    if (!systemSchemas.has(schema)) this.unqualified('use', 'schema', schema, line, false);
+  }
+
+  /** A schema or an extension: an object named by one word, not by a schema-qualified name. */
+  unqualified(
+    action: ObjectAction['action'],
+    kind: 'schema' | 'extension',
+    name: string,
+    line: number,
+    tolerant: boolean,
+    schema = name,
+  ): void {
+    this.add({ action, kind, key: `${kind}:${name}`, name, line, tolerant, schema });
   }
 
   add(action: ObjectAction): void {
@@ -473,62 +476,60 @@ function readComment(reader: StatementReader, statement: ParsedStatement): void 
   } else if (functionKinds.has(node.objtype) && node.object?.ObjectWithArgs) {
     reader.function('use', strings(node.object.ObjectWithArgs.objname), line);
   } else if (node.objtype === 'OBJECT_SCHEMA' && node.object?.String?.sval) {
-    reader.add({
-      action: 'use',
-      kind: 'schema',
-      key: `schema:${node.object.String.sval}`,
-      name: node.object.String.sval,
-      line,
-      tolerant: false,
-      schema: node.object.String.sval,
-    });
+    reader.unqualified('use', 'schema', node.object.String.sval, line, false);
   } else if (node.object) reader.walk(node.object);
 }
+
+/**
+ * CREATE TABLE AS, CREATE [MATERIALIZED] VIEW, CREATE SEQUENCE: the one relation the statement
+ * creates (named by its RangeVar), then what the rest of it uses.
+ */
+function readCreatedRelation(reader: StatementReader, statement: ParsedStatement): void {
+  const node = statement.node;
+  if (statement.type === 'CreateSeqStmt')
+    reader.createRelation('sequence', node.sequence, statement.line, {
+      tolerant: !!node.if_not_exists,
+    });
+  else {
+    const view = statement.type === 'ViewStmt';
+    const rel = view ? node.view : node.into?.rel;
+    const kind = view ? 'view' : node.objtype === 'OBJECT_MATVIEW' ? 'materialized view' : 'table';
+    if (rel)
+      reader.createRelation(kind, rel, reader.lineAt(rel.location), {
+        tolerant: !!(view ? node.replace : node.if_not_exists),
+        columnsKnown: false,
+      });
+  }
+  reader.walk(node);
+}
+
+/** The statements read by a function of their own. */
+const STATEMENT_READERS = new Map<
+  string,
+  (reader: StatementReader, statement: ParsedStatement) => void
+>([
+  ['CreateStmt', (reader, { node }) => readCreateTable(reader, node)],
+  ['CreateTableAsStmt', readCreatedRelation],
+  ['ViewStmt', readCreatedRelation],
+  ['CreateSeqStmt', readCreatedRelation],
+  ['IndexStmt', (reader, { node }) => readIndex(reader, node)],
+  ['AlterTableStmt', (reader, { node }) => readAlterTable(reader, node)],
+  ['DropStmt', readDrop],
+  ['RenameStmt', readRename],
+  ['CommentStmt', readComment],
+]);
 
 /** The objects one statement creates, drops, renames and uses, in order. */
 export function describeStatement(file: ParsedFile, statement: ParsedStatement): ObjectAction[] {
   const reader = new StatementReader(file, statement);
   const node = statement.node;
   const line = statement.line;
+  const read = STATEMENT_READERS.get(statement.type);
+  if (read) {
+    read(reader, statement);
+    return reader.actions;
+  }
   switch (statement.type) {
-    case 'CreateStmt':
-      readCreateTable(reader, node);
-      break;
-    case 'CreateTableAsStmt': {
-      const rel = node.into?.rel;
-      if (rel)
-        reader.createRelation(
-          node.objtype === 'OBJECT_MATVIEW' ? 'materialized view' : 'table',
-          rel,
-          reader.lineAt(rel.location),
-          { tolerant: !!node.if_not_exists, columnsKnown: false },
-        );
-      reader.walk(node);
-      break;
-    }
-    case 'ViewStmt':
-      reader.createRelation('view', node.view, reader.lineAt(node.view.location), {
-        tolerant: !!node.replace,
-        columnsKnown: false,
-      });
-      reader.walk(node);
-      break;
-    case 'IndexStmt':
-      readIndex(reader, node);
-      break;
-    case 'CreateSeqStmt':
-      reader.createRelation('sequence', node.sequence, line, { tolerant: !!node.if_not_exists });
-      reader.walk(node);
-      break;
-    case 'AlterTableStmt':
-      readAlterTable(reader, node);
-      break;
-    case 'DropStmt':
-      readDrop(reader, statement);
-      break;
-    case 'RenameStmt':
-      readRename(reader, statement);
-      break;
     case 'CreateFunctionStmt':
       reader.function('create', strings(node.funcname), line, !!node.replace);
       reader.walk(node);
@@ -569,27 +570,11 @@ export function describeStatement(file: ParsedFile, statement: ParsedStatement):
       reader.type('use', strings(node.typeName), line);
       break;
     case 'CreateSchemaStmt':
-      reader.add({
-        action: 'create',
-        kind: 'schema',
-        key: `schema:${node.schemaname}`,
-        name: node.schemaname,
-        line,
-        tolerant: !!node.if_not_exists,
-        schema: node.schemaname,
-      });
+      reader.unqualified('create', 'schema', node.schemaname, line, !!node.if_not_exists);
       reader.walk(node.schemaElts);
       break;
     case 'CreateExtensionStmt': {
-      reader.add({
-        action: 'create',
-        kind: 'extension',
-        key: `extension:${node.extname}`,
-        name: node.extname,
-        line,
-        tolerant: !!node.if_not_exists,
-        schema: 'public',
-      });
+      reader.unqualified('create', 'extension', node.extname, line, !!node.if_not_exists, 'public');
       const schemaOption = (node.options ?? []).find(
         (o: AstNode) => o.DefElem?.defname === 'schema',
       );
@@ -597,9 +582,6 @@ export function describeStatement(file: ParsedFile, statement: ParsedStatement):
       if (schema) reader.schemaUse(schema, line);
       break;
     }
-    case 'CommentStmt':
-      readComment(reader, statement);
-      break;
     case 'DoStmt':
       return describeDoBlock(file, statement);
     case 'TransactionStmt':

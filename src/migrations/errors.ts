@@ -1,6 +1,6 @@
 import type { Finding, RunResult } from './types';
 
-import { errorWithDetail, PgshiftError } from '../errors';
+import { errorClass, errorWithDetail } from '../errors';
 
 /**
  * Typed errors of the migration library. The base class and the errors every layer shares
@@ -9,9 +9,7 @@ import { errorWithDetail, PgshiftError } from '../errors';
 export { AuthenticationError, ConnectionError, PgshiftError, UsageError } from '../errors';
 
 /** One or more migration files are malformed; every finding is listed, not just the first. */
-export class MigrationFileError extends PgshiftError {
-  readonly code = 'MigrationFileError';
-  readonly exitCode = 1;
+export class MigrationFileError extends errorClass('MigrationFileError', 1) {
   constructor(
     readonly findings: Finding[],
     summary?: string,
@@ -27,9 +25,7 @@ export class MigrationFileError extends PgshiftError {
 }
 
 /** A migration's SQL failed; nothing of it was committed (transactional files). */
-export class MigrationExecutionError extends PgshiftError {
-  readonly code = 'MigrationExecutionError';
-  readonly exitCode = 1;
+export class MigrationExecutionError extends errorClass('MigrationExecutionError', 1) {
   /** Set by migrateUp/migrateDown: the per-migration results of the run that failed. */
   runResult?: RunResult;
   constructor(
@@ -50,14 +46,7 @@ export class DriftError extends errorWithDetail<'versions', number[]>(
 ) {}
 
 /** Another run holds the advisory lock for longer than we were willing to wait. */
-export class LockTimeoutError extends PgshiftError {
-  readonly code = 'LockTimeoutError';
-  readonly exitCode = 1;
-  override readonly nonRetryable = false;
-  constructor(message: string) {
-    super(message);
-  }
-}
+export class LockTimeoutError extends errorClass('LockTimeoutError', 1, { retryable: true }) {}
 
 /**
  * A migration waited its whole lock wait budget for locks other sessions hold (named in

@@ -7,40 +7,39 @@ export const LEDGER_SCHEMA = 'pgshift';
 export const LEDGER_TABLE = 'pgshift.migrations';
 export const REPAIRS_TABLE = 'pgshift.repairs';
 
-const CREATE_LEDGER = `
-CREATE SCHEMA IF NOT EXISTS pgshift;
-CREATE TABLE IF NOT EXISTS pgshift.migrations (
+/** What names a migration in the ledger: its version, name and the checksums of its two files. */
+const MIGRATION_COLUMNS = `
   version integer PRIMARY KEY,
   name text NOT NULL,
   forward_checksum text NOT NULL,
-  rollback_checksum text NOT NULL,
+  rollback_checksum text NOT NULL`;
+
+/** What names an action on a migration file: a row of its own, the version and the file. */
+const FILE_ACTION_COLUMNS = `
+  id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  version integer NOT NULL,
+  file text NOT NULL`;
+
+const CREATE_LEDGER = `
+CREATE SCHEMA IF NOT EXISTS pgshift;
+CREATE TABLE IF NOT EXISTS pgshift.migrations (${MIGRATION_COLUMNS},
   applied_at timestamptz NOT NULL DEFAULT now(),
   applied_by text NOT NULL,
   duration_ms integer NOT NULL,
   source text NOT NULL DEFAULT 'migrate'
 );
-CREATE TABLE IF NOT EXISTS pgshift.repairs (
-  id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-  version integer NOT NULL,
-  file text NOT NULL,
+CREATE TABLE IF NOT EXISTS pgshift.repairs (${FILE_ACTION_COLUMNS},
   old_checksum text NOT NULL,
   new_checksum text NOT NULL,
   repaired_at timestamptz NOT NULL DEFAULT now(),
   repaired_by text NOT NULL,
   reason text NOT NULL
 );
-CREATE TABLE IF NOT EXISTS pgshift.started_migrations (
-  version integer PRIMARY KEY,
-  name text NOT NULL,
-  forward_checksum text NOT NULL,
-  rollback_checksum text NOT NULL,
+CREATE TABLE IF NOT EXISTS pgshift.started_migrations (${MIGRATION_COLUMNS},
   started_at timestamptz NOT NULL DEFAULT now(),
   started_by text NOT NULL
 );
-CREATE TABLE IF NOT EXISTS pgshift.blocker_actions (
-  id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-  version integer NOT NULL,
-  file text NOT NULL,
+CREATE TABLE IF NOT EXISTS pgshift.blocker_actions (${FILE_ACTION_COLUMNS},
   action text NOT NULL,
   pid integer NOT NULL,
   blocker text NOT NULL,

@@ -136,6 +136,17 @@ const DROPPED_RELATIONS = new Set([
   'OBJECT_INDEX',
 ]);
 
+/** Statements that lock the one relation they name, always in the same mode. */
+const RELATION_MODES = new Map<string, LockMode>([
+  ['RenameStmt', 'AccessExclusiveLock'],
+  ['RuleStmt', 'AccessExclusiveLock'],
+  ['ClusterStmt', 'AccessExclusiveLock'],
+  ['CreateTrigStmt', 'ShareRowExclusiveLock'],
+  ['InsertStmt', 'RowExclusiveLock'],
+  ['UpdateStmt', 'RowExclusiveLock'],
+  ['DeleteStmt', 'RowExclusiveLock'],
+]);
+
 /** The relations one statement locks (an index stands for its table too, see lock-wait). */
 export function statementLockTargets(statement: SqlStatement): LockTarget[] {
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -144,6 +155,8 @@ export function statementLockTargets(statement: SqlStatement): LockTarget[] {
   const add = (relation: string | undefined, mode: LockMode) => {
     if (relation) out.push({ relation, mode });
   };
+  const fixed = RELATION_MODES.get(statement.nodeType);
+  if (fixed) add(relationName(node.relation), fixed);
   switch (statement.nodeType) {
     case 'AlterTableStmt': {
       const mode = alterTableMode(node);
@@ -165,16 +178,8 @@ export function statementLockTargets(statement: SqlStatement): LockTarget[] {
             node.concurrent ? 'ShareUpdateExclusiveLock' : 'AccessExclusiveLock',
           );
       break;
-    case 'RenameStmt':
-    case 'RuleStmt':
-    case 'ClusterStmt':
-      add(relationName(node.relation), 'AccessExclusiveLock');
-      break;
     case 'TruncateStmt':
       for (const r of node.relations ?? []) add(relationName(r.RangeVar), 'AccessExclusiveLock');
-      break;
-    case 'CreateTrigStmt':
-      add(relationName(node.relation), 'ShareRowExclusiveLock');
       break;
     case 'LockStmt':
       for (const r of node.relations ?? [])
@@ -187,11 +192,6 @@ export function statementLockTargets(statement: SqlStatement): LockTarget[] {
           ? 'ShareUpdateExclusiveLock'
           : 'AccessExclusiveLock',
       );
-      break;
-    case 'InsertStmt':
-    case 'UpdateStmt':
-    case 'DeleteStmt':
-      add(relationName(node.relation), 'RowExclusiveLock');
       break;
   }
   return out;

@@ -1,6 +1,6 @@
 import type { Client } from 'pg';
 import { namesOfMigration } from './named-objects';
-import { snapshotSchema, type CatalogSnapshot } from './snapshot';
+import { snapshotSchema, withCatalogSettings, type CatalogSnapshot } from './snapshot';
 import { diffSnapshots, type SchemaDifference } from './snapshot-diff';
 import { changesOutsideScope, resolveScope, type ResolvedScope } from './snapshot-scope';
 import type { Migration } from './types';
@@ -34,13 +34,15 @@ export async function beginRollbackCheck(
   const names = await namesOfMigration(migration);
   if (names === null)
     return { migration, scope: null, names: [], before: await snapshotSchema(client) };
-  const scope = await resolveScope(client, names);
-  return {
-    migration,
-    scope,
-    names,
-    before: await snapshotSchema(client, { scope: scope.snapshot }),
-  };
+  return withCatalogSettings(client, async () => {
+    const scope = await resolveScope(client, names);
+    return {
+      migration,
+      scope,
+      names,
+      before: await snapshotSchema(client, { scope: scope.snapshot }),
+    };
+  });
 }
 
 /**
@@ -55,11 +57,21 @@ export async function compareAfterRollback(
 ): Promise<RollbackComparison> {
   if (check.scope === null)
     return { differences: diffSnapshots(check.before, await snapshotSchema(client)) };
+  const scope = check.scope;
+  return withCatalogSettings(client, () => compareScoped(client, check, scope, fullBefore));
+}
+
+async function compareScoped(
+  client: Client,
+  check: RollbackCheck,
+  scope: ResolvedScope,
+  fullBefore: () => Promise<CatalogSnapshot>,
+): Promise<RollbackComparison> {
   const after = await resolveScope(client, check.names, {
-    carry: check.scope.snapshot,
-    since: check.scope.watermark,
+    carry: scope.snapshot,
+    since: scope.watermark,
   });
-  const outside = changesOutsideScope(check.scope.guard, after.guard);
+  const outside = changesOutsideScope(scope.guard, after.guard);
   const { forward, rollback } = check.migration;
   let reason: string;
   if (outside.length === 0) {
@@ -68,12 +80,18 @@ export async function compareAfterRollback(
       await snapshotSchema(client, { scope: after.snapshot }),
     );
     if (differences.length === 0) return { differences };
-    const dependents = check.scope.dependents;
     if (differences.some((d) => d.object.startsWith('schema ')))
       reason = `a schema that ${forward.file} or ${rollback.file} names changed, and with it the name of everything in it`;
-    else if (dependents > 0)
+    else {
+      // Counted only now, not at every check: a table can have thousands of dependents (every
+      // view over it). The guard saw no change outside the scope: they are the same as before.
+      const { dependents } = await resolveScope(client, check.names, {
+        carry: after.snapshot,
+        dependents: true,
+      });
+      if (!dependents) return { differences };
       reason = `objects that ${forward.file} or ${rollback.file} names changed, and ${dependents} other object${dependents === 1 ? '' : 's'} depend${dependents === 1 ? 's' : ''} on them`;
-    else return { differences };
+    }
   } else
     reason = `catalog rows outside the objects that ${forward.file} and ${rollback.file} name changed (${outside.join(', ')})`;
   return {

@@ -8,12 +8,13 @@ import { diffSnapshots } from './snapshot-diff';
 import { isServerError, toExecutionError } from './sql-error';
 import { ensureParser, executableStatements, parseSql, type SqlStatement } from './sql-statements';
 import {
+  runnerOptions,
   versionLabel,
   type RollbackTestOptions,
   type RollbackTestReport,
   type RollbackTestResult,
 } from './rollback-test';
-import { DEFAULT_RUNNER_OPTIONS, type Migration, type MigrationPlan } from './types';
+import type { Migration, MigrationPlan } from './types';
 
 /**
  * `test rollback --dry-run`: every rollback is executed inside ONE transaction that is
@@ -38,16 +39,12 @@ export async function testRollbacksDryRun(
   plan: MigrationPlan,
   options: RollbackTestOptions = {},
 ): Promise<RollbackTestReport> {
+  await ensureParser();
   const started = performance.now();
-  const runner = {
-    ...DEFAULT_RUNNER_OPTIONS,
-    appliedBy: 'pgshift test rollback',
-    ...options.runner,
-  };
+  const runner = runnerOptions(options);
   const migrations = plan.migrations;
   const results = new Map<number, RollbackTestResult>();
   let unchanged = false;
-  await ensureParser();
   await withScratchDatabase(serverUrl, async ({ client }) => {
     await ensureLedger(client);
     // snapshots[i]: schema with migrations[0..i-1] applied.

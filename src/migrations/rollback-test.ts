@@ -68,7 +68,8 @@ export function versionLabel(migration: Migration): string {
   return /^(\d+)_/.exec(migration.forward.file)?.[1] ?? String(migration.version).padStart(3, '0');
 }
 
-function runnerOptions(options: RollbackTestOptions): RunnerOptions {
+/** The runner options of a rollback test: the defaults, as `pgshift test rollback`, then the caller's. */
+export function runnerOptions(options: RollbackTestOptions): RunnerOptions {
   return { ...DEFAULT_RUNNER_OPTIONS, appliedBy: 'pgshift test rollback', ...options.runner };
 }
 

@@ -147,22 +147,15 @@ export function diffSnapshots(before: CatalogSnapshot, after: CatalogSnapshot): 
   const differences: SchemaDifference[] = [];
   for (const object of all) {
     const id = objectId(object);
-    if (extra.has(id)) {
-      if (object.parent && extra.has(object.parent)) continue;
-      differences.push({
-        kind: 'extra',
-        object: id,
-        message: `${object.kind} ${object.name} still exists`,
-      });
-      continue;
-    }
-    if (missing.has(id)) {
-      if (object.parent && missing.has(object.parent)) continue;
-      differences.push({
-        kind: 'missing',
-        object: id,
-        message: `${object.kind} ${object.name} is missing`,
-      });
+    // Only on one side: named once, not again for each of its parts.
+    const side = extra.has(id) ? extra : missing.has(id) ? missing : undefined;
+    if (side) {
+      if (!(object.parent && side.has(object.parent)))
+        differences.push({
+          kind: side === extra ? 'extra' : 'missing',
+          object: id,
+          message: `${object.kind} ${object.name} ${side === extra ? 'still exists' : 'is missing'}`,
+        });
       continue;
     }
     const other = afterById.get(id)!;

@@ -1,5 +1,5 @@
 import type { Client } from 'pg';
-import { EXCLUDED_SCHEMAS, type SnapshotScope } from './snapshot';
+import { EXCLUDED_SCHEMAS, withCatalogSettings, type SnapshotScope } from './snapshot';
 
 /**
  * What a migration can have changed, resolved in one database, and a cheap guard over
@@ -36,8 +36,10 @@ export interface ResolvedScope {
   /**
    * Objects outside the scope that depend on one in it (a view over a table in scope, a
    * foreign key of another table referencing it): their rows are guarded, not snapshotted.
+   * Counted only when asked for (`dependents: true`), null otherwise: a table can have
+   * thousands of them, and only a check that found differences needs the count.
    */
-  dependents: number;
+  dependents: number | null;
   guard: CatalogGuard;
   /** The next transaction id when the scope was resolved (32-bit, as text). */
   watermark: string;
@@ -49,7 +51,7 @@ export interface ResolvedScope {
  * pair); `made` is the oid that tells rows of objects created after initdb (>= 16384).
  * Objects created by initdb are not guarded: whole-schema snapshots leave them out too.
  */
-const GUARDED: {
+interface GuardedCatalog {
   catalog: string;
   owner: string;
   key: string;
@@ -57,65 +59,61 @@ const GUARDED: {
   /** Its rows are only ever deleted with a row of another guarded catalog (a column with its
    * table, an index's entry with its relation): new and updated rows are all it can show. */
   deletedWithOwner?: boolean;
-}[] = [
-  { catalog: 'pg_class', owner: 'pg_class', key: 'x.oid', made: 'x.oid' },
-  {
-    catalog: 'pg_attribute',
-    owner: 'pg_class',
-    key: 'x.attrelid',
-    made: 'x.attrelid',
-    deletedWithOwner: true,
-  },
-  {
-    catalog: 'pg_index',
-    owner: 'pg_class',
-    key: 'x.indexrelid',
-    made: 'x.indexrelid',
-    deletedWithOwner: true,
-  },
-  {
-    catalog: 'pg_sequence',
-    owner: 'pg_class',
-    key: 'x.seqrelid',
-    made: 'x.seqrelid',
-    deletedWithOwner: true,
-  },
-  { catalog: 'pg_inherits', owner: 'pg_class', key: 'x.inhrelid', made: 'x.inhrelid' },
-  { catalog: 'pg_type', owner: 'pg_type', key: 'x.oid', made: 'x.oid' },
-  {
-    catalog: 'pg_enum',
-    owner: 'pg_type',
-    key: 'x.enumtypid',
-    made: 'x.enumtypid',
-    deletedWithOwner: true,
-  },
-  {
-    catalog: 'pg_range',
-    owner: 'pg_type',
-    key: 'x.rngtypid',
-    made: 'x.rngtypid',
-    deletedWithOwner: true,
-  },
-  { catalog: 'pg_proc', owner: 'pg_proc', key: 'x.oid', made: 'x.oid' },
-  {
-    catalog: 'pg_aggregate',
-    owner: 'pg_proc',
-    key: 'x.aggfnoid',
-    made: 'x.aggfnoid',
-    deletedWithOwner: true,
-  },
-  { catalog: 'pg_constraint', owner: 'pg_constraint', key: 'x.oid', made: 'x.oid' },
-  { catalog: 'pg_attrdef', owner: 'pg_attrdef', key: 'x.oid', made: 'x.oid' },
-  { catalog: 'pg_trigger', owner: 'pg_trigger', key: 'x.oid', made: 'x.oid' },
-  { catalog: 'pg_rewrite', owner: 'pg_rewrite', key: 'x.oid', made: 'x.oid' },
-  { catalog: 'pg_policy', owner: 'pg_policy', key: 'x.oid', made: 'x.oid' },
-  { catalog: 'pg_namespace', owner: 'pg_namespace', key: 'x.oid', made: 'x.oid' },
+}
+
+/** A catalog of objects: each row is an object of its own, keyed by its oid. */
+const objects = (catalog: string): GuardedCatalog => ({
+  catalog,
+  owner: catalog,
+  key: 'x.oid',
+  made: 'x.oid',
+});
+
+/** A catalog of parts: each row belongs to the object of `owner` whose oid is in `column`. */
+const partsOf = (
+  owner: string,
+  catalog: string,
+  column: string,
+  deletedWithOwner = true,
+): GuardedCatalog => ({
+  catalog,
+  owner,
+  key: `x.${column}`,
+  made: `x.${column}`,
+  ...(deletedWithOwner ? { deletedWithOwner } : {}),
+});
+
+/** A catalog no scope ever owns a row of: any change to it is a change outside the scope. */
+const unattributed = (catalog: string): GuardedCatalog => ({
+  catalog,
+  owner: '-',
+  key: '',
+  made: 'x.oid',
+});
+
+const GUARDED: GuardedCatalog[] = [
+  objects('pg_class'),
+  partsOf('pg_class', 'pg_attribute', 'attrelid'),
+  partsOf('pg_class', 'pg_index', 'indexrelid'),
+  partsOf('pg_class', 'pg_sequence', 'seqrelid'),
+  // A partition can be detached, its table kept: not deleted with its owner.
+  partsOf('pg_class', 'pg_inherits', 'inhrelid', false),
+  objects('pg_type'),
+  partsOf('pg_type', 'pg_enum', 'enumtypid'),
+  partsOf('pg_type', 'pg_range', 'rngtypid'),
+  objects('pg_proc'),
+  partsOf('pg_proc', 'pg_aggregate', 'aggfnoid'),
+  objects('pg_constraint'),
+  objects('pg_attrdef'),
+  objects('pg_trigger'),
+  objects('pg_rewrite'),
+  objects('pg_policy'),
+  objects('pg_namespace'),
   { catalog: 'pg_depend', owner: '', key: '(x.classid, x.objid)', made: 'x.objid' },
   { catalog: 'pg_description', owner: '', key: '(x.classoid, x.objoid)', made: 'x.objoid' },
-  // Never attributed: any change to them is a change outside the scope.
-  { catalog: 'pg_extension', owner: '-', key: '', made: 'x.oid' },
-  { catalog: 'pg_collation', owner: '-', key: '', made: 'x.oid' },
-  { catalog: 'pg_authid', owner: '-', key: '', made: 'x.oid' },
+  unattributed('pg_extension'),
+  unattributed('pg_collation'),
+  unattributed('pg_authid'),
 ];
 
 /**
@@ -123,13 +121,7 @@ const GUARDED: {
  * the rows written since the watermark are looked up in the scope (so the pass costs little
  * per row); the rows of the scope are counted through the catalog's index, per object.
  */
-function guardSelect({
-  catalog,
-  owner,
-  key,
-  made,
-  deletedWithOwner,
-}: (typeof GUARDED)[number]): string {
+function guardSelect({ catalog, owner, key, made, deletedWithOwner }: GuardedCatalog): string {
   const pair = key.startsWith('(');
   const [classColumn, objectColumn] = pair ? key.slice(1, -1).split(', ') : ['', key];
   const scoped =
@@ -160,7 +152,8 @@ FROM (SELECT count(*) AS total,
 
 /**
  * $1 excluded schemas, $2 names, $3..$6 carried relation, type, routine and schema oids,
- * $7 watermark (or NULL). Objects created by initdb (oid < 16384) never join the scope.
+ * $7 watermark (or NULL), $8 whether to count the dependents (they can be many: every view
+ * over a table). Objects created by initdb (oid < 16384) never join the scope.
  */
 const SCOPE_SQL = `
 WITH RECURSIVE
@@ -208,10 +201,10 @@ SELECT
   (SELECT coalesce(array_agg(objid::text), '{}') FROM scoped WHERE classid = 'pg_type'::regclass) AS types,
   (SELECT coalesce(array_agg(objid::text), '{}') FROM scoped WHERE classid = 'pg_proc'::regclass) AS routines,
   (SELECT coalesce(array_agg(objid::text), '{}') FROM scoped WHERE classid = 'pg_namespace'::regclass) AS schemas,
-  (SELECT count(DISTINCT (d.classid, d.objid)) FROM scoped s CROSS JOIN LATERAL (
+  CASE WHEN $8::boolean THEN (SELECT count(DISTINCT (d.classid, d.objid)) FROM scoped s CROSS JOIN LATERAL (
      SELECT d.classid, d.objid FROM pg_depend d
      WHERE d.refclassid = s.classid AND d.refobjid = s.objid AND d.deptype <> 'e' OFFSET 0) d
-   WHERE (d.classid, d.objid) NOT IN (SELECT classid, objid FROM scoped)) AS dependents,
+   WHERE (d.classid, d.objid) NOT IN (SELECT classid, objid FROM scoped)) END AS dependents,
   (SELECT jsonb_object_agg(catalog, jsonb_build_object('outside', outside, 'fresh', fresh)) FROM guard) AS guard,
   (pg_snapshot_xmax(pg_current_snapshot())::text::numeric % 4294967296)::text AS watermark
 `;
@@ -221,7 +214,7 @@ interface ScopeRow {
   types: string[];
   routines: string[];
   schemas: string[];
-  dependents: string;
+  dependents: string | null;
   guard: CatalogGuard;
   watermark: string;
 }
@@ -229,36 +222,34 @@ interface ScopeRow {
 /**
  * Resolves the scope of `names` in the database `client` is connected to, with the oids of
  * `carry` (an earlier scope of the same database) kept in it, and the guard; with `since`
- * (an earlier scope's watermark) the guard also counts the rows written since. One query.
+ * (an earlier scope's watermark) the guard also counts the rows written since; with
+ * `dependents` the objects outside the scope that depend on it are counted. One query.
  * Run it outside a transaction, when no other session writes to the database.
  */
 export async function resolveScope(
   client: Client,
   names: string[],
-  options: { carry?: SnapshotScope; since?: string } = {},
+  options: { carry?: SnapshotScope; since?: string; dependents?: boolean } = {},
 ): Promise<ResolvedScope> {
   const carry = options.carry;
   // Not prepared: a cached generic plan of this query turns bad once the catalogs'
-  // statistics change during a run. JIT off: compiling it would cost ten times its run.
-  const saved = await client.query<{ jit: string }>(
-    `SELECT current_setting('jit') AS jit, set_config('jit', 'off', false)`,
+  // statistics change during a run.
+  const rows = await withCatalogSettings(
+    client,
+    async () =>
+      (
+        await client.query<ScopeRow>(SCOPE_SQL, [
+          EXCLUDED_SCHEMAS,
+          names,
+          carry?.relations ?? [],
+          carry?.types ?? [],
+          carry?.routines ?? [],
+          carry?.schemas ?? [],
+          options.since ?? null,
+          options.dependents ?? false,
+        ])
+      ).rows,
   );
-  let rows: ScopeRow[];
-  try {
-    rows = (
-      await client.query<ScopeRow>(SCOPE_SQL, [
-        EXCLUDED_SCHEMAS,
-        names,
-        carry?.relations ?? [],
-        carry?.types ?? [],
-        carry?.routines ?? [],
-        carry?.schemas ?? [],
-        options.since ?? null,
-      ])
-    ).rows;
-  } finally {
-    await client.query(`SELECT set_config('jit', $1, false)`, [saved.rows[0]?.jit ?? 'on']);
-  }
   const row = rows[0];
   return {
     snapshot: {
@@ -267,7 +258,7 @@ export async function resolveScope(
       routines: row.routines,
       schemas: row.schemas,
     },
-    dependents: Number(row.dependents),
+    dependents: row.dependents === null ? null : Number(row.dependents),
     guard: row.guard,
     watermark: row.watermark,
   };

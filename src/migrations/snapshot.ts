@@ -95,6 +95,51 @@ export const KIND_ORDER: ObjectKind[] = [
 ];
 
 /**
+ * The comment on an object, joined as `d` (`d.description`; `d.xmin` goes into its stamp):
+ * the object is `objoid` in `catalog`, and `subid` a column of it when given.
+ */
+const commentOf = (objoid: string, catalog: string, subid?: string) =>
+  `LEFT JOIN LATERAL (SELECT description, xmin FROM pg_description
+                   WHERE objoid = ${objoid} AND classoid = '${catalog}'::regclass${subid === undefined ? '' : ` AND objsubid = ${subid}`}) d ON true`;
+
+/**
+ * The stamp of an object, joined as `st`: its letter, the oid and row version of its catalog
+ * row (alias `row`), that of its comment, then `more` (SQL appended with ||).
+ */
+const stampOf = (letter: string, row: string, more = '') =>
+  `CROSS JOIN LATERAL (SELECT '${letter}' || ${row}.oid || ':' || ${row}.xmin || ',' || coalesce(d.xmin::text, '')${more ? `\n${more}` : ''} AS stamp) st`;
+
+/**
+ * One SELECT of the triggers, rules or policies of the relations in `rel`: the rows of
+ * `catalog` (as `alias`) whose column `relation` is the relation's oid, named
+ * `relation.name`, with `properties` and their comment; `stamp` adds to the stamp (after the
+ * shape of the relation, whose column names their definitions print).
+ */
+const relationParts = (
+  kind: ObjectKind,
+  catalog: string,
+  alias: string,
+  name: string,
+  relation: string,
+  letter: string,
+  properties: string,
+  more: { stamp?: string; where?: string } = {},
+) => `SELECT '${kind}', rel.nspname, rel.relname || '.' || ${alias}.${name}, rel.kind, rel.relname, st.stamp,
+       CASE WHEN st.stamp IN (SELECT stamp FROM known) THEN NULL ELSE jsonb_build_object(
+         ${properties},
+         'comment', d.description) END,
+       NULL
+FROM rel JOIN ${catalog} ${alias} ON ${alias}.${relation} = rel.oid
+${commentOf(`${alias}.oid`, catalog)}
+${stampOf(letter, alias, `    || ',' || rel.shape${more.stamp ? ` ${more.stamp}` : ''}`)}
+${more.where ? `WHERE ${more.where}` : ''}`;
+
+/** The properties of a trigger or rule (row `alias`): its pg_get_<deparse>, whether enabled. */
+const defined = (alias: string, deparse: string, enabled: string) =>
+  `'definition', pg_get_${deparse}(${alias}.oid),
+         'enabled', ${alias}.${enabled}::text`;
+
+/**
  * One round trip: a UNION of one SELECT per object family, each row
  * (kind, schema, local name, parent kind, parent local name, stamp, props, position).
  * $1 = excluded schemas, $2 = included schemas or NULL for all, $3 = known stamps;
@@ -142,9 +187,8 @@ SELECT 'schema' AS kind, ns.nspname AS schema, NULL::text AS local, NULL::text A
          'comment', d.description) END AS props,
        NULL::bigint AS position
 FROM ns
-LEFT JOIN LATERAL (SELECT description, xmin FROM pg_description
-                   WHERE objoid = ns.oid AND classoid = 'pg_namespace'::regclass AND objsubid = 0) d ON true
-CROSS JOIN LATERAL (SELECT 'n' || ns.oid || ':' || ns.xmin || ',' || coalesce(d.xmin::text, '') AS stamp) st
+${commentOf('ns.oid', 'pg_namespace', '0')}
+${stampOf('n', 'ns')}
 WHERE ${scoped('ns.oid = ANY($7::oid[])')}
 UNION ALL
 SELECT 'extension', NULL, e.extname, NULL, NULL, NULL,
@@ -190,8 +234,7 @@ SELECT rel.kind, rel.nspname, rel.relname, owner_col.parent_kind, owner_col.pare
        NULL
 FROM rel JOIN pg_class c ON c.oid = rel.oid
 LEFT JOIN pg_sequence s ON s.seqrelid = c.oid
-LEFT JOIN LATERAL (SELECT description, xmin FROM pg_description
-                   WHERE objoid = c.oid AND classoid = 'pg_class'::regclass AND objsubid = 0) d ON true
+${commentOf('c.oid', 'pg_class', '0')}
 LEFT JOIN LATERAL (
   SELECT oc.relname || '.' || oa.attname AS qualified,
          dep.xmin || '/' || oc.xmin || '/' || oa.xmin AS xmin,
@@ -206,19 +249,24 @@ LEFT JOIN LATERAL (
     AND dep.refclassid = 'pg_class'::regclass AND dep.refobjsubid > 0
     AND dep.deptype IN ('a','i')
   LIMIT 1) owner_col ON true
-CROSS JOIN LATERAL (SELECT 'c' || c.oid || ':' || c.xmin || ',' || coalesce(d.xmin::text, '')
-    || ',' || coalesce(s.xmin::text, '') || ',' || coalesce(owner_col.xmin::text, '')
+${stampOf(
+  'c',
+  'c',
+  `    || ',' || coalesce(s.xmin::text, '') || ',' || coalesce(owner_col.xmin::text, '')
     || CASE WHEN c.relkind IN ('v','m') THEN ',' || coalesce((SELECT string_agg(r.xmin::text, ',')
          FROM pg_rewrite r WHERE r.ev_class = c.oid AND r.rulename = '_RETURN'), '')
          || ',' || coalesce((SELECT string_agg(DISTINCT dr.oid || '=' || dr.shape, ',')
-           FROM pg_rewrite r
-           JOIN pg_depend dep ON dep.classid = 'pg_rewrite'::regclass AND dep.objid = r.oid
-                             AND dep.refclassid = 'pg_class'::regclass AND dep.refobjid <> c.oid
-           JOIN rel dr ON dr.oid = dep.refobjid
-           WHERE r.ev_class = c.oid AND r.rulename = '_RETURN'), '') ELSE '' END
+           -- From the view's rule to what it reads (never from a table to all its readers:
+           -- a table can have thousands of views); OFFSET 0 keeps the planner to that order.
+           FROM (SELECT dep.refobjid FROM pg_rewrite r
+                 JOIN pg_depend dep ON dep.classid = 'pg_rewrite'::regclass AND dep.objid = r.oid
+                                   AND dep.refclassid = 'pg_class'::regclass AND dep.refobjid <> c.oid
+                 WHERE r.ev_class = c.oid AND r.rulename = '_RETURN' OFFSET 0) dep
+           JOIN rel dr ON dr.oid = dep.refobjid), '') ELSE '' END
     || CASE WHEN c.relispartition OR c.relhassubclass OR c.relkind = 'r' THEN ',' ||
          coalesce((SELECT string_agg(i.xmin::text, ',') FROM pg_inherits i WHERE i.inhrelid = c.oid), '')
-       ELSE '' END AS stamp) st
+       ELSE '' END`,
+)}
 WHERE rel.relkind <> 'c'
 UNION ALL
 SELECT CASE WHEN rel.relkind = 'c' THEN 'attribute' ELSE 'column' END,
@@ -238,9 +286,7 @@ SELECT CASE WHEN rel.relkind = 'c' THEN 'attribute' ELSE 'column' END,
 FROM rel JOIN pg_attribute a ON a.attrelid = rel.oid
 JOIN pg_type t ON t.oid = a.atttypid
 LEFT JOIN pg_attrdef ad ON ad.adrelid = a.attrelid AND ad.adnum = a.attnum
-LEFT JOIN LATERAL (SELECT description, xmin FROM pg_description
-                   WHERE objoid = a.attrelid AND classoid = 'pg_class'::regclass
-                     AND objsubid = a.attnum) d ON true
+${commentOf('a.attrelid', 'pg_class', 'a.attnum')}
 CROSS JOIN LATERAL (SELECT 'a' || a.attrelid || '.' || a.attnum || ':' || a.xmin || ','
     || coalesce(ad.xmin::text, '') || ',' || coalesce(d.xmin::text, '') AS stamp) st
 WHERE a.attnum > 0 AND NOT a.attisdropped AND rel.relkind <> 'S'
@@ -260,12 +306,11 @@ FROM pg_constraint con JOIN ns ON ns.oid = con.connamespace
 LEFT JOIN rel ON rel.oid = con.conrelid
 LEFT JOIN pg_type t ON t.oid = con.contypid AND con.contypid <> 0
                     AND ${scoped('t.oid = ANY($5::oid[])')}
-LEFT JOIN LATERAL (SELECT description, xmin FROM pg_description
-                   WHERE objoid = con.oid AND classoid = 'pg_constraint'::regclass) d ON true
+${commentOf('con.oid', 'pg_constraint')}
 LEFT JOIN rel fr ON fr.oid = con.confrelid AND con.confrelid <> 0
-CROSS JOIN LATERAL (SELECT 'k' || con.oid || ':' || con.xmin || ',' || coalesce(d.xmin::text, '')
-    || ',' || coalesce(rel.shape, t.xmin::text, '') || ',' || coalesce(fr.shape, '') AS stamp) st
+${stampOf('k', 'con', `    || ',' || coalesce(rel.shape, t.xmin::text, '') || ',' || coalesce(fr.shape, '')`)}
 WHERE (rel.oid IS NOT NULL OR t.oid IS NOT NULL) AND con.conparentid = 0
+  AND ${scoped('con.conrelid = ANY($4::oid[]) OR (con.conrelid = 0 AND con.contypid = ANY($5::oid[]))')}
 UNION ALL
 SELECT 'index', rel.nspname, ic.relname, rel.kind, rel.relname, st.stamp,
        CASE WHEN st.stamp IN (SELECT stamp FROM known) THEN NULL ELSE jsonb_build_object(
@@ -276,54 +321,52 @@ SELECT 'index', rel.nspname, ic.relname, rel.kind, rel.relname, st.stamp,
        NULL
 FROM rel JOIN pg_index i ON i.indrelid = rel.oid
 JOIN pg_class ic ON ic.oid = i.indexrelid
-LEFT JOIN LATERAL (SELECT description, xmin FROM pg_description
-                   WHERE objoid = ic.oid AND classoid = 'pg_class'::regclass AND objsubid = 0) d ON true
+${commentOf('ic.oid', 'pg_class', '0')}
 CROSS JOIN LATERAL (SELECT 'i' || ic.oid || ':' || ic.xmin || ',' || i.xmin || ','
     || coalesce(d.xmin::text, '') || ',' || rel.shape AS stamp) st
 UNION ALL
-SELECT 'trigger', rel.nspname, rel.relname || '.' || tg.tgname, rel.kind, rel.relname, st.stamp,
-       CASE WHEN st.stamp IN (SELECT stamp FROM known) THEN NULL ELSE jsonb_build_object(
-         'definition', pg_get_triggerdef(tg.oid),
-         'enabled', tg.tgenabled::text,
-         'comment', d.description) END,
-       NULL
-FROM rel JOIN pg_trigger tg ON tg.tgrelid = rel.oid
-LEFT JOIN LATERAL (SELECT description, xmin FROM pg_description
-                   WHERE objoid = tg.oid AND classoid = 'pg_trigger'::regclass) d ON true
-CROSS JOIN LATERAL (SELECT 't' || tg.oid || ':' || tg.xmin || ',' || coalesce(d.xmin::text, '')
-    || ',' || rel.shape || ',' || coalesce((SELECT f.xmin::text FROM pg_proc f WHERE f.oid = tg.tgfoid), '')
-    AS stamp) st
-WHERE NOT tg.tgisinternal AND tg.tgparentid = 0
+${relationParts(
+  'trigger',
+  'pg_trigger',
+  'tg',
+  'tgname',
+  'tgrelid',
+  't',
+  defined('tg', 'triggerdef', 'tgenabled'),
+  {
+    stamp: `|| ',' || coalesce((SELECT f.xmin::text FROM pg_proc f WHERE f.oid = tg.tgfoid), '')`,
+    where: 'NOT tg.tgisinternal AND tg.tgparentid = 0',
+  },
+)}
 UNION ALL
-SELECT 'rule', rel.nspname, rel.relname || '.' || r.rulename, rel.kind, rel.relname, st.stamp,
-       CASE WHEN st.stamp IN (SELECT stamp FROM known) THEN NULL ELSE jsonb_build_object(
-         'definition', pg_get_ruledef(r.oid),
-         'enabled', r.ev_enabled::text,
-         'comment', d.description) END,
-       NULL
-FROM rel JOIN pg_rewrite r ON r.ev_class = rel.oid
-LEFT JOIN LATERAL (SELECT description, xmin FROM pg_description
-                   WHERE objoid = r.oid AND classoid = 'pg_rewrite'::regclass) d ON true
-CROSS JOIN LATERAL (SELECT 'r' || r.oid || ':' || r.xmin || ',' || coalesce(d.xmin::text, '')
-    || ',' || rel.shape AS stamp) st
-WHERE r.rulename <> '_RETURN'
+${relationParts(
+  'rule',
+  'pg_rewrite',
+  'r',
+  'rulename',
+  'ev_class',
+  'r',
+  defined('r', 'ruledef', 'ev_enabled'),
+  {
+    where: "r.rulename <> '_RETURN'",
+  },
+)}
 UNION ALL
-SELECT 'policy', rel.nspname, rel.relname || '.' || p.polname, rel.kind, rel.relname, st.stamp,
-       CASE WHEN st.stamp IN (SELECT stamp FROM known) THEN NULL ELSE jsonb_build_object(
-         'permissive', p.polpermissive,
+${relationParts(
+  'policy',
+  'pg_policy',
+  'p',
+  'polname',
+  'polrelid',
+  'p',
+  `'permissive', p.polpermissive,
          'command', CASE p.polcmd WHEN 'r' THEN 'SELECT' WHEN 'a' THEN 'INSERT' WHEN 'w' THEN 'UPDATE'
                       WHEN 'd' THEN 'DELETE' ELSE 'ALL' END,
          'roles', (SELECT array_agg(CASE WHEN r = 0 THEN 'public' ELSE pg_get_userbyid(r)::text END
                                     ORDER BY 1) FROM unnest(p.polroles) r),
          'using', pg_get_expr(p.polqual, p.polrelid),
-         'withCheck', pg_get_expr(p.polwithcheck, p.polrelid),
-         'comment', d.description) END,
-       NULL
-FROM rel JOIN pg_policy p ON p.polrelid = rel.oid
-LEFT JOIN LATERAL (SELECT description, xmin FROM pg_description
-                   WHERE objoid = p.oid AND classoid = 'pg_policy'::regclass) d ON true
-CROSS JOIN LATERAL (SELECT 'p' || p.oid || ':' || p.xmin || ',' || coalesce(d.xmin::text, '')
-    || ',' || rel.shape AS stamp) st
+         'withCheck', pg_get_expr(p.polwithcheck, p.polrelid)`,
+)}
 UNION ALL
 SELECT CASE p.prokind WHEN 'p' THEN 'procedure' WHEN 'a' THEN 'aggregate' ELSE 'function' END,
        ns.nspname, p.proname || '(' || pg_get_function_identity_arguments(p.oid) || ')', NULL, NULL,
@@ -337,9 +380,8 @@ SELECT CASE p.prokind WHEN 'p' THEN 'procedure' WHEN 'a' THEN 'aggregate' ELSE '
          'comment', d.description) END,
        NULL
 FROM pg_proc p JOIN ns ON ns.oid = p.pronamespace
-LEFT JOIN LATERAL (SELECT description, xmin FROM pg_description
-                   WHERE objoid = p.oid AND classoid = 'pg_proc'::regclass) d ON true
-CROSS JOIN LATERAL (SELECT 'f' || p.oid || ':' || p.xmin || ',' || coalesce(d.xmin::text, '') AS stamp) st
+${commentOf('p.oid', 'pg_proc')}
+${stampOf('f', 'p')}
 WHERE ${scoped('p.oid = ANY($6::oid[])')}
   AND NOT EXISTS (SELECT 1 FROM pg_depend dep WHERE dep.classid = 'pg_proc'::regclass
                   AND dep.objid = p.oid AND dep.deptype = 'e')
@@ -364,11 +406,13 @@ SELECT CASE t.typtype WHEN 'e' THEN 'enum' WHEN 'd' THEN 'domain' WHEN 'r' THEN 
        NULL
 FROM pg_type t JOIN ns ON ns.oid = t.typnamespace
 LEFT JOIN pg_class tc ON tc.oid = t.typrelid
-LEFT JOIN LATERAL (SELECT description, xmin FROM pg_description
-                   WHERE objoid = t.oid AND classoid = 'pg_type'::regclass) d ON true
-CROSS JOIN LATERAL (SELECT 'y' || t.oid || ':' || t.xmin || ',' || coalesce(d.xmin::text, '')
-    || CASE WHEN t.typtype = 'e' THEN ',' || coalesce((SELECT string_agg(e.xmin::text, ',' ORDER BY e.oid)
-         FROM pg_enum e WHERE e.enumtypid = t.oid), '') ELSE '' END AS stamp) st
+${commentOf('t.oid', 'pg_type')}
+${stampOf(
+  'y',
+  't',
+  `    || CASE WHEN t.typtype = 'e' THEN ',' || coalesce((SELECT string_agg(e.xmin::text, ',' ORDER BY e.oid)
+         FROM pg_enum e WHERE e.enumtypid = t.oid), '') ELSE '' END`,
+)}
 WHERE (t.typtype IN ('e','d','r') OR (t.typtype = 'c' AND tc.relkind = 'c'))
   AND ${scoped('t.oid = ANY($5::oid[])')}
   AND NOT EXISTS (SELECT 1 FROM pg_depend dep WHERE dep.classid = 'pg_type'::regclass
@@ -437,6 +481,35 @@ export function compareObjects(a: CatalogObject, b: CatalogObject): number {
   return a.key < b.key ? -1 : a.key > b.key ? 1 : 0;
 }
 
+/** Clients inside withCatalogSettings: a nested call leaves the settings to the outer one. */
+const pinned = new WeakSet<Client>();
+
+/**
+ * Runs `fn` (catalog queries on `client`) with the session's settings pinned, and restores
+ * them afterwards: search_path, because pg_get_*def and format_type print names relative to
+ * it (a migration's SET search_path must not change a snapshot); jit off, because once the
+ * catalogs' statistics grow the planner's estimates cross jit_above_cost and compiling a
+ * catalog query takes ten times longer than running it. Works inside a transaction too.
+ * Calls nested in one (a rollback check's scope and snapshot) share its two round trips.
+ */
+export async function withCatalogSettings<T>(client: Client, fn: () => Promise<T>): Promise<T> {
+  if (pinned.has(client)) return fn();
+  const saved = await client.query<{ path: string; jit: string }>(
+    `SELECT current_setting('search_path') AS path, current_setting('jit') AS jit,
+            set_config('search_path', 'pg_catalog', false), set_config('jit', 'off', false)`,
+  );
+  pinned.add(client);
+  try {
+    return await fn();
+  } finally {
+    pinned.delete(client);
+    await client.query(
+      `SELECT set_config('search_path', $1, false), set_config('jit', $2, false)`,
+      [saved.rows[0]?.path ?? '', saved.rows[0]?.jit ?? 'on'],
+    );
+  }
+}
+
 /**
  * Takes a canonical snapshot of the user schemas of the database `client` is connected to
  * (all but pg_catalog, information_schema, pg_toast*, pg_temp* and the `pgshift` ledger
@@ -463,19 +536,10 @@ export async function snapshotSchema(
   const known =
     (!scope && options.reuse && stampsOf.get(options.reuse)) ||
     new Map<string, Record<string, PropertyValue>>();
-  // pg_get_*def and format_type print names relative to search_path: pin it so that a
-  // migration's SET search_path cannot change the snapshot (works inside a transaction too).
-  // JIT off too: once the catalogs' statistics grow, the planner's estimates cross
-  // jit_above_cost and compiling the query takes ten times longer than running it.
-  const saved = await client.query<{ path: string; jit: string }>(
-    `SELECT current_setting('search_path') AS path, current_setting('jit') AS jit,
-            set_config('search_path', 'pg_catalog', false), set_config('jit', 'off', false)`,
-  );
-  let rows: SnapshotRow[];
-  try {
-    rows = (
-      await (scope
-        ? client.query<SnapshotRow>(SCOPED_SNAPSHOT_SQL, [
+  const rows = await withCatalogSettings(client, async () =>
+    scope
+      ? (
+          await client.query<SnapshotRow>(SCOPED_SNAPSHOT_SQL, [
             EXCLUDED_SCHEMAS,
             included,
             [],
@@ -484,14 +548,15 @@ export async function snapshotSchema(
             scope.routines,
             scope.schemas,
           ])
-        : client.query<SnapshotRow>(SNAPSHOT_SQL, [EXCLUDED_SCHEMAS, included, [...known.keys()]]))
-    ).rows;
-  } finally {
-    await client.query(
-      `SELECT set_config('search_path', $1, false), set_config('jit', $2, false)`,
-      [saved.rows[0]?.path ?? '', saved.rows[0]?.jit ?? 'on'],
-    );
-  }
+        ).rows
+      : (
+          await client.query<SnapshotRow>(SNAPSHOT_SQL, [
+            EXCLUDED_SCHEMAS,
+            included,
+            [...known.keys()],
+          ])
+        ).rows,
+  );
   const stamps = new Map<string, Record<string, PropertyValue>>();
   const objects = rows
     .map((row) => {

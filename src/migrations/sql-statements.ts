@@ -1,5 +1,4 @@
 import { loadModule, parseSync } from 'libpg-query';
-import { setFlagsFromString } from 'node:v8';
 import type { Finding } from './types';
 
 /** One top-level statement of a SQL file, located in the file's text. */
@@ -29,19 +28,13 @@ let loading: Promise<void> | undefined;
 /**
  * Loads the WebAssembly PostgreSQL parser once per process.
  *
- * Its code is compiled by V8's baseline compiler only (Liftoff): by default V8 also
- * recompiles the parser's hot functions with its optimising compiler (TurboFan), and those
- * functions (the grammar) are so large that compiling them costs far more than parsing ever
- * saves. Measured on the 400 files of 200 generated migrations (node 20): first pass 138–145
- * → 28–32 ms, later passes 18–125 → 11–15 ms, the whole process 0.42 → 0.16 CPU-s. The flag only
- * chooses how WebAssembly compiled after it is compiled (in this process the only other
- * module is the HTTP parser behind fetch, which then starts sooner too).
+ * Programs that parse many files should run with V8's `--liftoff-only` (bin/pgshift.js sets
+ * it, vitest.config.ts for the tests): otherwise V8 recompiles the parser's huge grammar
+ * functions with TurboFan, which costs more than it saves (`migrate up` of 200 migrations:
+ * 0.65 → 0.38 CPU-s). A library does not change process flags, so it is not set here.
  */
 export function ensureParser(): Promise<void> {
-  if (!loading) {
-    setFlagsFromString('--liftoff-only');
-    loading = loadModule();
-  }
+  loading ??= loadModule();
   return loading;
 }
 

@@ -3,6 +3,8 @@ import type { Client } from 'pg';
 /**
  * pgshift keeps its own records in the target database's `pgshift` schema, beside the
  * ledger: they travel with the database (a backup holds them) and every worker sees them.
+ * Rehearsal certificates, deployments, and the schema snapshots a workflow takes at known
+ * versions.
  */
 export async function ensureRecordTables(client: Client): Promise<void> {
   await client.query(`
@@ -27,5 +29,13 @@ export async function ensureRecordTables(client: Client): Promise<void> {
       reason text,
       started_at timestamptz NOT NULL DEFAULT now(),
       finished_at timestamptz
+    );
+    CREATE TABLE IF NOT EXISTS pgshift.schema_snapshots (
+      workflow_id text NOT NULL,
+      label text NOT NULL,
+      digest text NOT NULL,
+      snapshot jsonb NOT NULL,
+      taken_at timestamptz NOT NULL DEFAULT now(),
+      PRIMARY KEY (workflow_id, label)
     );`);
 }

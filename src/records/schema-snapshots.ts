@@ -2,23 +2,12 @@ import { createHash } from 'node:crypto';
 import type { Client } from 'pg';
 import { snapshotSchema, type CatalogSnapshot } from '../migrations/snapshot';
 import { diffSnapshots } from '../migrations/snapshot-diff';
+import { ensureRecordTables } from './records-schema';
 
 /**
  * Schema snapshots a workflow takes at known versions, kept in the target database so
  * that any worker can compare against them later. History carries only label and digest.
  */
-async function ensureSnapshotTable(client: Client): Promise<void> {
-  await client.query(`
-    CREATE SCHEMA IF NOT EXISTS pgshift;
-    CREATE TABLE IF NOT EXISTS pgshift.schema_snapshots (
-      workflow_id text NOT NULL,
-      label text NOT NULL,
-      digest text NOT NULL,
-      snapshot jsonb NOT NULL,
-      taken_at timestamptz NOT NULL DEFAULT now(),
-      PRIMARY KEY (workflow_id, label)
-    )`);
-}
 
 export function snapshotDigest(snapshot: CatalogSnapshot): string {
   return createHash('sha256').update(JSON.stringify(snapshot)).digest('hex');
@@ -32,7 +21,7 @@ export async function saveSchemaSnapshot(
 ): Promise<{ digest: string; objects: number }> {
   const snapshot = await snapshotSchema(client);
   const digest = snapshotDigest(snapshot);
-  await ensureSnapshotTable(client);
+  await ensureRecordTables(client);
   await client.query(
     `INSERT INTO pgshift.schema_snapshots (workflow_id, label, digest, snapshot) VALUES ($1, $2, $3, $4)
      ON CONFLICT (workflow_id, label) DO UPDATE SET digest = EXCLUDED.digest, snapshot = EXCLUDED.snapshot, taken_at = now()`,
@@ -47,7 +36,7 @@ export async function compareWithSchemaSnapshot(
   workflowId: string,
   label: string,
 ): Promise<{ matches: boolean; differences: string[] }> {
-  await ensureSnapshotTable(client);
+  await ensureRecordTables(client);
   const { rows } = await client.query(
     `SELECT snapshot FROM pgshift.schema_snapshots WHERE workflow_id = $1 AND label = $2`,
     [workflowId, label],

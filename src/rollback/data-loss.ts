@@ -1,28 +1,8 @@
 import { parsePlPgSQLSync, parseSync } from 'libpg-query';
 import { parseSqlFile, type AstNode } from '../lint/sql-parse';
-import type { LossKind } from './describe-loss';
+import type { DataLosingStatement } from './describe-loss';
 
-/**
- * A statement of a rollback file that destroys stored data, or that the analysis cannot
- * prove keeps it (the analysis fails closed: whatever is not known to be safe counts).
- */
-export interface DataLosingStatement {
-  /**
-   * `drop-table`: every row; `drop-column`: the column's values; `truncate`/`delete`: rows;
-   * `update`: rows overwritten; `alter-column-type`: values converted; `drop-schema` /
-   * `drop-type`/`drop-cascade`: whatever CASCADE drops with it; `dynamic-sql`: a DO block;
-   * `unknown`: a statement the analysis does not know to be safe.
-   */
-  kind: LossKind;
-  schema?: string;
-  /** The table; for statements without one, the object named (schema, type) or the statement kind. */
-  table: string;
-  column?: string;
-  file: string;
-  line: number;
-  /** Why a statement that is not a plain drop counts as possibly losing data. */
-  reason?: string;
-}
+export type { DataLosingStatement };
 
 function strings(items: AstNode[] | undefined): string[] {
   return (items ?? []).map((item) => item?.String?.sval).filter((s): s is string => !!s);
@@ -168,8 +148,14 @@ export async function findDataLosingStatements(
   const found: DataLosingStatement[] = [];
   for (const statement of parsed.statements) {
     const { node, line } = statement;
-    const unknown = (table: string, reason: string, extra: Partial<DataLosingStatement> = {}) =>
-      found.push({ kind: 'unknown', table, file, line, reason, ...extra });
+    /** A statement of this line that loses the data of `target` (a table, or its column). */
+    const loses = (
+      kind: DataLosingStatement['kind'],
+      target: { schema?: string; table: string; column?: string },
+      reason?: string,
+    ) => found.push({ kind, ...target, file, line, ...(reason !== undefined ? { reason } : {}) });
+    const unknown = (table: string, reason: string, extra: { schema?: string } = {}) =>
+      loses('unknown', { table, ...extra }, reason);
     switch (statement.type) {
       case 'DropStmt': {
         const cascade = node.behavior === 'DROP_CASCADE';
@@ -177,34 +163,25 @@ export async function findDataLosingStatements(
           const parts = objectName(object);
           const name = parts.pop() ?? '?';
           const schema = parts.length ? { schema: parts.join('.') } : {};
-          if (node.removeType === 'OBJECT_TABLE')
-            found.push({ kind: 'drop-table', ...schema, table: name, file, line });
+          if (node.removeType === 'OBJECT_TABLE') loses('drop-table', { ...schema, table: name });
           else if (node.removeType === 'OBJECT_SCHEMA' && cascade)
-            found.push({
-              kind: 'drop-schema',
-              table: name,
-              file,
-              line,
-              reason: `DROP SCHEMA ${name} CASCADE drops every table in the schema`,
-            });
+            loses(
+              'drop-schema',
+              { table: name },
+              `DROP SCHEMA ${name} CASCADE drops every table in the schema`,
+            );
           else if (node.removeType === 'OBJECT_TYPE' && cascade)
-            found.push({
-              kind: 'drop-type',
-              ...schema,
-              table: name,
-              file,
-              line,
-              reason: `DROP TYPE ${name} CASCADE drops every column of that type`,
-            });
+            loses(
+              'drop-type',
+              { ...schema, table: name },
+              `DROP TYPE ${name} CASCADE drops every column of that type`,
+            );
           else if (cascade)
-            found.push({
-              kind: 'drop-cascade',
-              ...schema,
-              table: name,
-              file,
-              line,
-              reason: `DROP ${String(node.removeType).replace('OBJECT_', '')} ${name} CASCADE drops dependent objects, which may include columns`,
-            });
+            loses(
+              'drop-cascade',
+              { ...schema, table: name },
+              `DROP ${String(node.removeType).replace('OBJECT_', '')} ${name} CASCADE drops dependent objects, which may include columns`,
+            );
           else if (!SAFE_DROPS.has(node.removeType))
             unknown(
               name,
@@ -228,16 +205,13 @@ export async function findDataLosingStatements(
         for (const item of node.cmds ?? []) {
           const cmd = item.AlterTableCmd;
           if (cmd?.subtype === 'AT_DropColumn' && cmd.name)
-            found.push({ kind: 'drop-column', ...table, column: cmd.name, file, line });
+            loses('drop-column', { ...table, column: cmd.name });
           else if (cmd?.subtype === 'AT_AlterColumnType')
-            found.push({
-              kind: 'alter-column-type',
-              ...table,
-              column: cmd.name,
-              file,
-              line,
-              reason: `ALTER COLUMN ${cmd.name} TYPE converts every stored value, which may truncate or fail`,
-            });
+            loses(
+              'alter-column-type',
+              { ...table, column: cmd.name },
+              `ALTER COLUMN ${cmd.name} TYPE converts every stored value, which may truncate or fail`,
+            );
           else if (!SAFE_ALTER_TABLE.has(cmd?.subtype))
             unknown(
               table.table,
@@ -248,20 +222,13 @@ export async function findDataLosingStatements(
         break;
       }
       case 'TruncateStmt':
-        for (const item of node.relations ?? [])
-          found.push({ kind: 'truncate', ...relation(item.RangeVar), file, line });
+        for (const item of node.relations ?? []) loses('truncate', relation(item.RangeVar));
         break;
       case 'DeleteStmt':
-        found.push({ kind: 'delete', ...relation(node.relation), file, line });
+        loses('delete', relation(node.relation));
         break;
       case 'UpdateStmt':
-        found.push({
-          kind: 'update',
-          ...relation(node.relation),
-          file,
-          line,
-          reason: 'UPDATE overwrites stored values',
-        });
+        loses('update', relation(node.relation), 'UPDATE overwrites stored values');
         break;
       case 'DoStmt': {
         const body = (node.args ?? [])
@@ -277,13 +244,11 @@ export async function findDataLosingStatements(
       }
       case 'InsertStmt':
         if (node.onConflictClause?.action === 'ONCONFLICT_UPDATE')
-          found.push({
-            kind: 'update',
-            ...relation(node.relation),
-            file,
-            line,
-            reason: 'INSERT … ON CONFLICT DO UPDATE overwrites stored values',
-          });
+          loses(
+            'update',
+            relation(node.relation),
+            'INSERT … ON CONFLICT DO UPDATE overwrites stored values',
+          );
         break;
       case 'SelectStmt': {
         const unsafe = functionsCalled(node).filter(

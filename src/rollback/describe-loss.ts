@@ -2,13 +2,18 @@
  * How an incident names the data a rollback destroys. Pure, no imports: the emergency
  * rollback workflow calls it inside the Temporal sandbox.
  */
-export const LOSS_KINDS = [
+/** Kinds whose loss can be counted: rows of a table, or non-null values of a column. */
+export const COUNTED_LOSS_KINDS = [
   'drop-table',
   'drop-column',
   'truncate',
   'delete',
   'update',
   'alter-column-type',
+] as const;
+
+export const LOSS_KINDS = [
+  ...COUNTED_LOSS_KINDS,
   'drop-schema',
   'drop-type',
   'drop-cascade',
@@ -17,18 +22,33 @@ export const LOSS_KINDS = [
 ] as const;
 export type LossKind = (typeof LOSS_KINDS)[number];
 
-export interface LossDescription {
+/**
+ * A statement of a rollback file that destroys stored data, or that the analysis cannot
+ * prove keeps it (the analysis fails closed: whatever is not known to be safe counts).
+ */
+export interface DataLosingStatement {
+  /**
+   * `drop-table`: every row; `drop-column`: the column's values; `truncate`/`delete`: rows;
+   * `update`: rows overwritten; `alter-column-type`: values converted; `drop-schema` /
+   * `drop-type`/`drop-cascade`: whatever CASCADE drops with it; `dynamic-sql`: a DO block;
+   * `unknown`: a statement the analysis does not know to be safe.
+   */
   kind: LossKind;
   schema?: string;
+  /** The table; for statements without one, the object named (schema, type) or the statement kind. */
   table: string;
   column?: string;
   file: string;
   line: number;
+  /** Why a statement that is not a plain drop counts as possibly losing data. */
+  reason?: string;
+}
+
+/** A data-losing statement with what the database holds of its table now. */
+export interface LossDescription extends DataLosingStatement {
   exists: boolean;
   rows: number | null;
   estimated?: boolean;
-  /** Why a statement that is not a plain drop counts as possibly losing data. */
-  reason?: string;
 }
 
 const WHAT: Record<LossKind, string> = {

@@ -2,7 +2,7 @@ import { escapeIdentifier, type Client } from 'pg';
 import { readLedger } from '../migrations/ledger';
 import type { MigrationPlan } from '../migrations/types';
 import { findDataLosingStatements, type DataLosingStatement } from './data-loss';
-import { losesData } from './describe-loss';
+import { COUNTED_LOSS_KINDS, losesData } from './describe-loss';
 
 export { describeLoss } from './describe-loss';
 
@@ -46,15 +46,7 @@ function qualified(item: { schema?: string; table: string }): string {
     : escapeIdentifier(item.table);
 }
 
-/** Kinds whose loss is counted in a table (rows) or a column (non-null values). */
-const COUNTED = new Set([
-  'drop-table',
-  'drop-column',
-  'truncate',
-  'delete',
-  'update',
-  'alter-column-type',
-]);
+const COUNTED = new Set<string>(COUNTED_LOSS_KINDS);
 
 async function countLoss(
   client: Client,

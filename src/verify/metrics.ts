@@ -1,17 +1,5 @@
-import { escapeIdentifier } from 'pg';
 import { connect } from '../migrations/database';
-
-/** A regclass text (`name` or `schema.name`, quoted where needed) quoted part by part. */
-function escapeIdentifierPath(regclass: string): string {
-  const parts = regclass.match(/"(?:[^"]|"")*"|[^.]+/g) ?? [regclass];
-  return parts
-    .map((p) =>
-      p.startsWith('"')
-        ? escapeIdentifier(p.slice(1, -1).replace(/""/g, '"'))
-        : escapeIdentifier(p),
-    )
-    .join('.');
-}
+import { quoteTableName } from './row-counts';
 import { checkHttpHealth, type HttpHealthCheck, type HttpHealthResult } from './http-health';
 import type { Baseline, MetricsSample } from './thresholds';
 
@@ -100,7 +88,7 @@ async function sampleDatabase(
       : [];
     const probes = [
       ...queries,
-      ...existing.map((name) => `SELECT 1 FROM ${escapeIdentifierPath(name)} LIMIT 1`),
+      ...existing.map((name) => `SELECT 1 FROM ${quoteTableName(name)} LIMIT 1`),
     ];
     const durations: number[] = [];
     for (let i = 0; i < rounds; i++) {
@@ -126,10 +114,9 @@ async function sampleDatabase(
   }
 }
 
-/** Latency of the health URLs and probe queries before a deploy: the reference for degradation. */
-export async function measureBaseline(target: MetricsTarget): Promise<Baseline> {
-  const samples = Math.max(1, target.samples ?? 5);
-  const [health, db] = await Promise.all([
+/** `samples` rounds of the health checks and of the probe queries, side by side. */
+function sampleTarget(target: MetricsTarget, samples: number) {
+  return Promise.all([
     sampleHealth(target.healthChecks, samples),
     sampleDatabase(
       target.databaseUrl,
@@ -138,6 +125,12 @@ export async function measureBaseline(target: MetricsTarget): Promise<Baseline> 
       target.probeTables,
     ),
   ]);
+}
+
+/** Latency of the health URLs and probe queries before a deploy: the reference for degradation. */
+export async function measureBaseline(target: MetricsTarget): Promise<Baseline> {
+  const samples = Math.max(1, target.samples ?? 5);
+  const [health, db] = await sampleTarget(target, samples);
   const latency = healthLatency(health);
   return {
     healthLatencyMs: latency.overall,
@@ -168,14 +161,8 @@ async function readAppErrorRate(metricsUrl: string): Promise<number | null> {
 /** One observation for evaluateThresholds: health, error rate, connections, probe latency. */
 export async function sampleMetrics(target: MetricsTarget): Promise<MetricsSample> {
   const samples = Math.max(1, target.samples ?? 1);
-  const [health, db, appErrorRate] = await Promise.all([
-    sampleHealth(target.healthChecks, samples),
-    sampleDatabase(
-      target.databaseUrl,
-      target.probeQueries ?? ['SELECT 1'],
-      samples,
-      target.probeTables,
-    ),
+  const [[health, db], appErrorRate] = await Promise.all([
+    sampleTarget(target, samples),
     target.metricsUrl ? readAppErrorRate(target.metricsUrl) : Promise.resolve(null),
   ]);
   const all = [...health.values()].flat();

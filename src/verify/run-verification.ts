@@ -1,5 +1,5 @@
 import type { EnvironmentConfig } from '../config';
-import { checkDatabase } from './database-check';
+import { checkDatabase, type DatabaseCheckResult } from './database-check';
 import { checkHttpHealth } from './http-health';
 import { compareRowCounts, countRows, type RowCounts } from './row-counts';
 import { runSqlChecks } from './sql-checks';
@@ -20,6 +20,37 @@ export interface VerificationResult {
   rowCounts: RowCounts;
 }
 
+/** `SELECT 1` on the database, as the check `name`; `answered` describes an answer. */
+export async function databaseCheck(
+  databaseUrl: string,
+  name: string,
+  answered: (answer: DatabaseCheckResult) => string,
+): Promise<VerificationCheck> {
+  const db = await checkDatabase(databaseUrl);
+  return {
+    kind: 'database',
+    name,
+    ok: db.ok,
+    latencyMs: db.latencyMs,
+    detail: db.ok ? answered(db) : (db.error ?? 'failed'),
+  };
+}
+
+/** The configured SQL checks (read-only), one check each. */
+export async function sqlChecks(
+  databaseUrl: string,
+  settings: Pick<EnvironmentConfig, 'checks'>,
+): Promise<VerificationCheck[]> {
+  if (!settings.checks.length) return [];
+  return (await runSqlChecks(databaseUrl, settings.checks)).map((result) => ({
+    kind: 'sql',
+    name: result.name,
+    ok: result.ok,
+    latencyMs: result.durationMs,
+    detail: result.ok ? `${result.rowCount} rows` : (result.detail ?? 'failed'),
+  }));
+}
+
 /**
  * The guide's post-deployment verification, on its own (no Temporal): `SELECT 1`, the
  * critical tables' row counts (present, and not below `baselineRowCounts` when given), the
@@ -31,15 +62,10 @@ export async function runVerification(
   databaseUrl: string,
   options: { baselineRowCounts?: RowCounts } = {},
 ): Promise<VerificationResult> {
-  const checks: VerificationCheck[] = [];
-  const db = await checkDatabase(databaseUrl);
-  checks.push({
-    kind: 'database',
-    name: 'database answers SELECT 1',
-    ok: db.ok,
-    latencyMs: db.latencyMs,
-    detail: db.ok ? `PostgreSQL ${db.serverVersion ?? ''}`.trim() : (db.error ?? 'failed'),
-  });
+  const db = await databaseCheck(databaseUrl, 'database answers SELECT 1', (answer) =>
+    `PostgreSQL ${answer.serverVersion ?? ''}`.trim(),
+  );
+  const checks: VerificationCheck[] = [db];
   let rowCounts: RowCounts = {};
   if (db.ok && settings.criticalTables.length) {
     const started = performance.now();
@@ -67,15 +93,7 @@ export async function runVerification(
           ].join(', '),
     });
   }
-  if (db.ok && settings.checks.length)
-    for (const result of await runSqlChecks(databaseUrl, settings.checks))
-      checks.push({
-        kind: 'sql',
-        name: result.name,
-        ok: result.ok,
-        latencyMs: result.durationMs,
-        detail: result.ok ? `${result.rowCount} rows` : (result.detail ?? 'failed'),
-      });
+  if (db.ok) checks.push(...(await sqlChecks(databaseUrl, settings)));
   for (const check of settings.healthChecks) {
     const result = await checkHttpHealth(check);
     checks.push({

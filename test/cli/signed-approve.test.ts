@@ -1,10 +1,8 @@
-import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAllowedSigners, type AllowedSigner } from '../../src/approvals/allowed-signers';
 import { parseStatement } from '../../src/approvals/statement';
-import { findTemporalBinary } from '../../src/temporal/temporal-binary';
 import { PgshiftEnvironment, PgshiftPlanChecksum } from '../../src/temporal/search-attribute-keys';
 import { approvalsQuery } from '../../workflows/definitions';
 import type { approvalGate } from '../policy/fixtures/approval-gate-workflow';
@@ -12,9 +10,9 @@ import { makeKey, sshKeygenSign, tempDir, type TestKey } from '../approvals/supp
 import {
   closeTestEnv,
   startTestWorker,
-  temporalAddress,
   temporalNamespace,
   type TestWorker,
+  signalWithTemporalCli,
 } from '../support/temporal';
 import { runCli, waitUntil } from './run-cli';
 
@@ -66,29 +64,6 @@ async function startGate() {
   return { workflowId, handle };
 }
 
-function temporalSignal(workflowId: string, input: object): void {
-  const temporal = findTemporalBinary();
-  if (!temporal) throw new Error('the temporal CLI is missing: run scripts/ensure-temporal.sh');
-  execFileSync(
-    temporal,
-    [
-      'workflow',
-      'signal',
-      '--address',
-      temporalAddress(),
-      '--namespace',
-      temporalNamespace(),
-      '--workflow-id',
-      workflowId,
-      '--name',
-      'approve',
-      '--input',
-      JSON.stringify(input),
-    ],
-    { stdio: 'pipe' },
-  );
-}
-
 describe('signed approvals through the CLI and the temporal CLI', () => {
   it('--print-statement, ssh-keygen -Y sign and temporal workflow signal: the approval counts; replayed into another run it does not', async () => {
     const { workflowId, handle } = await startGate();
@@ -114,7 +89,7 @@ describe('signed approvals through the CLI and the temporal CLI', () => {
     });
     const signature = sshKeygenSign(keys.carol, printed.stdout);
     const payload = { role: 'devops', approver: 'carol', statement: printed.stdout, signature };
-    temporalSignal(workflowId, payload);
+    await signalWithTemporalCli(workflowId, payload);
     const approvals = await waitUntil(async () => {
       const state = await handle.query(approvalsQuery);
       return state.granted.length ? state : undefined;
@@ -126,7 +101,7 @@ describe('signed approvals through the CLI and the temporal CLI', () => {
     });
 
     const second = await startGate();
-    temporalSignal(second.workflowId, payload);
+    await signalWithTemporalCli(second.workflowId, payload);
     const refused = await waitUntil(async () => {
       const state = await second.handle.query(approvalsQuery);
       return state.refused.length ? state : undefined;

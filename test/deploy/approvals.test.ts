@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { MigrationPlan } from '../../src/migrations/types';
 import {
   approvalsQuery,
@@ -11,22 +11,21 @@ import {
   submitApprovalUpdate,
   submitRejectionUpdate,
 } from '../../workflows/definitions';
-import { closeTestEnv, pgshiftProcessArgs } from '../support/temporal';
+import { pgshiftProcessArgs } from '../support/temporal';
 import {
-  createDeployStack,
   databaseState,
   FIXTURES,
-  loadFixturePlan,
   waitFor,
   waitForApprovalGate,
   type DeployStack,
 } from './deploy-stack';
+import { useDeployStack } from '../support/deploy-fixture';
 
 let stack: DeployStack;
 let plan: MigrationPlan;
 
-beforeAll(async () => {
-  stack = await createDeployStack({
+useDeployStack(
+  {
     approvals: {
       roster: {
         'engineering-lead': ['alice'],
@@ -39,20 +38,9 @@ beforeAll(async () => {
       // The unsigned rules (roster, roles, expiry); signatures: signed-approvals.test.ts.
       requireSignatures: false,
     },
-  });
-  plan = await loadFixturePlan('deploy-churn');
-  await stack.certify(plan);
-});
-
-afterAll(async () => {
-  await stack?.stop();
-  await closeTestEnv();
-});
-
-beforeEach(async () => {
-  await stack.useFreshProduction();
-  await stack.resetApp();
-});
+  },
+  (ready) => ({ stack, plan } = ready),
+);
 
 describe('production deploy approvals', () => {
   it('refuses and records approvals from unknown people and roles, twice by one person, by the initiator, for another plan, and malformed ones', async () => {

@@ -1,43 +1,16 @@
-import { execFile } from 'node:child_process';
-import { homedir } from 'node:os';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { WorkflowFailedError } from '@temporalio/client';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { planChecksum } from '../../src/migrations/files';
 import type { MigrationPlan } from '../../src/migrations/types';
 import { approvalsQuery, approveSignal, submitApprovalUpdate } from '../../workflows/definitions';
-import { closeTestEnv, temporalAddress, temporalNamespace } from '../support/temporal';
-import {
-  approveAll,
-  createDeployStack,
-  databaseState,
-  loadFixturePlan,
-  waitForApprovalGate,
-  type DeployStack,
-} from './deploy-stack';
-
-const run = promisify(execFile);
-const temporalBin =
-  process.env.PGSHIFT_TEMPORAL_BIN ?? join(homedir(), '.cache/pgshift/bin/temporal');
+import { signalWithTemporalCli } from '../support/temporal';
+import { approveAll, databaseState, waitForApprovalGate, type DeployStack } from './deploy-stack';
+import { useDeployStack } from '../support/deploy-fixture';
 
 let stack: DeployStack;
 let plan: MigrationPlan;
 
-beforeAll(async () => {
-  stack = await createDeployStack();
-  plan = await loadFixturePlan('deploy-churn');
-});
-
-afterAll(async () => {
-  await stack?.stop();
-  await closeTestEnv();
-});
-
-beforeEach(async () => {
-  await stack.useFreshProduction();
-  await stack.resetApp();
-});
+useDeployStack({}, (ready) => ({ stack, plan } = ready), { certify: false });
 
 describe('production deploy', () => {
   it('completes a deploy approved by signals, one of them sent with the temporal CLI', async () => {
@@ -52,20 +25,11 @@ describe('production deploy', () => {
       approver: 'bob',
       planChecksum: plan.checksum.slice(0, 12),
     });
-    await run(temporalBin, [
-      'workflow',
-      'signal',
-      '--address',
-      temporalAddress(),
-      '--namespace',
-      temporalNamespace(),
-      '--workflow-id',
-      handle.workflowId,
-      '--name',
-      'approve',
-      '--input',
-      JSON.stringify({ role: 'devops', approver: 'carol', comment: 'sent with the temporal CLI' }),
-    ]);
+    await signalWithTemporalCli(handle.workflowId, {
+      role: 'devops',
+      approver: 'carol',
+      comment: 'sent with the temporal CLI',
+    });
 
     const result = await handle.result();
     expect(result.finalState).toBe('completed');

@@ -1,41 +1,26 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { WorkflowFailedError } from '@temporalio/client';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { MigrationPlan } from '../../src/migrations/types';
 import { approveSignal, submitApprovalUpdate } from '../../workflows/definitions';
-import { closeTestEnv, pgshiftProcessArgs } from '../support/temporal';
+import { pgshiftProcessArgs } from '../support/temporal';
 import {
   APPROVALS,
   approveAll,
-  createDeployStack,
   databaseState,
-  loadFixturePlan,
   waitForApprovalGate,
   waitForPhase,
   type DeployStack,
 } from './deploy-stack';
+import { useDeployStack } from '../support/deploy-fixture';
 
 const repoRoot = join(__dirname, '..', '..');
 
 let stack: DeployStack;
 let plan: MigrationPlan;
 
-beforeAll(async () => {
-  stack = await createDeployStack();
-  plan = await loadFixturePlan('deploy-churn');
-  await stack.certify(plan);
-});
-
-afterAll(async () => {
-  await stack?.stop();
-  await closeTestEnv();
-});
-
-beforeEach(async () => {
-  await stack.useFreshProduction();
-  await stack.resetApp();
-});
+useDeployStack({}, (ready) => ({ stack, plan } = ready));
 
 /** A `pgshift worker` process on the stack's task queue, resolved once it polls. */
 async function startWorkerProcess(): Promise<ChildProcess> {

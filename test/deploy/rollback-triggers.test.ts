@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { withClient } from '../../src/migrations/database';
 import { migrateUp } from '../../src/migrations/runner';
 import { DEFAULT_RUNNER_OPTIONS, type MigrationPlan } from '../../src/migrations/types';
@@ -7,16 +7,15 @@ import {
   type ArchivePreservedDatabaseResult,
 } from '../../workflows/definitions';
 import { databaseExists } from '../support/databases';
-import { closeTestEnv } from '../support/temporal';
 import {
   approveAll,
-  createDeployStack,
   databaseState,
   loadFixturePlan,
   waitForApprovalGate,
   waitForPhase,
   type DeployStack,
 } from './deploy-stack';
+import { useDeployStack } from '../support/deploy-fixture';
 
 let stack: DeployStack;
 let plan: MigrationPlan;
@@ -24,21 +23,7 @@ let plan: MigrationPlan;
 /** Long enough for the test to inject a fault; a breach ends it early. */
 const WATCH = { monitoringWindow: '60s', monitoringInterval: '1s' };
 
-beforeAll(async () => {
-  stack = await createDeployStack();
-  plan = await loadFixturePlan('deploy-churn');
-  await stack.certify(plan);
-});
-
-afterAll(async () => {
-  await stack?.stop();
-  await closeTestEnv();
-});
-
-beforeEach(async () => {
-  await stack.useFreshProduction();
-  await stack.resetApp();
-});
+useDeployStack({}, (ready) => ({ stack, plan } = ready));
 
 /** Starts a deploy of `deployPlan` with application 2.0.0 and approves it. */
 async function approvedDeploy(deployPlan: MigrationPlan, options = {}) {

@@ -3,15 +3,12 @@
  * allowed-signers file), every decision is an SSH-signed statement bound to the run, the plan
  * and the role, and the activity that applies migrations verifies the approvals again.
  */
-import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { writeFileSync } from 'node:fs';
-import { promisify } from 'node:util';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import type { WorkflowHandle } from '@temporalio/client';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createActivities } from '../../activities';
 import type { DecisionAction } from '../../src/approvals/statement';
 import { newStatement, type StatementTarget } from '../../src/cli/signing';
@@ -29,18 +26,9 @@ import {
 import type { productionDeploy } from '../../workflows/production-deploy';
 import { makeKey, sshKeygenSign, tempDir, type TestKey } from '../approvals/support/ssh-keys';
 import { createTestDatabase, query } from '../support/databases';
-import { closeTestEnv, temporalAddress, temporalNamespace } from '../support/temporal';
-import {
-  createDeployStack,
-  databaseState,
-  loadFixturePlan,
-  waitFor,
-  waitForApprovalGate,
-  type DeployStack,
-} from './deploy-stack';
-
-const run = promisify(execFile);
-const TEMPORAL = join(homedir(), '.cache/pgshift/bin/temporal');
+import { temporalNamespace, signalWithTemporalCli } from '../support/temporal';
+import { databaseState, waitFor, waitForApprovalGate, type DeployStack } from './deploy-stack';
+import { useDeployStack } from '../support/deploy-fixture';
 
 let stack: DeployStack;
 let plan: MigrationPlan;
@@ -57,12 +45,16 @@ function writeSigners(without: string[] = []): void {
   writeFileSync(signersFile, `${lines.join('\n')}\n`);
 }
 
-beforeAll(async () => {
+beforeAll(() => {
   const dir = tempDir();
   for (const name of ['alice', 'bob', 'carol', 'erin', 'mallory']) keys[name] = makeKey(dir, name);
   signersFile = join(dir, 'allowed_signers');
-  writeSigners();
-  stack = await createDeployStack({
+});
+
+beforeEach(() => writeSigners());
+
+useDeployStack(
+  () => ({
     approvals: {
       roster: {
         'engineering-lead': ['alice'],
@@ -74,21 +66,9 @@ beforeAll(async () => {
       allowedSigners: signersFile,
       // production tier: requireSignatures defaults to true
     },
-  });
-  plan = await loadFixturePlan('deploy-churn');
-  await stack.certify(plan);
-});
-
-afterAll(async () => {
-  await stack?.stop();
-  await closeTestEnv();
-});
-
-beforeEach(async () => {
-  writeSigners();
-  await stack.useFreshProduction();
-  await stack.resetApp();
-});
+  }),
+  (ready) => ({ stack, plan } = ready),
+);
 
 function target(workflowId: string, runId: string | null): StatementTarget {
   return {
@@ -296,20 +276,12 @@ describe('signed approvals on a production deploy', () => {
       'reviewed',
     );
     const signature = sshKeygenSign(keys.carol, statement);
-    await run(TEMPORAL, [
-      'workflow',
-      'signal',
-      '--address',
-      temporalAddress(),
-      '--namespace',
-      temporalNamespace(),
-      '--workflow-id',
-      handle.workflowId,
-      '--name',
-      'approve',
-      '--input',
-      JSON.stringify({ role: 'devops', approver: 'carol', statement, signature }),
-    ]);
+    await signalWithTemporalCli(handle.workflowId, {
+      role: 'devops',
+      approver: 'carol',
+      statement,
+      signature,
+    });
     const result = await handle.result();
     expect(result.finalState).toBe('completed');
     expect(result.approvals?.granted.map((g) => [g.role, g.approver, g.fingerprint])).toEqual([

@@ -53,6 +53,18 @@ describe('the environment lease', () => {
     return handle;
   }
 
+  /** Who starts each kind in these tests: alice deploys, bob rehearses, carol rolls back. */
+  const INITIATORS = {
+    productionDeploy: 'alice',
+    stagingRehearsal: 'bob',
+    emergencyRollback: 'carol',
+  };
+  const holder = (
+    kind: keyof typeof INITIATORS,
+    environment: string,
+    extra: Partial<LeaseHolderInput> = {},
+  ): LeaseHolderInput => ({ environment, kind, initiator: INITIATORS[kind], ...extra });
+
   const lease = (environment: string) => client.workflow.getHandle(leaseWorkflowId(environment));
   const entered = (handle: WorkflowHandle) =>
     waitFor(`${handle.workflowId} to enter`, async () =>
@@ -82,19 +94,15 @@ describe('the environment lease', () => {
   it('lets a second workflow of another kind in only after the first released, whoever started it', async () => {
     const environment = newEnvironment();
     const options = { holderCheckInterval: '10m', idleTimeout: '2s' } as const;
-    const deploy = await start('deploy', {
-      environment,
-      kind: 'productionDeploy',
-      initiator: 'alice',
-      lease: options,
-    });
+    const deploy = await start(
+      'deploy',
+      holder('productionDeploy', environment, { lease: options }),
+    );
     await entered(deploy);
-    const rollback = await start('rollback', {
-      environment,
-      kind: 'emergencyRollback',
-      initiator: 'carol',
-      lease: options,
-    });
+    const rollback = await start(
+      'rollback',
+      holder('emergencyRollback', environment, { lease: options }),
+    );
     await queued(environment, rollback);
     expect((await lease(environment).query(leaseHolderQuery))?.workflowId).toBe(deploy.workflowId);
 
@@ -130,18 +138,12 @@ describe('the environment lease', () => {
 
   it('refuses a second workflow at once, naming the holder, when it asks not to wait', async () => {
     const environment = newEnvironment();
-    const deploy = await start('deploy', {
-      environment,
-      kind: 'productionDeploy',
-      initiator: 'alice',
-    });
+    const deploy = await start('deploy', holder('productionDeploy', environment));
     await entered(deploy);
-    const rehearsal = await start('rehearsal', {
-      environment,
-      kind: 'stagingRehearsal',
-      initiator: 'bob',
-      wait: 'refuse',
-    });
+    const rehearsal = await start(
+      'rehearsal',
+      holder('stagingRehearsal', environment, { wait: 'refuse' }),
+    );
     const failure = await failureOf(rehearsal);
     expect(failure.type).toBe('EnvironmentBusy');
     expect(failure.message).toContain(
@@ -155,11 +157,7 @@ describe('the environment lease', () => {
 
   it("gives the CLI's busy message from the lease's holder, and lets it through once released", async () => {
     const environment = newEnvironment();
-    const deploy = await start('deploy', {
-      environment,
-      kind: 'productionDeploy',
-      initiator: 'alice',
-    });
+    const deploy = await start('deploy', holder('productionDeploy', environment));
     await entered(deploy);
     const busy = await assertEnvironmentFree(client, environment).catch((e: unknown) => e);
     expect(busy).toBeInstanceOf(EnvironmentBusyError);
@@ -185,18 +183,12 @@ describe('the environment lease', () => {
 
   it('fails a waiter whose timeout passes and takes it out of the queue', async () => {
     const environment = newEnvironment();
-    const deploy = await start('deploy', {
-      environment,
-      kind: 'productionDeploy',
-      initiator: 'alice',
-    });
+    const deploy = await start('deploy', holder('productionDeploy', environment));
     await entered(deploy);
-    const impatient = await start('impatient', {
-      environment,
-      kind: 'emergencyRollback',
-      initiator: 'carol',
-      timeout: '2s',
-    });
+    const impatient = await start(
+      'impatient',
+      holder('emergencyRollback', environment, { timeout: '2s' }),
+    );
     const failure = await failureOf(impatient);
     expect(failure.type).toBe('EnvironmentBusy');
     expect(failure.message).toContain('was not granted within 2s');
@@ -209,19 +201,15 @@ describe('the environment lease', () => {
   it('releases the lease of a holder terminated without releasing, and lets the waiter in', async () => {
     const environment = newEnvironment();
     const options = { holderCheckInterval: '1s' } as const;
-    const deploy = await start('deploy', {
-      environment,
-      kind: 'productionDeploy',
-      initiator: 'alice',
-      lease: options,
-    });
+    const deploy = await start(
+      'deploy',
+      holder('productionDeploy', environment, { lease: options }),
+    );
     await entered(deploy);
-    const rollback = await start('rollback', {
-      environment,
-      kind: 'emergencyRollback',
-      initiator: 'carol',
-      lease: options,
-    });
+    const rollback = await start(
+      'rollback',
+      holder('emergencyRollback', environment, { lease: options }),
+    );
     await queued(environment, rollback);
     await deploy.terminate('operator pulled the plug');
     await entered(rollback);
@@ -249,12 +237,10 @@ describe('the environment lease', () => {
     });
     started.push(deploy);
     await entered(deploy);
-    const rollback = await start('rollback', {
-      environment,
-      kind: 'emergencyRollback',
-      initiator: 'carol',
-      lease: options,
-    });
+    const rollback = await start(
+      'rollback',
+      holder('emergencyRollback', environment, { lease: options }),
+    );
     await entered(rollback);
     expect(await lease(environment).query(leaseLastReleaseQuery)).toMatchObject({
       how: 'TIMED_OUT',
@@ -268,26 +254,20 @@ describe('the environment lease', () => {
     const environment = newEnvironment();
     // No holder check before the test ends: the release must come from the cancelled holder.
     const options = { holderCheckInterval: '1h' } as const;
-    const deploy = await start('deploy', {
-      environment,
-      kind: 'productionDeploy',
-      initiator: 'alice',
-      lease: options,
-    });
+    const deploy = await start(
+      'deploy',
+      holder('productionDeploy', environment, { lease: options }),
+    );
     await entered(deploy);
-    const waiter = await start('waiter', {
-      environment,
-      kind: 'stagingRehearsal',
-      initiator: 'bob',
-      lease: options,
-    });
+    const waiter = await start(
+      'waiter',
+      holder('stagingRehearsal', environment, { lease: options }),
+    );
     await queued(environment, waiter);
-    const rollback = await start('rollback', {
-      environment,
-      kind: 'emergencyRollback',
-      initiator: 'carol',
-      lease: options,
-    });
+    const rollback = await start(
+      'rollback',
+      holder('emergencyRollback', environment, { lease: options }),
+    );
     await queued(environment, waiter, rollback);
     await waiter.cancel();
     expect((await failureOf(waiter)).name).toBe('CancelledFailure');
@@ -309,27 +289,21 @@ describe('the environment lease', () => {
     const environment = newEnvironment();
     // A check every second and a tiny history limit: the lease continues-as-new many times.
     const options = { holderCheckInterval: '1s', maxHistoryEvents: 30 } as const;
-    const deploy = await start('deploy', {
-      environment,
-      kind: 'productionDeploy',
-      initiator: 'alice',
-      lease: options,
-    });
+    const deploy = await start(
+      'deploy',
+      holder('productionDeploy', environment, { lease: options }),
+    );
     await entered(deploy);
-    const rollback = await start('rollback', {
-      environment,
-      kind: 'emergencyRollback',
-      initiator: 'carol',
-      lease: options,
-    });
+    const rollback = await start(
+      'rollback',
+      holder('emergencyRollback', environment, { lease: options }),
+    );
     // Requests race to the lease: start the second once the first is in line.
     await queued(environment, rollback);
-    const rehearsal = await start('rehearsal', {
-      environment,
-      kind: 'stagingRehearsal',
-      initiator: 'bob',
-      lease: options,
-    });
+    const rehearsal = await start(
+      'rehearsal',
+      holder('stagingRehearsal', environment, { lease: options }),
+    );
     await queued(environment, rollback, rehearsal);
 
     await worker.stop({ keepLeases: true });

@@ -43,6 +43,34 @@ async function addColumnPlan(): Promise<MigrationPlan> {
   );
 }
 
+/** A session named `applicationName` in an open transaction that ran `sql`; its pid. */
+async function blockingSession(applicationName: string, sql: string) {
+  const client = await session(applicationName);
+  await client.query(`BEGIN; ${sql}`);
+  return { client, pid: await pidOf(client) };
+}
+
+/** How the runner names an idle-in-transaction blocker holding `mode` on customers. */
+const idleBlocker = (pid: number, applicationName: string, mode: string) =>
+  new RegExp(
+    `^pid ${pid} \\(${applicationName}, idle in transaction for [0-9.]+m?s\\) holding ${mode} on customers$`,
+  );
+
+/**
+ * Starts `migrateUp` of `plan` on `migrator` behind a blocking session; resolves once the run
+ * names what it waits for, with the run and the time it finished (0 while it runs).
+ */
+async function runBehindBlocker(plan: MigrationPlan, migrator: Client) {
+  const waits: LockWaitInfo[] = [];
+  const run = migrateUp(migrator, plan, options({ onLockWait: (info) => waits.push(info) }));
+  const finished = { at: 0 };
+  void run.then(() => (finished.at = Date.now())).catch(() => undefined);
+  const named = await waitFor('the migration to name what it waits for', async () =>
+    waits.find((w) => w.blockers[0]?.startsWith('pid ')),
+  );
+  return { run, named, finished };
+}
+
 beforeEach(async () => {
   url = await createTestDatabase('lockaware');
   const setup = await session('setup');
@@ -59,25 +87,15 @@ afterEach(async () => {
 describe('lock-aware apply', () => {
   it('waits for a blocking session without queueing, names it, and applies within a second of its end', async () => {
     const plan = await addColumnPlan();
-    const billing = await session('billing');
-    await billing.query('BEGIN; SELECT count(*) FROM customers');
-    const billingPid = await pidOf(billing);
+    const { client: billing, pid: billingPid } = await blockingSession(
+      'billing',
+      'SELECT count(*) FROM customers',
+    );
     const migrator = await session('pgshift');
     const traffic = await session('traffic');
-    const waits: LockWaitInfo[] = [];
-    const run = migrateUp(migrator, plan, options({ onLockWait: (info) => waits.push(info) }));
-    let finishedAt = 0;
-    void run.then(() => (finishedAt = Date.now())).catch(() => undefined);
-
-    const named = await waitFor('the migration to name what it waits for', async () =>
-      waits.find((w) => w.blockers[0]?.startsWith('pid ')),
-    );
+    const { run, named, finished } = await runBehindBlocker(plan, migrator);
     expect(named.what).toBe('001_add_customer_note.sql');
-    expect(named.blockers[0]).toMatch(
-      new RegExp(
-        `^pid ${billingPid} \\(billing, idle in transaction for [0-9.]+m?s\\) holding AccessShareLock on customers$`,
-      ),
-    );
+    expect(named.blockers[0]).toMatch(idleBlocker(billingPid, 'billing', 'AccessShareLock'));
     // Not queued: no lock request of the migration waits, so traffic on the table runs.
     const queued = await traffic.query(
       `SELECT count(*)::int AS n FROM pg_locks WHERE NOT granted AND relation = 'customers'::regclass`,
@@ -88,12 +106,12 @@ describe('lock-aware apply', () => {
     await traffic.query('SELECT count(*) FROM customers');
     await traffic.query(`UPDATE customers SET email = email WHERE id = 1`);
     expect(Date.now() - t0).toBeLessThan(500);
-    expect(finishedAt).toBe(0);
+    expect(finished.at).toBe(0);
 
     await billing.query('COMMIT');
     const committedAt = Date.now();
     const result = await run;
-    expect(finishedAt - committedAt).toBeLessThan(1000);
+    expect(finished.at - committedAt).toBeLessThan(1000);
     expect(result.results[0].status).toBe('Success');
     expect(result.results[0].lockWait?.blockers.join('\n')).toContain(`pid ${billingPid} (billing`);
     expect(await columnExists(traffic, 'customers', 'note')).toBe(true);
@@ -135,11 +153,7 @@ describe('lock-aware apply', () => {
     const billingPid = await pidOf(billing);
     const migrator = await session('pgshift');
     const traffic = await session('traffic');
-    const waits: LockWaitInfo[] = [];
-    const run = migrateUp(migrator, plan, options({ onLockWait: (info) => waits.push(info) }));
-    const named = await waitFor('the migration to name what it waits for', async () =>
-      waits.find((w) => w.blockers[0]?.startsWith('pid ')),
-    );
+    const { run, named } = await runBehindBlocker(plan, migrator);
     expect(named.what).toBe('002_add_customer_note.sql');
     expect(await ledgerVersions(traffic)).toEqual([1]);
     const queued = await traffic.query(
@@ -275,6 +289,28 @@ describe('no-transaction files recover', () => {
     (await client.query('SELECT version FROM pgshift.started_migrations')).rows.map(
       (r) => r.version as number,
     );
+
+  it('waits for a blocking session before CREATE INDEX CONCURRENTLY as a transactional file does, naming it', async () => {
+    const plan = await indexPlan();
+    const { client: reindexer, pid: reindexerPid } = await blockingSession(
+      'reindexer',
+      'LOCK TABLE customers IN SHARE MODE',
+    );
+    const migrator = await session('pgshift');
+    const { run, named, finished } = await runBehindBlocker(plan, migrator);
+    expect(named.what).toBe('001_unique_customer_email.sql:7');
+    expect(named.blockers[0]).toMatch(idleBlocker(reindexerPid, 'reindexer', 'ShareLock'));
+    expect(await indexState(migrator)).toBe('absent');
+    expect(finished.at).toBe(0);
+
+    await reindexer.query('COMMIT');
+    const committedAt = Date.now();
+    const result = await run;
+    expect(finished.at - committedAt).toBeLessThan(1000);
+    expect(result.results[0].lockWait?.blockers.join('\n')).toContain(`pid ${reindexerPid}`);
+    expect(await indexState(migrator)).toBe('valid');
+    expect(await ledgerVersions(migrator)).toEqual([1]);
+  });
 
   it('rebuilds the INVALID index a failed concurrent build left, on the next run', async () => {
     const plan = await indexPlan();

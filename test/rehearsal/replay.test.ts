@@ -14,10 +14,11 @@ const files = historyFiles('staging-rehearsal-');
 beforeAll(installReplayRuntime);
 
 describe('replay of recorded staging rehearsals (scripts/record-rehearsal-histories.ts)', () => {
-  it('has the representative histories (passed, compensated after a failed migration)', () => {
+  it('has the representative histories (passed, compensated after a failed migration, a migration waiting for locks)', () => {
     expect(files).toEqual([
       'staging-rehearsal-compensated-leased.json',
       'staging-rehearsal-compensated.json',
+      'staging-rehearsal-lock-wait.json',
       'staging-rehearsal-passed-leased.json',
       'staging-rehearsal-passed.json',
     ]);
@@ -26,7 +27,15 @@ describe('replay of recorded staging rehearsals (scripts/record-rehearsal-histor
       'failed',
       'passed',
       'passed',
+      'passed',
     ]);
+    // The lock-wait run holds the apply activity's lockWait signals (waiting, then ended).
+    const signals = (
+      readHistoryFile(join(HISTORIES, 'staging-rehearsal-lock-wait.json')).proto.events ?? []
+    )
+      .map((e) => e.workflowExecutionSignaledEventAttributes?.signalName)
+      .filter((name) => name === 'lockWait');
+    expect(signals.length).toBeGreaterThanOrEqual(2);
   });
 
   for (const file of files)

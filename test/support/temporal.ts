@@ -1,5 +1,7 @@
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Client } from '@temporalio/client';
 import {
@@ -10,6 +12,7 @@ import {
   type WorkflowBundleWithSourceMap,
 } from '@temporalio/worker';
 import { createPgshiftWorker, defaultWorkflowsPath } from '../../src/temporal/worker';
+import { findTemporalBinary } from '../../src/temporal/temporal-binary';
 
 /** The dev server started by global-setup (or TEMPORAL_ADDRESS). */
 export function temporalAddress(): string {
@@ -150,4 +153,28 @@ export async function endLeasesOn(client: Client, taskQueue: string): Promise<vo
       .getHandle(lease.workflowId, lease.runId)
       .terminate(`the test worker of task queue ${taskQueue} stopped`)
       .catch(() => undefined);
+}
+
+/** Sends the signal `name` (default `approve`) with the `temporal` CLI, as an operator does. */
+export async function signalWithTemporalCli(
+  workflowId: string,
+  input: object,
+  name = 'approve',
+): Promise<void> {
+  const temporal = findTemporalBinary();
+  if (!temporal) throw new Error('the temporal CLI is missing: run scripts/ensure-temporal.sh');
+  await promisify(execFile)(temporal, [
+    'workflow',
+    'signal',
+    '--address',
+    temporalAddress(),
+    '--namespace',
+    temporalNamespace(),
+    '--workflow-id',
+    workflowId,
+    '--name',
+    name,
+    '--input',
+    JSON.stringify(input),
+  ]);
 }

@@ -15,9 +15,16 @@ import { waitForRequiredApprovals } from '../deploy-handles';
 import { resolveInitiator } from '../initiator';
 import { emit } from '../output';
 import { storePlanForWorkflow } from '../plan-input';
-import { followProgress, formatStep, startPgshiftWorkflow } from '../workflow-runs';
+import {
+  followProgress,
+  formatStep,
+  planRunRequest,
+  planSize,
+  startPgshiftWorkflow,
+} from '../workflow-runs';
 import { signDecision, type SigningFlags, type StatementTarget } from '../signing';
 import { signingOptions } from './approve';
+import { workflowStartOptions } from '../command-options';
 import { assertAppVersion } from '../../app/version';
 
 interface DeployOptions {
@@ -38,13 +45,16 @@ interface DeployOptions {
 }
 
 export function register(program: Command): void {
-  const command = program
+  const deployCommand = program
     .command('deploy')
     .description(
       "start the guide's production deployment as a durable workflow: validation, approvals, backup, migrations, verification, monitoring window; rolls itself back on the guide's triggers",
-    )
-    .option('--env <name>', 'environment to deploy to', 'production')
-    .option('--dir <dir>', 'migrations folder', 'migrations')
+    );
+  const command = workflowStartOptions(deployCommand, {
+    env: 'production',
+    envDescription: 'environment to deploy to',
+    wait: 'follow the steps and exit 0 only if the deploy completed',
+  })
     .option(
       '--app-version <version>',
       'also deploy this application version with the configured hook',
@@ -58,7 +68,6 @@ export function register(program: Command): void {
       '--accept-changed-rollback <reason>',
       'let compensation run rollback files changed since applied (recorded; approved with the deploy)',
     )
-    .option('--wait', 'follow the steps and exit 0 only if the deploy completed')
     .option(
       '--monitoring-window <duration>',
       "how long to watch after deploying (default: the environment's monitoringWindow)",
@@ -67,8 +76,7 @@ export function register(program: Command): void {
     .option(
       '--approval-expiry <duration>',
       'how long approvals may take (default: approvals.expiry, 24h)',
-    )
-    .option('--as <name>', 'who starts it (default: PGSHIFT_USER or the OS user)');
+    );
   signingOptions(command, false).action(async (_opts: unknown, command: Command) => {
     process.exitCode = await deploy(command.optsWithGlobals<DeployOptions>());
   });
@@ -159,15 +167,13 @@ export async function deploy(opts: DeployOptions): Promise<number> {
         input,
         { key: opts.key, validFor: opts.validFor },
       );
-    const top = Math.max(...plan.migrations.map((m) => m.version));
-    const { handle, link } = await startPgshiftWorkflow(client, {
+    const request = planRunRequest({
       kind: 'productionDeploy',
       workflowId,
       input,
-      environment: opts.env,
-      initiator,
-      planChecksum: plan.checksum,
-      summary: `Production deploy to ${opts.env}: ${plan.migrations.length} migrations up to ${top}${opts.appVersion ? `, app ${opts.appVersion}` : ''}, plan ${plan.checksum.slice(0, 12)}`,
+      plan,
+      what: `Production deploy to ${opts.env}`,
+      extra: opts.appVersion ? `, app ${opts.appVersion}` : '',
       details: [
         `Started by **${initiator}**. Plan checksum \`${plan.checksum}\`.`,
         'Validate → approvals → backup → baseline → deploy application → migrate → verify → monitor.',
@@ -175,11 +181,12 @@ export async function deploy(opts: DeployOptions): Promise<number> {
         ...(opts.waiveRehearsal ? [`**Rehearsal waived**: ${opts.waiveRehearsal}`] : []),
       ].join('\n\n'),
     });
+    const { handle, link } = await startPgshiftWorkflow(client, request);
     const say = (line: string) => {
       if (!opts.json) process.stdout.write(line + '\n');
     };
     say(`Started production deploy ${workflowId}`);
-    say(`Plan checksum: ${plan.checksum} (${plan.migrations.length} migrations up to ${top})`);
+    say(`Plan checksum: ${plan.checksum} (${planSize(plan)})`);
     say(`Web UI: ${link}`);
     const approvals = await waitForRequiredApprovals(handle, 20_000);
     for (const line of approvalLines(workflowId, plan.checksum, approvals)) say(line);

@@ -1,4 +1,3 @@
-import { databaseUrlProblem } from '../../config/database-url';
 import type { Command } from 'commander';
 import type { Client } from 'pg';
 import { baseline } from '../../migrations/baseline';
@@ -22,6 +21,8 @@ import { formatDuration, tryParseDuration } from '../../config/duration';
 import { emit, type GlobalOptions } from '../output';
 import { formatVersion } from '../../format';
 import { resolveInitiator } from '../initiator';
+import { databaseUrlFromFlagOrEnv } from '../database-flags';
+import { migrationsDirOption } from '../command-options';
 
 interface MigrateOptions extends GlobalOptions {
   databaseUrl?: string;
@@ -38,17 +39,11 @@ const pad = formatVersion;
 
 /** The database URL from --database-url or DATABASE_URL; UsageError (exit 2) when neither. */
 export function databaseUrlFromFlags(options: { databaseUrl?: string }): string {
-  const url = options.databaseUrl ?? process.env.DATABASE_URL;
-  if (!url)
-    throw new UsageError(
-      'no database given: set the DATABASE_URL environment variable or pass --database-url',
-    );
-  const problem = databaseUrlProblem(
-    url,
-    options.databaseUrl !== undefined ? '--database-url' : 'DATABASE_URL',
+  return databaseUrlFromFlagOrEnv(
+    { name: '--database-url', value: options.databaseUrl },
+    'DATABASE_URL',
+    'no database given: set the DATABASE_URL environment variable or pass --database-url',
   );
-  if (problem) throw new UsageError(problem);
-  return url;
 }
 
 function durationOption(value: string, flag: string): number {
@@ -133,9 +128,9 @@ async function withMigrationContext<T>(
 }
 
 function withCommonOptions(cmd: Command): Command {
-  return cmd
-    .option('--database-url <url>', 'target database (default: $DATABASE_URL)')
-    .option('--dir <folder>', 'migrations folder', 'migrations')
+  return migrationsDirOption(
+    cmd.option('--database-url <url>', 'target database (default: $DATABASE_URL)'),
+  )
     .option(
       '--lock-timeout <duration>',
       'lock_timeout of each attempt: traffic never queues behind a migration for longer',
@@ -218,6 +213,16 @@ function reportPartialRun(error: unknown, options: GlobalOptions): void {
     process.stdout.write(formatRunResult(error.runResult) + '\n');
 }
 
+/** Prints the result of a run; when it fails, what it did before failing, then the error. */
+async function printRun(options: GlobalOptions, run: () => Promise<RunResult>): Promise<void> {
+  try {
+    emit(options, await run(), formatRunResult);
+  } catch (error) {
+    reportPartialRun(error, options);
+    throw error;
+  }
+}
+
 function formatEntries(entries: LedgerEntry[]): string {
   if (entries.length === 0) return 'baseline: every version was already recorded';
   return [
@@ -263,17 +268,9 @@ export function register(program: Command): void {
       withMigrationContext(cmd, 'forward', async ({ client, plan, options }) => {
         const raw = cmd.opts<{ to?: string; dryRun?: boolean }>();
         const to = raw.to === undefined ? undefined : parseVersion(raw.to, '--to');
-        try {
-          const result = await migrateUp(client, plan, {
-            ...runnerOptions(options),
-            to,
-            dryRun: raw.dryRun,
-          });
-          emit(options, result, formatRunResult);
-        } catch (error) {
-          reportPartialRun(error, options);
-          throw error;
-        }
+        await printRun(options, () =>
+          migrateUp(client, plan, { ...runnerOptions(options), to, dryRun: raw.dryRun }),
+        );
       }),
     );
 
@@ -285,16 +282,12 @@ export function register(program: Command): void {
     .action(async (target: string, _o, cmd: Command) =>
       withMigrationContext(cmd, 'all', async ({ client, plan, options }) => {
         const raw = cmd.opts<{ dryRun?: boolean }>();
-        try {
-          const result = await migrateDown(client, plan, parseVersion(target, 'target'), {
+        await printRun(options, () =>
+          migrateDown(client, plan, parseVersion(target, 'target'), {
             ...runnerOptions(options),
             dryRun: raw.dryRun,
-          });
-          emit(options, result, formatRunResult);
-        } catch (error) {
-          reportPartialRun(error, options);
-          throw error;
-        }
+          }),
+        );
       }),
     );
 

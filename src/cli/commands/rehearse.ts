@@ -10,7 +10,8 @@ import { resolveInitiator } from '../initiator';
 import { assertRehearsable, environmentConfig, loadConfig } from '../../config';
 import { emit } from '../output';
 import { storePlanForWorkflow } from '../plan-input';
-import { followProgress, startPgshiftWorkflow } from '../workflow-runs';
+import { followProgress, planRunRequest, startPgshiftWorkflow } from '../workflow-runs';
+import { workflowStartOptions } from '../command-options';
 
 interface RehearseOptions {
   env: string;
@@ -26,15 +27,16 @@ interface RehearseOptions {
 const MARK = { passed: '✓', failed: '✗', skipped: '–' } as const;
 
 export function register(program: Command): void {
-  program
+  const rehearsal = program
     .command('rehearse')
     .description(
       "run the guide's enhanced staging rehearsal as a durable workflow: validate, backup, migrate, verify, rollback rehearsal, functional checks, report",
-    )
-    .option('--env <name>', 'environment to rehearse on', 'staging')
-    .option('--dir <dir>', 'migrations folder', 'migrations')
-    .option('--wait', 'follow the steps and exit 0 only if the rehearsal passed')
-    .option('--as <name>', 'who starts it (default: PGSHIFT_USER or the OS user)')
+    );
+  workflowStartOptions(rehearsal, {
+    env: 'staging',
+    envDescription: 'environment to rehearse on',
+    wait: 'follow the steps and exit 0 only if the rehearsal passed',
+  })
     .option(
       '--rollback-depth <n>',
       'how many of the newest migrations to roll back and re-apply (default 2)',
@@ -42,9 +44,7 @@ export function register(program: Command): void {
     .option('--rollback-target <version...>', 'versions to roll back to instead of the defaults')
     .option('--skip-functional-checks', 'skip the health and SQL checks step')
     .action(async (_opts: unknown, command: Command) => {
-      const opts = command.optsWithGlobals<RehearseOptions>();
-      const code = await rehearse(opts);
-      process.exitCode = code;
+      process.exitCode = await rehearse(command.optsWithGlobals<RehearseOptions>());
     });
 }
 
@@ -90,17 +90,17 @@ export async function rehearse(opts: RehearseOptions): Promise<number> {
   const client = await connectClient();
   try {
     const workflowId = rehearsalWorkflowId(opts.env, plan.checksum);
-    const top = Math.max(...plan.migrations.map((m) => m.version));
-    const { handle, link } = await startPgshiftWorkflow(client, {
-      kind: 'stagingRehearsal',
-      workflowId,
-      input,
-      environment: opts.env,
-      initiator,
-      planChecksum: plan.checksum,
-      summary: `Staging rehearsal on ${opts.env}: ${plan.migrations.length} migrations up to ${top}, plan ${plan.checksum.slice(0, 12)}`,
-      details: `Started by **${initiator}**. Validate → backup → migrate → verify → rollback rehearsal → rollback tests → functional checks → report. Staging is restored exactly if any step fails.`,
-    });
+    const { handle, link } = await startPgshiftWorkflow(
+      client,
+      planRunRequest({
+        kind: 'stagingRehearsal',
+        workflowId,
+        input,
+        plan,
+        what: `Staging rehearsal on ${opts.env}`,
+        details: `Started by **${initiator}**. Validate → backup → migrate → verify → rollback rehearsal → rollback tests → functional checks → report. Staging is restored exactly if any step fails.`,
+      }),
+    );
     const log = (line: string) => {
       if (!opts.json) process.stdout.write(line + '\n');
     };

@@ -29,6 +29,7 @@ import { storePlanForWorkflow } from '../plan-input';
 import { followProgress, readResult, startPgshiftWorkflow } from '../workflow-runs';
 import { signDecision, type SigningFlags } from '../signing';
 import { prepareSignedDecision, signingOptions, type SignedDecisionFlags } from './approve';
+import { workflowStartOptions } from '../command-options';
 
 export interface RollbackOptions {
   env: string;
@@ -54,12 +55,19 @@ export interface RollbackOptions {
 }
 
 export function register(program: Command): void {
-  const rollback = program
-    .command('rollback')
-    .description(
-      "the guide's emergency rollback as a durable workflow: --migration-target=N, --app-rollback, --full-emergency or --status-only (or --issue and --severity for the decision matrix)",
-    )
-    .option('--env <name>', 'environment to roll back', 'production')
+  const rollback = workflowStartOptions(
+    program
+      .command('rollback')
+      .description(
+        "the guide's emergency rollback as a durable workflow: --migration-target=N, --app-rollback, --full-emergency or --status-only (or --issue and --severity for the decision matrix)",
+      ),
+    {
+      env: 'production',
+      envDescription: 'environment to roll back',
+      dirDescription: 'migrations folder with the rollback files',
+      wait: 'follow the steps until the rollback ends; exit 0 only if it completed',
+    },
+  )
     .option(
       '--migration-target <n>',
       'roll the database back to migration N (application untouched)',
@@ -85,9 +93,6 @@ export function register(program: Command): void {
       'run rollback files that changed since their migration was applied (recorded; needs the rollback approval in a production tier)',
     )
     .option('--description <text>', 'what happened, for the incident document')
-    .option('--dir <dir>', 'migrations folder with the rollback files', 'migrations')
-    .option('--wait', 'follow the steps until the rollback ends; exit 0 only if it completed')
-    .option('--as <name>', 'who starts it (default: PGSHIFT_USER or the OS user)')
     .option(
       '--watch-window <duration>',
       'how long to watch the thresholds afterwards (default: config rollbackWindow)',

@@ -1,4 +1,4 @@
-import { databaseUrlProblem } from '../../config/database-url';
+import { databaseUrlFromFlagOrEnv } from '../database-flags';
 import type { Command } from 'commander';
 import { redactUrl } from '../../migrations/database';
 import { UsageError } from '../../errors';
@@ -12,6 +12,7 @@ import {
 } from '../../migrations/rollback-test';
 import type { MigrationPlan } from '../../migrations/types';
 import { emit, type GlobalOptions } from '../output';
+import { migrationsDirOption } from '../command-options';
 import { formatVersion } from '../../format';
 
 interface TestRollbackOptions extends GlobalOptions {
@@ -26,17 +27,11 @@ interface TestRollbackOptions extends GlobalOptions {
 
 /** The server for scratch databases: --test-database-url or TEST_DATABASE_URL, never DATABASE_URL. */
 export function resolveTestServerUrl(options: { testDatabaseUrl?: string }): string {
-  const url = options.testDatabaseUrl ?? process.env.TEST_DATABASE_URL;
-  if (!url)
-    throw new UsageError(
-      'no test server given: set TEST_DATABASE_URL (e.g. postgresql://user:pass@localhost/postgres) or pass --test-database-url; rollback tests create and drop scratch databases on that server and never touch DATABASE_URL',
-    );
-  const problem = databaseUrlProblem(
-    url,
-    options.testDatabaseUrl !== undefined ? '--test-database-url' : 'TEST_DATABASE_URL',
+  return databaseUrlFromFlagOrEnv(
+    { name: '--test-database-url', value: options.testDatabaseUrl },
+    'TEST_DATABASE_URL',
+    'no test server given: set TEST_DATABASE_URL (e.g. postgresql://user:pass@localhost/postgres) or pass --test-database-url; rollback tests create and drop scratch databases on that server and never touch DATABASE_URL',
   );
-  if (problem) throw new UsageError(problem);
-  return url;
 }
 
 type Mode = { kind: 'migration'; version: number } | { kind: 'all' } | { kind: 'dry-run' };
@@ -118,18 +113,19 @@ export function formatRollbackReport(report: RollbackTestReport, plan: Migration
 
 export function register(program: Command): void {
   const test = program.command('test').description('tests of migrations in scratch databases');
-  test
-    .command('rollback')
-    .description(
-      'prove that rollbacks restore the schema exactly (catalog snapshot before the migration = after its rollback) and that migrations rerun, in scratch databases on the server of TEST_DATABASE_URL',
-    )
-    .option('--migration <N>', 'test the rollback of migration N (1..N-1 applied first)')
-    .option('--all', 'test every rollback, walking forward through one scratch database')
-    .option(
-      '--dry-run',
-      'run every rollback, newest first, inside one transaction that is rolled back',
-    )
-    .option('--dir <folder>', 'migrations folder', 'migrations')
+  migrationsDirOption(
+    test
+      .command('rollback')
+      .description(
+        'prove that rollbacks restore the schema exactly (catalog snapshot before the migration = after its rollback) and that migrations rerun, in scratch databases on the server of TEST_DATABASE_URL',
+      )
+      .option('--migration <N>', 'test the rollback of migration N (1..N-1 applied first)')
+      .option('--all', 'test every rollback, walking forward through one scratch database')
+      .option(
+        '--dry-run',
+        'run every rollback, newest first, inside one transaction that is rolled back',
+      ),
+  )
     .option(
       '--test-database-url <url>',
       'server for scratch databases (default: TEST_DATABASE_URL)',

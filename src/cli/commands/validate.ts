@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { loadMigrations } from '../../migrations/files';
 import type { Finding } from '../../migrations/types';
 import { emit, type GlobalOptions } from '../output';
+import { migrationsDirOption } from '../command-options';
 import { registerValidateDeps } from './validate-deps';
 import { registerValidateSafety } from './validate-safety';
 
@@ -46,18 +47,18 @@ function formatReport(report: ValidateReport): string {
 }
 
 export function register(program: Command): void {
-  const validateCmd = program
-    .command('validate')
-    .description(
-      'check migration files: names, headers, rollback pairing, unique contiguous numbers, SQL syntax',
-    )
-    .option('--dir <folder>', 'migrations folder', 'migrations')
-    .action(async (_options: { dir: string }, cmd: Command) => {
-      const options = cmd.optsWithGlobals<GlobalOptions & { dir: string }>();
-      const report = await validateStructure(options.dir);
-      emit(options, report, formatReport);
-      if (report.errors > 0) process.exitCode = 1;
-    });
+  const validateCmd = migrationsDirOption(
+    program
+      .command('validate')
+      .description(
+        'check migration files: names, headers, rollback pairing, unique contiguous numbers, SQL syntax',
+      ),
+  ).action(async (_options: { dir: string }, cmd: Command) => {
+    const options = cmd.optsWithGlobals<GlobalOptions & { dir: string }>();
+    const report = await validateStructure(options.dir);
+    emit(options, report, formatReport);
+    if (report.errors > 0) process.exitCode = 1;
+  });
   registerValidateDeps(validateCmd);
   registerValidateSafety(validateCmd);
 }

@@ -16,6 +16,7 @@ import {
   stagingRehearsalResultSchema,
   type EmergencyRollbackInput,
   type ProductionDeployInput,
+  type ProductionDeployResult,
   type StagingRehearsalInput,
 } from '../../../workflows/definitions';
 import { signDeployStart } from '../../cli/commands/deploy';
@@ -51,12 +52,12 @@ interface Outcome {
 const TASK_QUEUE = 'pgshift';
 
 /** Who approves in the demo: one distinct person per role, the executive last. */
-const APPROVERS = [
-  ['engineering-lead', 'alice'],
-  ['product-owner', 'bob'],
-  ['devops', 'carol'],
-  ['executive', 'dave'],
-] as const;
+const APPROVERS = Object.entries({
+  'engineering-lead': 'alice',
+  'product-owner': 'bob',
+  devops: 'carol',
+  executive: 'dave',
+});
 
 /** Copies the first `count` migration pairs into `dest`: a release is a prefix of the folder. */
 function releaseFolder(source: string, dest: string, upTo: number): string {
@@ -150,6 +151,11 @@ export async function runDemo(options: DemoOptions = {}): Promise<number> {
       say(`  Web UI: ${link}`);
       return handle;
     };
+    /** Follows a run to its end, its progress indented under the step, its result checked. */
+    const follow = <S extends Parameters<typeof followProgress>[2]>(
+      handle: Parameters<typeof followProgress>[0],
+      resultSchema: S,
+    ) => followProgress(handle, (l) => say(`  ${l}`), resultSchema);
     const rehearse = async (plan: PlanRef, label: string) => {
       title(`${label}: staging rehearsal of migrations 001..${pad(top(plan))}`);
       say("The guide's enhanced staging rehearsal, as a durable workflow: validate, back up,");
@@ -163,15 +169,31 @@ export async function runDemo(options: DemoOptions = {}): Promise<number> {
         summary: `Staging rehearsal: migrations up to ${pad(top(plan))}`,
         details: 'Demo rehearsal on the embedded stack.',
       });
-      const result = await followProgress(
-        handle,
-        (l) => say(`  ${l}`),
-        stagingRehearsalResultSchema,
-      );
+      const result = await follow(handle, stagingRehearsalResultSchema);
       expect(
         label,
         result.finalState === 'passed' && (await versionOf('staging')) === top(plan),
         `rehearsal ${result.finalState}; staging at version ${await versionOf('staging')}; certificate for plan ${plan.checksum.slice(0, 12)}`,
+      );
+    };
+
+    /**
+     * Follows a deploy to its end: it must end `finalState` with production on release 1
+     * (version 11, app 2.0.0); `says` opens the line that reports where production is.
+     */
+    const expectRelease1InProduction = async (
+      step: string,
+      handle: Parameters<typeof followProgress>[0],
+      finalState: ProductionDeployResult['finalState'],
+      says: (result: ProductionDeployResult) => string,
+    ) => {
+      const result = await follow(handle, productionDeployResultSchema);
+      const version = await versionOf('production');
+      const app = await appVersion('production');
+      expect(
+        step,
+        result.finalState === finalState && version === 11 && app === '2.0.0',
+        `${says(result)} version ${version}, app ${app}`,
       );
     };
 
@@ -255,17 +277,11 @@ export async function runDemo(options: DemoOptions = {}): Promise<number> {
     // ── 3. approved deploy ──
     title('3. Production deploy of release 1, approved by three people');
     const deployA = await deploy(planA, '2.0.0', '8s', 2_000, APPROVERS.slice(0, 3));
-    const resultA = await followProgress(
-      deployA,
-      (l) => say(`  ${l}`),
-      productionDeployResultSchema,
-    );
-    expect(
+    await expectRelease1InProduction(
       '3. Deploy',
-      resultA.finalState === 'completed' &&
-        (await versionOf('production')) === 11 &&
-        (await appVersion('production')) === '2.0.0',
-      `deploy ${resultA.finalState}; production at version ${await versionOf('production')}, app ${await appVersion('production')}`,
+      deployA,
+      'completed',
+      (result) => `deploy ${result.finalState}; production at`,
     );
 
     say('  the application runs: customers sign up, webhooks arrive, recovery cases open…');
@@ -289,17 +305,11 @@ export async function runDemo(options: DemoOptions = {}): Promise<number> {
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ mode: 'fail', version: '3.0.0' }),
     });
-    const resultB = await followProgress(
-      deployB,
-      (l) => say(`  ${l}`),
-      productionDeployResultSchema,
-    );
-    expect(
+    await expectRelease1InProduction(
       '4. Automatic rollback',
-      resultB.finalState === 'rolled-back' &&
-        (await versionOf('production')) === 11 &&
-        (await appVersion('production')) === '2.0.0',
-      `deploy ${resultB.finalState} (${resultB.reason ?? ''}); production back at version ${await versionOf('production')}, app ${await appVersion('production')}`,
+      deployB,
+      'rolled-back',
+      (result) => `deploy ${result.finalState} (${result.reason ?? ''}); production back at`,
     );
 
     // ── 5. emergency rollback to migration 8 ──
@@ -362,11 +372,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<number> {
         '  carol signs and sends her approval of the data-losing rollback (signal "approveRollback")',
       );
     }
-    const resultR = await followProgress(
-      rollback,
-      (l) => say(`  ${l}`),
-      emergencyRollbackResultSchema,
-    );
+    const resultR = await follow(rollback, emergencyRollbackResultSchema);
     expect(
       '5. Emergency rollback',
       gate === 'approval' &&
@@ -389,11 +395,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<number> {
       summary: 'Status of production',
       details: 'Demo --status-only: changes nothing.',
     });
-    const resultS = await followProgress(
-      status,
-      (l) => say(`  ${l}`),
-      emergencyRollbackResultSchema,
-    );
+    const resultS = await follow(status, emergencyRollbackResultSchema);
     expect(
       '6. Status only',
       resultS.finalState !== 'failed' && (await versionOf('production')) === 8,

@@ -12,16 +12,13 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
-import { PgshiftError } from '../../errors';
+import { errorClass } from '../../errors';
 import { findFreePort } from '../../temporal/free-port';
 
 const run = promisify(execFile);
 
 /** The local stack cannot start on this machine as it is set up; the message says what to change. */
-export class LocalStackError extends PgshiftError {
-  readonly code = 'LocalStackError';
-  readonly exitCode = 2;
-}
+export class LocalStackError extends errorClass('LocalStackError', 2) {}
 
 /** Where Debian/Ubuntu install PostgreSQL server binaries; PGSHIFT_PG_BIN overrides. */
 export function findPostgresBin(): string {
