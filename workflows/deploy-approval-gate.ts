@@ -1,107 +1,41 @@
-import type { SignalDefinition, UpdateDefinition } from '@temporalio/common';
-import { ApplicationFailure, condition, log, setHandler } from '@temporalio/workflow';
-import type { z } from 'zod';
+import { condition, log, setHandler } from '@temporalio/workflow';
 import {
-  evaluateApproval,
-  evaluateRejection,
-  evaluateRollbackApproval,
+  DEPLOY_APPROVALS,
+  DEPLOY_CLOSE_REASONS,
+  describePayload,
+  validatePayload,
+  type CloseReasons,
+  type GateMessages,
+  type GateOutcome,
+  type Kind,
+} from './approval-channels';
+import {
   isFullyApproved,
   initialApprovalState,
   MAX_RECORDED_REFUSALS,
   missingRoles,
   revokeStaleGrants,
   type ApprovalContext,
-  type ApprovalDecision,
   type SignatureContext,
 } from './approval-policy';
 import {
-  approvalPayloadSchema,
   approvalsQuery,
-  approveRollbackSignal,
-  approveSignal,
-  EMERGENCY_APPROVER_ROLE,
-  rejectPayloadSchema,
-  rejectSignal,
-  rollbackApprovalPayloadSchema,
-  submitApprovalUpdate,
-  submitRejectionUpdate,
-  submitRollbackApprovalUpdate,
   type ApprovalState,
   type ApprovalUpdateResult,
   type RefusedApproval,
 } from './definitions';
 
-export type GateOutcome = 'approved' | 'rejected' | 'expired' | 'cancelled';
+export {
+  DEPLOY_APPROVALS,
+  ROLLBACK_APPROVAL,
+  type CloseReasons,
+  type GateChannel,
+  type GateMessages,
+  type GateOutcome,
+} from './approval-channels';
 
 /** The policy of one deploy's approval window (everything but the current time). */
 export type GateContext = Omit<ApprovalContext, 'now'>;
-
-type Kind = 'approval' | 'rejection';
-
-/** One way to decide: the signal and the update that carry it, judged by one pure policy function. */
-export interface GateChannel {
-  signal: SignalDefinition<[any]>;
-  update: UpdateDefinition<ApprovalUpdateResult, [any]>;
-  evaluate: (state: ApprovalState, payload: unknown, context: ApprovalContext) => ApprovalDecision;
-  /**
-   * The payload's shape: the update's validator refuses a malformed one before it enters
-   * history (a signal cannot be refused: its malformed payloads are recorded as refusals).
-   */
-  schema?: z.ZodType;
-}
-
-/** The messages a gate listens to: approvals, and rejections when the workflow has them. */
-export type GateMessages = { approval: GateChannel; rejection?: GateChannel };
-
-/** A production deploy: `approve`/`submitApproval` and `reject`/`submitRejection`. */
-export const DEPLOY_APPROVALS: GateMessages = {
-  approval: {
-    signal: approveSignal,
-    update: submitApprovalUpdate,
-    evaluate: evaluateApproval,
-    schema: approvalPayloadSchema,
-  },
-  rejection: {
-    signal: rejectSignal,
-    update: submitRejectionUpdate,
-    evaluate: evaluateRejection,
-    schema: rejectPayloadSchema,
-  },
-};
-
-/**
- * A data-losing emergency rollback: one approval by an emergency approver
- * (`approveRollback`/`submitRollbackApproval`); its roster is `{ emergency-approver: approvers }`.
- */
-export const ROLLBACK_APPROVAL: GateMessages = {
-  approval: {
-    signal: approveRollbackSignal,
-    update: submitRollbackApprovalUpdate,
-    schema: rollbackApprovalPayloadSchema,
-    evaluate: (state, payload, context) =>
-      evaluateRollbackApproval(state, payload, {
-        now: context.now,
-        initiator: context.initiator,
-        expiresAt: context.expiresAt,
-        approvers: context.roster[EMERGENCY_APPROVER_ROLE] ?? [],
-        ...(context.signatures
-          ? { signatures: context.signatures, planChecksum: context.planChecksum }
-          : {}),
-      }),
-  },
-};
-
-/** Why a gate closed, for the refusals of later attempts. */
-export type CloseReasons = (outcome: GateOutcome, state: ApprovalState) => string;
-
-const DEPLOY_CLOSE_REASONS: CloseReasons = (outcome, state) =>
-  outcome === 'approved'
-    ? 'the approval gate closed: every required role had approved and the deploy went ahead (use the cancelDeploy signal to stop it)'
-    : outcome === 'rejected'
-      ? `the deploy was already rejected by ${state.rejected?.approver}`
-      : outcome === 'cancelled'
-        ? 'the deploy was cancelled'
-        : `the approval window closed at ${state.expiresAt}`;
 
 /**
  * The approvals gate of a production deploy (and, with ROLLBACK_APPROVAL, of a data-losing
@@ -247,8 +181,11 @@ export class ApprovalGate {
     const decision = this.messages[kind]!.evaluate(this.state, payload, { ...context, now });
     this.state = decision.state;
     if (decision.accepted)
-      log.info(`${kind} accepted`, { ...describe(payload), missing: missingRoles(this.state) });
-    else log.warn(`${kind} refused`, { ...describe(payload), reason: decision.reason });
+      log.info(`${kind} accepted`, {
+        ...describePayload(payload),
+        missing: missingRoles(this.state),
+      });
+    else log.warn(`${kind} refused`, { ...describePayload(payload), reason: decision.reason });
     this.onChange(this.state);
     return decision.accepted
       ? { accepted: true, missingRoles: missingRoles(this.state) }
@@ -257,7 +194,7 @@ export class ApprovalGate {
 
   /** An attempt after the gate closed: refused, recorded and logged like any other. */
   private refuseLate(kind: Kind, payload: unknown, reason: string): ApprovalUpdateResult {
-    const { role, approver } = describe(payload);
+    const { role, approver } = describePayload(payload);
     const summary =
       kind === 'approval'
         ? role && approver
@@ -281,30 +218,4 @@ export class ApprovalGate {
     this.onChange(this.state);
     return { accepted: false, reason, missingRoles: missingRoles(this.state) };
   }
-}
-
-/** The role and approver of a payload when they are strings (for logs; never trusted otherwise). */
-function describe(payload: unknown): { role?: string; approver?: string } {
-  if (!payload || typeof payload !== 'object') return {};
-  const { role, approver } = payload as Record<string, unknown>;
-  return {
-    ...(typeof role === 'string' ? { role: role.slice(0, 100) } : {}),
-    ...(typeof approver === 'string' ? { approver: approver.slice(0, 200) } : {}),
-  };
-}
-
-/** An update validator: a payload that does not parse is refused before it enters history. */
-function validatePayload(kind: Kind, schema: z.ZodType | undefined, payload: unknown): void {
-  if (!schema) return;
-  const parsed = schema.safeParse(payload);
-  if (parsed.success) return;
-  const problems = parsed.error.issues
-    .slice(0, 5)
-    .map((issue) => `${issue.path.join('.') || 'payload'}: ${issue.message}`)
-    .join('; ');
-  throw ApplicationFailure.create({
-    type: 'MalformedPayload',
-    nonRetryable: true,
-    message: `malformed ${kind} refused: ${problems}`,
-  });
 }

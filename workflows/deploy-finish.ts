@@ -1,32 +1,14 @@
-import { allHandlersFinished, CancellationScope, condition } from '@temporalio/workflow';
+import { CancellationScope } from '@temporalio/workflow';
 import type { ApplicationFailure } from '@temporalio/workflow';
 import type { NotificationSeverity } from '../src/app/notify';
-import type { PlanRef } from '../src/migrations/types';
-import { quick } from './activity-proxies';
 import type { DeployFinalState, ProductionDeployResult } from './definitions';
-import type { ApprovalGate } from './deploy-approval-gate';
 import { deployReportMarkdown } from './deploy-report';
-import type { DeployRun } from './deploy-run';
-import { describeFailure } from './failures';
-import type { ProgressTracker } from './progress-tracker';
-
-/** What the end of a deploy reads. */
-export interface DeployEndContext {
-  environment: string;
-  plan: PlanRef;
-  initiator: string;
-  workflowId: string;
-  top: number;
-  tracker: ProgressTracker;
-  run: DeployRun;
-  gate: ApprovalGate;
-  tell: (severity: NotificationSeverity, title: string, text: string) => Promise<void>;
-  record: (status: string, reason?: string) => Promise<void>;
-}
+import type { DeployEnding, DeployRun } from './deploy-run';
+import { finishRun, skipPendingSteps, writeRunReport } from './steps/finish-run';
 
 /** How the deploy ended: a final state, or a refusal before any change; and a cancellation. */
-export interface DeployEnding {
-  ending?: { finalState: DeployFinalState; reason: string };
+export interface DeployOutcome {
+  ending?: DeployEnding;
   refusal?: ApplicationFailure;
   cancelled?: unknown;
 }
@@ -44,79 +26,85 @@ const NOTIFY_SEVERITY: Record<DeployFinalState, NotificationSeverity> = {
  * notify, write the report, then rethrow a refusal or a cancellation.
  */
 export function finishDeploy(
-  ctx: DeployEndContext,
-  { ending, refusal, cancelled }: DeployEnding,
-  facts: { waiver?: { reason: string; by: string }; highRisk: boolean; riskReasons: string[] },
+  run: DeployRun,
+  { ending, refusal, cancelled }: DeployOutcome,
 ): Promise<ProductionDeployResult> {
-  const { environment, plan, initiator, workflowId, top, tracker, run, gate, tell, record } = ctx;
-  const waiver = facts.waiver;
+  const { environment, tracker, gate } = run;
   return CancellationScope.nonCancellable(async () => {
     gate.close(
       ending
         ? `the deploy has ended (${ending.finalState})`
         : 'the deploy was refused before its approval gate',
     );
-    const endReason = ending?.reason ?? refusal?.message ?? '';
-    for (const step of tracker.progress.steps)
-      if (step.status === 'pending' && step.name !== 'report')
-        tracker.skip(step.name, `not reached: ${ending?.finalState ?? 'refused'}`);
+    skipPendingSteps(tracker, `not reached: ${ending?.finalState ?? 'refused'}`, ['report']);
     if (!ending) {
-      await tell('warning', `Deploy to ${environment} refused`, endReason);
+      const reason = refusal!.message;
+      await run.tell('warning', `Deploy to ${environment} refused`, reason);
       tracker.skip('report', 'no report for a refused deploy');
-      tracker.finish('refused', endReason);
-      await condition(allHandlersFinished);
-      throw refusal!;
+      await finishRun(tracker, {
+        finalState: 'refused',
+        detail: reason,
+        rethrow: refusal,
+        waitForHandlers: true,
+      });
     }
-    const { finalState, reason } = ending;
-    if (run.backup) await record(finalState, reason);
-    const endedAt =
-      finalState === 'completed' ? top : finalState === 'rolled-back' ? run.fromVersion : undefined;
-    await tell(
+    const { finalState, reason } = ending!;
+    if (run.backup) await run.record(finalState, reason);
+    await run.tell(
       NOTIFY_SEVERITY[finalState],
       `Deploy to ${environment} ${finalState}`,
       `${reason}${run.compensation ? `\nCompensation: ${run.compensation.detail}` : ''}`,
     );
-    const result: ProductionDeployResult = {
-      finalState,
-      environment,
-      planChecksum: plan.checksum,
-      reason,
-      approvals: gate.state,
-      steps: tracker.progress.steps,
-      fromVersion: run.fromVersion,
-      ...(endedAt !== undefined ? { toVersion: endedAt } : {}),
-      targetVersion: top,
-      ...(run.backup ? { backupId: run.backup.id } : {}),
-      ...(waiver ? { rehearsalWaiver: waiver } : {}),
-      ...(run.trigger ? { trigger: run.trigger.kind } : {}),
-      ...(run.compensation ? { compensation: run.compensation.detail } : {}),
-      ...(run.appVersionBefore ? { appVersionBefore: run.appVersionBefore } : {}),
-      ...(run.appVersionAfter ? { appVersionAfter: run.appVersionAfter } : {}),
-      highRisk: facts.highRisk,
-      ...(facts.riskReasons.length ? { riskReasons: facts.riskReasons } : {}),
-    };
+    const result = deployResult(run, ending!);
     tracker.start('report', 'writing the deploy report');
-    try {
-      const report = await quick.writeReport.executeWithOptions(
-        { summary: 'write deploy report' },
-        [
-          {
-            workflowId,
-            kind: 'deploy',
-            markdown: deployReportMarkdown(workflowId, initiator, result),
-            data: result,
-          },
-        ],
-      );
-      result.reportPath = report.path;
-      tracker.complete('report', report.path);
-    } catch (error) {
-      tracker.fail('report', describeFailure(error).message);
-    }
+    const reportPath = await writeRunReport(tracker, 'report', {
+      workflowId: run.workflowId,
+      kind: 'deploy',
+      summary: 'write deploy report',
+      markdown: deployReportMarkdown(run.workflowId, run.initiator, result),
+      data: result,
+    });
+    if (reportPath) result.reportPath = reportPath;
     result.steps = tracker.progress.steps;
-    tracker.finish(finalState, `${finalState}: ${reason}`);
-    await condition(allHandlersFinished);
-    if (cancelled) throw cancelled;
+    await finishRun(tracker, {
+      finalState,
+      detail: `${finalState}: ${reason}`,
+      rethrow: cancelled,
+      waitForHandlers: true,
+    });
     return result;
   });
+}
+
+/** What the deploy returns (and its report's data): the contract's result, every field. */
+function deployResult(
+  run: DeployRun,
+  { finalState, reason }: DeployEnding,
+): ProductionDeployResult {
+  const riskReasons = run.validation?.riskReasons ?? [];
+  const endedAt =
+    finalState === 'completed'
+      ? run.top
+      : finalState === 'rolled-back'
+        ? run.fromVersion
+        : undefined;
+  return {
+    finalState,
+    environment: run.environment,
+    planChecksum: run.plan.checksum,
+    reason,
+    approvals: run.gate.state,
+    steps: run.tracker.progress.steps,
+    fromVersion: run.fromVersion,
+    ...(endedAt !== undefined ? { toVersion: endedAt } : {}),
+    targetVersion: run.top,
+    ...(run.backup ? { backupId: run.backup.id } : {}),
+    ...(run.waiver ? { rehearsalWaiver: run.waiver } : {}),
+    ...(run.trigger ? { trigger: run.trigger.kind } : {}),
+    ...(run.compensation ? { compensation: run.compensation.detail } : {}),
+    ...(run.appVersionBefore ? { appVersionBefore: run.appVersionBefore } : {}),
+    ...(run.appVersionAfter ? { appVersionAfter: run.appVersionAfter } : {}),
+    highRisk: (run.validation?.highRisk ?? false) || run.options.highRisk === true,
+    ...(riskReasons.length ? { riskReasons } : {}),
+  };
 }

@@ -1,5 +1,5 @@
 import type { ProductionDeployResult } from './definitions';
-import { runHeader, stepsTable } from './text';
+import { runHeader, stepsSection } from './text';
 
 const TITLE: Record<ProductionDeployResult['finalState'], string> = {
   completed: 'COMPLETED',
@@ -49,10 +49,7 @@ export function deployReportMarkdown(
         ]
       : ['No approval gate was reached.']),
     '',
-    '## Steps',
-    '',
-    ...stepsTable(result.steps),
-    '',
+    ...stepsSection(result.steps),
   ];
   return lines.join('\n');
 }

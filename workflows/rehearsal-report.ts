@@ -1,5 +1,5 @@
 import type { StagingRehearsalResult } from './definitions';
-import { escapeCell, runHeader, stepsTable } from './text';
+import { escapeCell, runHeader, stepsSection } from './text';
 
 const MARK = { passed: '✅ passed', failed: '❌ failed', skipped: '➖ skipped' } as const;
 
@@ -27,10 +27,7 @@ export function rehearsalReportMarkdown(
     '|---|---|---|',
     ...result.criteria.map((c) => `| ${c.name} | ${MARK[c.status]} | ${escapeCell(c.detail)} |`),
     '',
-    '## Steps',
-    '',
-    ...stepsTable(result.steps),
-    '',
+    ...stepsSection(result.steps),
   ];
   return lines.join('\n');
 }

@@ -121,3 +121,45 @@ export function authorizationOf(
     ...(glass ? { breakGlass: glass } : {}),
   };
 }
+
+/** What holds a run's approvals and judges them with the current keys (the gate). */
+export interface SignatureHolder {
+  readonly signatures: SignatureContext | undefined;
+  refreshSignatures(signatures: SignatureContext): unknown;
+}
+
+/**
+ * The approver keys one run judges with: those verified at its start, replaced when
+ * `reloadApprovalKeys` arrives (registered at construction, before the first await) and when
+ * the gate re-reads them before it opens; the start's initiator key and nonces are kept.
+ */
+export class RunSignatures {
+  current: SignatureContext | undefined;
+
+  constructor(
+    private readonly environment: string,
+    private readonly holder: SignatureHolder,
+    listen: boolean,
+  ) {
+    if (listen)
+      listenForKeyReloads(
+        environment,
+        () => holder.signatures ?? this.current,
+        (fresh) => {
+          this.current = fresh;
+          holder.refreshSignatures(fresh);
+        },
+      );
+  }
+
+  /** Re-reads the keys, keeping what this run's start established (initiator key, nonces). */
+  async reload(): Promise<SignatureContext> {
+    const fresh = await loadSignatureContext(this.environment);
+    this.current = {
+      ...(this.holder.signatures ?? this.current ?? fresh),
+      required: fresh.required,
+      allowedSigners: fresh.allowedSigners,
+    };
+    return this.current;
+  }
+}

@@ -47,6 +47,11 @@ export function stepsTable(steps: Step[]): string[] {
   ];
 }
 
+/** The closing section of a run's report: its steps with their times. */
+export function stepsSection(steps: Step[]): string[] {
+  return ['## Steps', '', ...stepsTable(steps), ''];
+}
+
 /** `name: detail; …` of the checks that failed. */
 export function failedChecks(report: VerificationReport): string {
   return report.checks

@@ -8,11 +8,18 @@ import { z } from 'zod';
 /** A person's name as the inputs and payloads carry it (never a credential). */
 export const person = z.string().trim().min(1, 'expected a name').max(200);
 
+/** The reason a person gives for a decision (`a rejection needs a reason` when empty). */
+export const reasonFor = (decision: string) =>
+  z.string().trim().min(1, `${decision} needs a reason`).max(2000);
+
 /** A signed decision: the canonical statement and its `ssh-keygen -Y sign -n pgshift` signature. */
 export const signedFields = {
   statement: z.string().max(5000).optional(),
   signature: z.string().max(5000).optional(),
 };
+
+/** A decision with its reason, signed when signatures are required (a rejection, a cancel). */
+const signedReason = (decision: string) => ({ reason: reasonFor(decision), ...signedFields });
 
 /** `approve` signal and `submitApproval` update: one role granted by one person for one plan. */
 export const approvalPayloadSchema = z.object({
@@ -29,18 +36,13 @@ export const approvalPayloadSchema = z.object({
 export type ApprovalPayload = z.infer<typeof approvalPayloadSchema>;
 
 /** `reject` signal and `submitRejection` update: ends a waiting deploy with no change made. */
-export const rejectPayloadSchema = z.object({
-  approver: person,
-  reason: z.string().trim().min(1, 'a rejection needs a reason').max(2000),
-  ...signedFields,
-});
+export const rejectPayloadSchema = z.object({ approver: person, ...signedReason('a rejection') });
 export type RejectPayload = z.infer<typeof rejectPayloadSchema>;
 
 /** `approveRollback` signal: the one approval a data-losing emergency rollback needs. */
-export const rollbackApprovalPayloadSchema = z.object({
-  approver: person,
-  comment: z.string().max(2000).optional(),
-  ...signedFields,
+export const rollbackApprovalPayloadSchema = approvalPayloadSchema.omit({
+  role: true,
+  planChecksum: true,
 });
 export type RollbackApprovalPayload = z.infer<typeof rollbackApprovalPayloadSchema>;
 
@@ -48,11 +50,7 @@ export type RollbackApprovalPayload = z.infer<typeof rollbackApprovalPayloadSche
 export const EMERGENCY_APPROVER_ROLE = 'emergency-approver';
 
 /** `cancelDeploy` signal: stop a waiting deploy (nothing applied yet) or compensate a running one. */
-export const cancelPayloadSchema = z.object({
-  by: person,
-  reason: z.string().trim().min(1, 'a cancellation needs a reason').max(2000),
-  ...signedFields,
-});
+export const cancelPayloadSchema = z.object({ by: person, ...signedReason('a cancellation') });
 export type CancelPayload = z.infer<typeof cancelPayloadSchema>;
 
 export const approvalUpdateResultSchema = z.object({

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import {
   approvalStateSchema,
   person,
+  reasonFor,
   signedFields,
   type ApprovalPayload,
   type ApprovalUpdateResult,
@@ -41,7 +42,7 @@ export const submitRejectionUpdate = defineUpdate<ApprovalUpdateResult, [RejectP
  * differs from the one the ledger recorded at apply time (recorded in pgshift.repairs).
  */
 export const acceptChangedRollbackSchema = z.object({
-  reason: z.string().trim().min(1, 'accepting a changed rollback file needs a reason').max(2000),
+  reason: reasonFor('accepting a changed rollback file'),
 });
 
 /** A recorded reason and who gave it (a rehearsal waiver, a break-glass). */
@@ -74,11 +75,28 @@ export type ProductionDeployInput = z.input<typeof productionDeployInputSchema>;
 
 // ── result ──
 
+/**
+ * What a deploy or rollback changed: the database's versions before and after, the backup it
+ * took, the application's versions (a deploy's result, a pgshift.deployments row).
+ */
+export const changeFields = {
+  fromVersion: z.number().optional(),
+  toVersion: z.number().optional(),
+  backupId: z.string().optional(),
+  appVersionBefore: z.string().optional(),
+  appVersionAfter: z.string().optional(),
+};
+
 export const DEPLOY_FINAL_STATES = [
+  /** Applied, verified, and within the thresholds for the whole monitoring window. */
   'completed',
+  /** An approver rejected it, or it was cancelled before any change. */
   'rejected',
+  /** The approval window closed first; nothing was changed. */
   'approval-expired',
+  /** A trigger fired (or a cancellation came) after a change, and compensation undid it. */
   'rolled-back',
+  /** Compensation itself failed: a person must look. */
   'failed-needs-attention',
 ] as const;
 export type DeployFinalState = (typeof DEPLOY_FINAL_STATES)[number];
@@ -92,18 +110,15 @@ export const productionDeployResultSchema = z.strictObject({
   reason: z.string().optional(),
   approvals: approvalStateSchema.optional(),
   steps: z.array(stepSchema),
-  /** The version before the deploy, where it ended (completed or rolled back), the plan's newest. */
-  fromVersion: z.number().optional(),
-  toVersion: z.number().optional(),
+  /** The version before the deploy and where it ended (completed or rolled back); the backup; the application. */
+  ...changeFields,
+  /** The plan's newest version. */
   targetVersion: z.number().optional(),
-  backupId: z.string().optional(),
   rehearsalWaiver: reasonBySchema.optional(),
   /** The rollback trigger that fired (`migration-failure`, `error-rate`, `cancelled`, …). */
   trigger: z.string().optional(),
   /** What compensation did. */
   compensation: z.string().optional(),
-  appVersionBefore: z.string().optional(),
-  appVersionAfter: z.string().optional(),
   highRisk: z.boolean().optional(),
   riskReasons: z.array(z.string()).optional(),
   reportPath: z.string().optional(),

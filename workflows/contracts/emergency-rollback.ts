@@ -9,7 +9,7 @@ import {
   type ApprovalUpdateResult,
   type RollbackApprovalPayload,
 } from './approvals';
-import { acceptChangedRollbackSchema, reasonBySchema } from './deploy';
+import { acceptChangedRollbackSchema, changeFields, reasonBySchema } from './deploy';
 import { durationSchema } from './durations';
 import { migrationPlanSchema } from './plan';
 import { stepSchema } from './progress';
@@ -110,16 +110,20 @@ export const rollbackImpactSchema = z.strictObject({
   /** src/rollback/impact.ts `DataLossItem`: what the rollback file of `version` destroys. */
   dataLoss: z.array(
     z.strictObject({
+      // where: the rollback file of `version`, and the statement's line
       version: z.number(),
+      file: z.string(),
+      line: z.number(),
+      // what: the statement's kind and the object it destroys
       kind: z.enum(LOSS_KINDS),
       schema: z.string().optional(),
       table: z.string(),
       column: z.string().optional(),
-      file: z.string(),
-      line: z.number(),
+      // how much: whether it exists now, and its rows (estimated when counting took too long)
       exists: z.boolean(),
       rows: z.number().nullable(),
       estimated: z.boolean().optional(),
+      /** Why a statement that is not a plain drop counts as possibly losing data. */
       reason: z.string().optional(),
     }),
   ),
@@ -148,11 +152,7 @@ const deploymentRecordSchema = z.strictObject({
   workflowId: z.string(),
   kind: z.enum(['deploy', 'rollback']),
   planChecksum: z.string().optional(),
-  fromVersion: z.number().optional(),
-  toVersion: z.number().optional(),
-  backupId: z.string().optional(),
-  appVersionBefore: z.string().optional(),
-  appVersionAfter: z.string().optional(),
+  ...changeFields,
   status: z.string(),
   reason: z.string().optional(),
   startedAt: z.string().optional(),

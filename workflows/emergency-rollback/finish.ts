@@ -2,9 +2,9 @@ import { CancellationScope, patched } from '@temporalio/workflow';
 import type { EmergencyPolicy } from '../../activities/impact';
 import type { DeploymentRecord } from '../../src/records/deployments';
 import { quick } from '../activity-proxies';
+import { finishRun, skipPendingSteps, writeRunReport } from '../steps/finish-run';
 import { recordRun } from '../steps/record';
 import type { EmergencyRollbackResult } from '../definitions';
-import { describeFailure } from '../failures';
 import { GUIDE_LABEL } from '../incident-report';
 import { FINISHING_STEPS } from './choose';
 import { startArchive } from './restore';
@@ -30,14 +30,11 @@ export function finishRollback(
   return CancellationScope.nonCancellable(async () => {
     const { tracker, incident } = run;
     run.approval.close(`the rollback has ended (${incident.finalState})`);
-    for (const step of tracker.progress.steps)
-      if (step.status === 'pending' && !FINISHING_STEPS.includes(step.name))
-        tracker.skip(
-          step.name,
-          incident.finalState === 'completed'
-            ? 'not needed'
-            : `not reached (${incident.finalState})`,
-        );
+    skipPendingSteps(
+      tracker,
+      incident.finalState === 'completed' ? 'not needed' : `not reached (${incident.finalState})`,
+      FINISHING_STEPS,
+    );
     await recordRollback(run, deploy);
     if (incident.executed && policy)
       incident.schedulePostMortem(Date.now() + policy.postMortemDueInMs);
@@ -45,11 +42,11 @@ export function finishRollback(
       ? await documentOnce(run)
       : await documentTwice(run);
     const { type, finalState, reason } = describe(run);
-    tracker.finish(
+    await finishRun(tracker, {
       finalState,
-      `${GUIDE_LABEL[type]} ${finalState}${reason ? `: ${reason}` : ''} — ${result.timing}`,
-    );
-    incident.rethrowCancellation();
+      detail: `${GUIDE_LABEL[type]} ${finalState}${reason ? `: ${reason}` : ''} — ${result.timing}`,
+      rethrow: incident.cancelled,
+    });
     return result;
   });
 }
@@ -110,17 +107,14 @@ async function writeDocument(
   const data = incident.result(tracker.progress.steps, run.approval.facts(), {
     ...(first ? {} : { incidentMarkdown: markdown }),
   });
-  try {
-    const report = await quick.writeReport.executeWithOptions(
-      { summary: `write incident document ${run.incidentId}` },
-      [{ workflowId: run.incidentId, kind: 'incident', markdown, data }],
-    );
-    tracker.complete('incident document', report.path);
-    return { ...data, incidentPath: report.path };
-  } catch (error) {
-    tracker.fail('incident document', describeFailure(error).message);
-    return data;
-  }
+  const incidentPath = await writeRunReport(tracker, 'incident document', {
+    workflowId: run.incidentId,
+    kind: 'incident',
+    summary: `write incident document ${run.incidentId}`,
+    markdown,
+    data,
+  });
+  return incidentPath ? { ...data, incidentPath } : data;
 }
 
 /** The rollback in pgshift.deployments; the deploy it undid is marked rolled back. */

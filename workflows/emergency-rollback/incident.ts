@@ -131,8 +131,9 @@ export class Incident {
     this.note(`${this.state}: ${this.why}`);
   }
 
-  rethrowCancellation(): void {
-    if (this.cancellation) throw this.cancellation;
+  /** The cancellation the run absorbed to finish cleanly (rethrown at the very end). */
+  get cancelled(): unknown {
+    return this.cancellation;
   }
 
   schedulePostMortem(dueMs: number): void {

@@ -20,12 +20,11 @@ import { showDetails } from '../deploy-monitoring';
 import { GUIDE_LABEL } from '../incident-report';
 import { ENVIRONMENT_LEASE_PATCH } from '../lease/definitions';
 import { EnvironmentLease } from '../lease/lease-client';
-import type { SignatureContext } from '../approval-policy';
 import { ProgressTracker } from '../progress-tracker';
 import {
   authorizationOf,
-  listenForKeyReloads,
   loadSignatureContext,
+  RunSignatures,
   SIGNED_APPROVALS_PATCH,
   verifySignedStart,
 } from '../signed-approvals';
@@ -106,16 +105,7 @@ export async function emergencyRollback(
   // ── the rollback ──
   // Signed decisions (keys from the worker's config); older histories replay without them.
   const signed = patched(SIGNED_APPROVALS_PATCH);
-  let signatures: SignatureContext | undefined;
-  if (signed)
-    listenForKeyReloads(
-      environment,
-      () => context.approval.signatures ?? signatures,
-      (fresh) => {
-        signatures = fresh;
-        context.approval.refreshSignatures(fresh);
-      },
-    );
+  const keys = new RunSignatures(environment, context.approval, signed);
   let run: RollbackRun | undefined;
   let deploy: DeploymentRecord | undefined;
   try {
@@ -124,7 +114,7 @@ export async function emergencyRollback(
       [{ environment }],
     );
     if (signed) {
-      signatures = verifySignedStart(
+      keys.current = verifySignedStart(
         await loadSignatureContext(environment),
         initiator,
         plan?.checksum,
@@ -144,6 +134,7 @@ export async function emergencyRollback(
       context.authorize = () =>
         authorizationOf('rollback', input, context.approval.state, input.breakGlass);
     }
+    const signatures = keys.current;
     context.approval.open(
       policy.approvers,
       startedMs + durations.approvalTimeoutMs,
@@ -151,15 +142,7 @@ export async function emergencyRollback(
         ? {
             signatures,
             ...(plan ? { planChecksum: plan.checksum } : {}),
-            reload: async () => {
-              const fresh = await loadSignatureContext(environment);
-              signatures = {
-                ...(context.approval.signatures ?? signatures ?? fresh),
-                required: fresh.required,
-                allowedSigners: fresh.allowedSigners,
-              };
-              return signatures;
-            },
+            reload: () => keys.reload(),
           }
         : undefined,
     );

@@ -15,6 +15,8 @@
  * - it continues-as-new with its holder and queue when the history grows, and ends itself
  *   after `idleTimeout` without holder or requester.
  *
+ * Its state machine is in lease-state.ts; this file is the handlers and the main loop.
+ *
  * Temporal serialises the signals of one workflow id, so two requests can never both be
  * granted, and the lease survives worker restarts like any workflow.
  */
@@ -29,7 +31,6 @@ import {
 } from '@temporalio/workflow';
 import type { LeaseActivities } from '../../activities/lease';
 import {
-  describeLeaseHolder,
   leaseGrantedSignal,
   leaseHolderQuery,
   leaseLastReleaseQuery,
@@ -39,11 +40,9 @@ import {
   leaseRequestSignal,
   type EnvironmentLeaseInput,
   type EnvironmentLeaseResult,
-  type LeaseGrant,
-  type LeaseRefusal,
-  type LeaseRelease,
   type LeaseRequest,
 } from './definitions';
+import { LeaseState } from './lease-state';
 
 const DEFAULT_HOLDER_CHECK_INTERVAL = '1m';
 const DEFAULT_IDLE_TIMEOUT = '10m';
@@ -54,133 +53,81 @@ const { leaseHolderStatus } = proxyActivities<LeaseActivities>({
   retry: { initialInterval: '1s', maximumInterval: '10s', maximumAttempts: 3 },
 });
 
-const sameRun = (
-  a: { workflowId: string; runId: string },
-  b: { workflowId: string; runId: string },
-) => a.workflowId === b.workflowId && a.runId === b.runId;
-
 export async function environmentLease(
   input: EnvironmentLeaseInput,
 ): Promise<EnvironmentLeaseResult> {
   const { environment } = input;
-  let holder: LeaseGrant | undefined = input.holder;
-  const queue: LeaseRequest[] = [...(input.queue ?? [])];
-  let lastRelease: LeaseRelease | undefined = input.lastRelease;
-  /** Signals owed to requesters (refusals, repeated grants), sent by the main loop. */
-  const outbox: Array<{ to: LeaseRequest; refusal?: LeaseRefusal; grant?: LeaseGrant }> = [];
+  const state = new LeaseState(environment, input);
 
-  const releaseHolder = (how: string) => {
-    if (!holder) return;
-    lastRelease = { holder, releasedAt: new Date().toISOString(), how };
-    log.info(`lease on ${environment} released (${how}) by ${describeLeaseHolder(holder)}`);
-    holder = undefined;
-  };
-
-  setHandler(leaseRequestSignal, (request) => {
-    if (holder && sameRun(holder, request)) {
-      // The holder asks again (a retried activity, or a second acquire of the same run): it
-      // keeps the lease and is told so again under the request id it now waits for.
-      holder = { ...holder, requestId: request.requestId, purpose: request.purpose };
-      outbox.push({ to: request, grant: holder });
-      return;
-    }
-    if (queue.some((waiting) => waiting.requestId === request.requestId)) return;
-    const ahead = holder ?? queue[0];
-    if (request.wait === 'refuse' && ahead) {
-      outbox.push({
-        to: request,
-        refusal: { requestId: request.requestId, environment, holder: ahead },
-      });
-      return;
-    }
-    queue.push(request);
-  });
-
-  setHandler(leaseReleaseSignal, (release) => {
-    // By run: a waiter that gave up just as the grant crossed its withdrawal lets go too.
-    if (holder && sameRun(holder, release)) {
-      releaseHolder('released');
-      return;
-    }
-    const index = queue.findIndex((waiting) => waiting.requestId === release.requestId);
-    if (index >= 0) queue.splice(index, 1);
-  });
-
-  setHandler(leaseHolderQuery, () => holder ?? null);
-  setHandler(leaseQueueQuery, () => queue);
-  setHandler(leaseLastReleaseQuery, () => lastRelease ?? null);
+  setHandler(leaseRequestSignal, (request) => state.request(request));
+  setHandler(leaseReleaseSignal, (release) => state.release(release));
+  setHandler(leaseHolderQuery, () => state.holder ?? null);
+  setHandler(leaseQueueQuery, () => state.queue);
+  setHandler(leaseLastReleaseQuery, () => state.lastRelease ?? null);
 
   const maxEvents = input.maxHistoryEvents ?? DEFAULT_MAX_HISTORY_EVENTS;
   const shouldContinueAsNew = () =>
     workflowInfo().continueAsNewSuggested || workflowInfo().historyLength >= maxEvents;
 
-  /** Signals a requester's run; false when that run no longer exists or has closed. */
-  const signalRequester = async (
-    to: LeaseRequest,
-    send: (handle: ReturnType<typeof getExternalWorkflowHandle>) => Promise<void>,
-  ): Promise<boolean> => {
-    try {
-      await send(getExternalWorkflowHandle(to.workflowId, to.runId));
-      return true;
-    } catch (error) {
-      log.warn(`cannot signal ${to.workflowId} (${to.runId}): ${(error as Error).message}`);
-      return false;
-    }
-  };
-
   for (;;) {
-    while (outbox.length) {
-      const { to, refusal, grant } = outbox.shift()!;
+    while (state.outbox.length) {
+      const { to, refusal, grant } = state.outbox.shift()!;
       if (refusal) await signalRequester(to, (h) => h.signal(leaseRefusedSignal, refusal));
       if (grant) await signalRequester(to, (h) => h.signal(leaseGrantedSignal, grant));
     }
     if (shouldContinueAsNew()) {
       // Handlers are synchronous, so nothing is half done; queued signals carry over.
-      await continueAsNew<typeof environmentLease>({
-        ...input,
-        holder,
-        queue,
-        lastRelease,
-      });
+      await continueAsNew<typeof environmentLease>({ ...input, ...state.carried });
     }
 
-    if (!holder) {
-      const next = queue.shift();
+    if (!state.holder) {
+      const next = state.grantNext();
       if (next) {
-        const grant: LeaseGrant = { ...next, environment, grantedAt: new Date().toISOString() };
-        holder = grant;
-        log.info(`lease on ${environment} granted to ${describeLeaseHolder(grant)}`);
-        if (!(await signalRequester(next, (h) => h.signal(leaseGrantedSignal, grant))))
-          releaseHolder('gone before the grant');
+        const { request, grant } = next;
+        if (!(await signalRequester(request, (h) => h.signal(leaseGrantedSignal, grant))))
+          state.releaseHolder('gone before the grant');
         continue;
       }
       const woken = await condition(
-        () =>
-          queue.length > 0 || outbox.length > 0 || holder !== undefined || shouldContinueAsNew(),
+        () => !state.idle || shouldContinueAsNew(),
         input.idleTimeout ?? DEFAULT_IDLE_TIMEOUT,
       );
-      if (!woken && !queue.length && !outbox.length && !holder && !shouldContinueAsNew())
-        return { environment, lastRelease: lastRelease ?? null };
+      if (!woken && state.idle && !shouldContinueAsNew())
+        return { environment, lastRelease: state.lastRelease ?? null };
       continue;
     }
 
-    const current = holder;
+    const current = state.holder;
     const changed = await condition(
-      () => holder !== current || outbox.length > 0 || shouldContinueAsNew(),
+      () => state.holder !== current || state.outbox.length > 0 || shouldContinueAsNew(),
       input.holderCheckInterval ?? DEFAULT_HOLDER_CHECK_INTERVAL,
     );
-    if (changed || holder !== current) continue;
+    if (changed || state.holder !== current) continue;
     try {
       const status = await leaseHolderStatus({
         workflowId: current.workflowId,
         runId: current.runId,
       });
-      if (!status.running && holder === current) releaseHolder(status.status);
+      if (!status.running && state.holder === current) state.releaseHolder(status.status);
     } catch (error) {
       // Unknown is not closed: keep the holder and look again at the next check.
       log.warn(
         `cannot describe the lease holder ${current.workflowId}: ${(error as Error).message}`,
       );
     }
+  }
+}
+
+/** Signals a requester's run; false when that run no longer exists or has closed. */
+async function signalRequester(
+  to: LeaseRequest,
+  send: (handle: ReturnType<typeof getExternalWorkflowHandle>) => Promise<void>,
+): Promise<boolean> {
+  try {
+    await send(getExternalWorkflowHandle(to.workflowId, to.runId));
+    return true;
+  } catch (error) {
+    log.warn(`cannot signal ${to.workflowId} (${to.runId}): ${(error as Error).message}`);
+    return false;
   }
 }
