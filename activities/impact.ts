@@ -1,12 +1,13 @@
 import { parseDuration } from '../src/config/duration';
 import { isProductionTier } from '../src/config/load';
 import { withClient } from '../src/migrations/database';
-import type { MigrationPlan } from '../src/migrations/types';
+import type { PlanArgument } from '../src/migrations/types';
 import { assessRollbackImpact, type RollbackImpact } from '../src/rollback/impact';
 import { DEFAULT_THRESHOLDS, type Thresholds } from '../src/verify/thresholds';
 import { everyoneOnRoster } from '../workflows/approval-policy';
 import type { ActivityDeps, OnEnvironment } from './deps';
 import { asActivity, databaseUrlOf, fromSettings } from './deps';
+import { resolvePlan } from './plan-store';
 
 export type { RollbackImpact } from '../src/rollback/impact';
 
@@ -35,13 +36,14 @@ export function createImpactActivities(deps: ActivityDeps) {
   return {
     /** Which migrations a rollback to `target` reverts and which tables and columns lose data. */
     async assessRollbackImpact(
-      input: OnEnvironment<{ plan: MigrationPlan; target: number }>,
+      input: OnEnvironment<{ plan: PlanArgument; target: number }>,
     ): Promise<RollbackImpact> {
-      return asActivity(() =>
-        withClient(databaseUrlOf(deps, input.environment), (client) =>
-          assessRollbackImpact(client, input.plan, input.target),
-        ),
-      );
+      return asActivity(async () => {
+        const plan = await resolvePlan(deps, input.plan);
+        return withClient(databaseUrlOf(deps, input.environment), (client) =>
+          assessRollbackImpact(client, plan, input.target),
+        );
+      });
     },
 
     /** The environment's `emergency` settings, rollback window and thresholds from the worker's config. */

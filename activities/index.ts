@@ -18,7 +18,7 @@ export type { ActivityDeps } from './deps';
 /** Every activity of pgshift, built from its dependencies (config, environment variables). */
 export function createActivities(deps: ActivityDeps) {
   return {
-    ...createPlanActivities(),
+    ...createPlanActivities(deps),
     ...createMigrateActivities(deps),
     ...createBackupActivities(deps),
     ...createVerifyActivities(deps),

@@ -11,6 +11,7 @@ import { LockWaitTimeoutError } from '../src/migrations/errors';
 import type {
   LockWaitInfo,
   MigrationPlan,
+  PlanArgument,
   RunResult,
   RunnerOptions,
 } from '../src/migrations/types';
@@ -26,6 +27,7 @@ import { asActivity, databaseUrlOf, runnerOptionsFor } from './deps';
 import { withHeartbeat, type Heartbeat } from './heartbeat';
 import { signalLockWaits } from './lock-wait-signal';
 import { assertPlanIntegrity } from './plan';
+import { resolvePlan } from './plan-store';
 import { refuseRehearsalOfProduction } from './tier';
 import { lazyTemporalClient } from './temporal-client';
 
@@ -43,8 +45,26 @@ export interface RunSummary {
   direction: 'up' | 'down';
   fromVersion: number;
   toVersion: number;
+  /**
+   * The migrations this step applied (or reverted), in order: the first APPLIED_LISTED of them
+   * (a result is a summary: the history must not grow with the size of the plan).
+   */
   applied: { version: number; name: string; durationMs: number }[];
+  /** How many it applied in all (absent in older histories: `applied.length` then). */
+  appliedCount?: number;
   failed?: { version: number; name: string; error: string };
+}
+
+/** How many applied migrations a RunSummary lists by name. */
+export const APPLIED_LISTED = 50;
+
+/** `summary` with its `applied` list cut to APPLIED_LISTED entries and the full count. */
+function listedOnly(summary: RunSummary): RunSummary {
+  return {
+    ...summary,
+    applied: summary.applied.slice(0, APPLIED_LISTED),
+    appliedCount: summary.applied.length,
+  };
 }
 
 function summarise(environment: string, run: RunResult): RunSummary {
@@ -143,12 +163,12 @@ async function summariseFromLedger(
             durationMs: ranNow.get(e.version) ?? 0,
           }));
   const summary = summarise(environment, run);
-  return {
+  return listedOnly({
     ...summary,
     fromVersion: Math.max(0, ...beforeVersions),
     toVersion: Math.max(0, ...nowVersions),
     applied,
-  };
+  });
 }
 
 /**
@@ -230,12 +250,13 @@ export function createMigrateActivities(deps: ActivityDeps) {
   const temporal = deps.client ? lazyTemporalClient(deps.client) : undefined;
   return {
     async readMigrationState(
-      input: OnEnvironment<{ plan: MigrationPlan }>,
+      input: OnEnvironment<{ plan: PlanArgument }>,
     ): Promise<MigrationState> {
-      return asActivity(() => {
+      return asActivity(async () => {
         refuseRehearsalOfProduction(deps, input.environment);
+        const plan = await resolvePlan(deps, input.plan);
         return withClient(databaseUrlOf(deps, input.environment), async (client) => {
-          const status = await readStatus(client, input.plan);
+          const status = await readStatus(client, plan);
           return {
             environment: input.environment,
             currentVersion: status.currentVersion,
@@ -254,28 +275,29 @@ export function createMigrateActivities(deps: ActivityDeps) {
      */
     async applyMigrations(
       input: AuthorizedChange<{
-        plan: MigrationPlan;
+        plan: PlanArgument;
         to?: number;
         appliedBy?: string;
       }>,
     ): Promise<RunSummary> {
       return asActivity(async () => {
         refuseRehearsalOfProduction(deps, input.environment);
-        assertPlanIntegrity(input.plan);
+        const plan = await resolvePlan(deps, input.plan);
+        assertPlanIntegrity(plan);
         if (signaturesEnforced(deps, input.environment))
           assertSignedAuthorization(deps, input.environment, input.authorization, {
             what: 'apply migrations',
-            planChecksum: input.plan.checksum,
-            requiredRoles: await rolesToApply(deps, input.environment, input.plan),
+            planChecksum: plan.checksum,
+            requiredRoles: await rolesToApply(deps, input.environment, plan),
           });
         const options = runnerOptionsFor(deps, input.environment, input.appliedBy);
         return runMigrations(
           databaseUrlOf(deps, input.environment),
           input.environment,
-          input.plan,
+          plan,
           temporal,
           (client, report, lockWaitMs) =>
-            migrateUp(client, input.plan, {
+            migrateUp(client, plan, {
               ...options,
               ...(lockWaitMs
                 ? { advisoryLockWaitMs: Math.max(lockWaitMs, options.advisoryLockWaitMs) }
@@ -290,7 +312,7 @@ export function createMigrateActivities(deps: ActivityDeps) {
     /** Rolls back to `target` (kept applied) with the rollback files. Idempotent like applyMigrations. */
     async revertMigrations(
       input: AuthorizedChange<{
-        plan: MigrationPlan;
+        plan: PlanArgument;
         target: number;
         appliedBy?: string;
         /**
@@ -302,25 +324,26 @@ export function createMigrateActivities(deps: ActivityDeps) {
     ): Promise<RunSummary> {
       return asActivity(async () => {
         refuseRehearsalOfProduction(deps, input.environment);
-        assertPlanIntegrity(input.plan);
+        const plan = await resolvePlan(deps, input.plan);
+        assertPlanIntegrity(plan);
         assertSignedAuthorization(deps, input.environment, input.authorization, {
           what: 'revert migrations',
-          planChecksum: input.plan.checksum,
+          planChecksum: plan.checksum,
         });
         const options = runnerOptionsFor(deps, input.environment, input.appliedBy);
         return runMigrations(
           databaseUrlOf(deps, input.environment),
           input.environment,
-          input.plan,
+          plan,
           temporal,
           async (client, report, lockWaitMs) => {
             await assertRollbackFilesAsApplied(
               client,
-              input.plan,
+              plan,
               input.target,
               input.acceptChangedRollback,
             );
-            return migrateDown(client, input.plan, input.target, {
+            return migrateDown(client, plan, input.target, {
               ...options,
               ...(lockWaitMs
                 ? { advisoryLockWaitMs: Math.max(lockWaitMs, options.advisoryLockWaitMs) }

@@ -3,10 +3,12 @@ import { readHeaderBlock } from '../src/migrations/headers';
 import { flagsOf } from '../src/migrations/plan';
 import { MigrationFileError } from '../src/migrations/errors';
 import { touchedTables } from '../src/migrations/lock-targets';
-import type { Finding, MigrationPlan } from '../src/migrations/types';
+import type { Finding, MigrationPlan, PlanArgument } from '../src/migrations/types';
 import { validateDeps } from '../src/lint/deps';
 import { validateSafety, assessRisk } from '../src/lint/safety';
-import { asActivity } from './deps';
+import { asActivity, type ActivityDeps } from './deps';
+import { withHeartbeat } from './heartbeat';
+import { resolvePlan } from './plan-store';
 
 export interface PlanValidation {
   planChecksum: string;
@@ -61,27 +63,31 @@ export function assertPlanIntegrity(plan: MigrationPlan): void {
   if (findings.length) throw new MigrationFileError(findings);
 }
 
-export function createPlanActivities() {
+export function createPlanActivities(deps: ActivityDeps) {
   return {
-    /** Integrity, dependency and safety validation of the plan the workflow carries. */
-    async validatePlan(input: { plan: MigrationPlan }): Promise<PlanValidation> {
-      return asActivity(async () => {
-        assertPlanIntegrity(input.plan);
-        const deps = await validateDeps(input.plan);
-        const safety = await validateSafety(input.plan);
-        const findings = [...deps.findings, ...safety];
-        const risk = assessRisk(input.plan, safety);
-        const errors = findings.filter((f) => f.severity === 'error');
-        return {
-          planChecksum: input.plan.checksum,
-          migrations: input.plan.migrations.length,
-          errors: errors.slice(0, 50),
-          warningCount: findings.length - errors.length,
-          highRisk: risk.highRisk,
-          riskReasons: risk.reasons.slice(0, 20),
-          touchedTables: await touchedTables(input.plan),
-        };
-      });
+    /** Integrity, dependency and safety validation of the plan the workflow names. */
+    async validatePlan(input: { plan: PlanArgument }): Promise<PlanValidation> {
+      // Parsing thousands of files takes minutes on a busy host: heartbeat on a timer meanwhile.
+      return asActivity(() =>
+        withHeartbeat(async () => {
+          const plan = await resolvePlan(deps, input.plan);
+          assertPlanIntegrity(plan);
+          const dependencies = await validateDeps(plan);
+          const safety = await validateSafety(plan);
+          const findings = [...dependencies.findings, ...safety];
+          const risk = assessRisk(plan, safety);
+          const errors = findings.filter((f) => f.severity === 'error');
+          return {
+            planChecksum: plan.checksum,
+            migrations: plan.migrations.length,
+            errors: errors.slice(0, 50),
+            warningCount: findings.length - errors.length,
+            highRisk: risk.highRisk,
+            riskReasons: risk.reasons.slice(0, 20),
+            touchedTables: await touchedTables(plan),
+          };
+        }),
+      );
     },
   };
 }

@@ -1,6 +1,7 @@
 import { withClient } from '../src/migrations/database';
 import { testAllRollbacks } from '../src/migrations/rollback-test';
-import type { MigrationPlan } from '../src/migrations/types';
+import type { PlanArgument } from '../src/migrations/types';
+import { resolvePlan } from './plan-store';
 import {
   checkHttpHealth,
   compareRowCounts,
@@ -141,20 +142,21 @@ export function createVerifyActivities(deps: ActivityDeps) {
      * The toolkit's rollback tests (`test rollback --all`) in scratch databases: never on
      * the environment's own database. Heartbeats per migration.
      */
-    async runRollbackTests(input: OnEnvironment<{ plan: MigrationPlan }>): Promise<{
+    async runRollbackTests(input: OnEnvironment<{ plan: PlanArgument }>): Promise<{
       passed: boolean;
       tested: number;
       failures: string[];
       durationMs: number;
     }> {
       return asActivity(async () => {
+        const plan = await resolvePlan(deps, input.plan);
         const serverUrl =
           deps.scratchServerUrl ??
           (deps.env ?? process.env).PGSHIFT_SCRATCH_DATABASE_URL ??
           (deps.env ?? process.env).TEST_DATABASE_URL ??
           databaseUrlOf(deps, input.environment);
         const report = await withHeartbeat((heartbeat) =>
-          testAllRollbacks(serverUrl, input.plan, {
+          testAllRollbacks(serverUrl, plan, {
             onProgress: (p) => heartbeat.update(p),
           }),
         );

@@ -31,4 +31,17 @@ fi
 
 log "$(docker compose version)"
 docker compose -f docker-compose.yml config -q
-log "docker-compose.yml is valid"
+docker compose -f docker-compose.yml --profile cli config -q
+# `docker compose up --scale worker=N` needs a worker without a fixed name or host port, and
+# every worker and the CLI on the one volume that holds the plan store and the backups.
+docker compose -f docker-compose.yml --profile cli config --format json | node -e '
+  const c = JSON.parse(require("fs").readFileSync(0, "utf8")).services;
+  const problems = [];
+  if (c.worker.container_name) problems.push("worker has a container_name");
+  for (const p of c.worker.ports ?? []) if (p.published) problems.push(`worker publishes host port ${p.published}`);
+  for (const name of ["worker", "cli"])
+    if (!(c[name].volumes ?? []).some((v) => v.source === "pgshift-data" && v.target === "/app/.pgshift"))
+      problems.push(`${name} does not mount pgshift-data at /app/.pgshift`);
+  if (problems.length) { console.error("validate-compose: " + problems.join("; ")); process.exit(1); }
+'
+log "docker-compose.yml is valid; the worker service scales (docker compose up --scale worker=3)"

@@ -16,6 +16,7 @@ export {
   LockWaitTimeoutError,
   MigrationExecutionError,
   MigrationFileError,
+  PlanStoreError,
   RollbackFileChangedError,
   RollbackIntegrityError,
 } from './migrations/errors';
@@ -28,12 +29,17 @@ export {
   type SqlCheck as SqlCheckMode,
 } from './migrations/files';
 export { planChecksum, pendingMigrations, highestVersion } from './migrations/plan';
+export { PlanStore } from './migrations/plan-store';
+export { toPlanRef } from './migrations/plan-ref';
 export type {
   Finding,
   LedgerEntry,
   Migration,
   MigrationPlan,
+  MigrationRef,
   MigrationResult,
+  PlanFileRef,
+  PlanRef,
   MigrationStatus,
   ProgressListener,
   RunnerOptions,

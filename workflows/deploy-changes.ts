@@ -1,3 +1,4 @@
+import { planArgument } from '../src/migrations/plan-ref';
 import { isCancellation } from '@temporalio/workflow';
 import { appHooks, backups, long, quick } from './activity-proxies';
 import type { DeployEnding, DeployRun } from './deploy-run';
@@ -103,7 +104,7 @@ async function applyMigrations(run: DeployRun): Promise<void> {
     long.applyMigrations.executeWithOptions({ summary: `apply ${what}` }, [
       {
         environment,
-        plan,
+        plan: planArgument(plan),
         appliedBy: `${initiator} (deploy ${workflowId})`,
         ...(run.authorization ? { authorization: run.authorization } : {}),
       },
@@ -111,7 +112,7 @@ async function applyMigrations(run: DeployRun): Promise<void> {
   );
   tracker.complete(
     'migrate',
-    `${applied.applied.length} migration(s) applied; ${environment} at version ${applied.toVersion}`,
+    `${applied.appliedCount ?? applied.applied.length} migration(s) applied; ${environment} at version ${applied.toVersion}`,
   );
 }
 

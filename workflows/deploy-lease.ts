@@ -1,3 +1,4 @@
+import { planArgument } from '../src/migrations/plan-ref';
 import { patched } from '@temporalio/workflow';
 import { quick } from './activity-proxies';
 import type { DeployRun } from './deploy-run';
@@ -28,7 +29,7 @@ async function recheckEnvironment(run: DeployRun): Promise<void> {
   const { environment, plan, shortPlan, fromVersion, pending } = run;
   const now = await quick.readMigrationState.executeWithOptions(
     { summary: `re-read the migration state of ${environment} (lease held)` },
-    [{ environment, plan }],
+    [{ environment, plan: planArgument(plan) }],
   );
   const changed = now.drift.length
     ? `it has drifted from plan ${shortPlan}: ${now.drift.join('; ')}`

@@ -6,7 +6,7 @@ import type { EnvironmentPolicy } from '../activities/policy';
 import type { SignedAuthorization } from '../src/approvals/authorization';
 import type { NotificationSeverity } from '../src/app/notify';
 import type { RollbackTrigger } from '../src/verify/thresholds';
-import type { MigrationPlan } from '../src/migrations/types';
+import type { PlanRef } from '../src/migrations/types';
 import type { RowCounts } from '../src/verify/row-counts';
 import type { DeployFinalState, productionDeployInputSchema } from './definitions';
 import { ApprovalGate } from './deploy-approval-gate';
@@ -68,7 +68,7 @@ type DeployInput = z.output<typeof productionDeployInputSchema>;
  */
 export interface DeployFacts {
   readonly environment: string;
-  readonly plan: MigrationPlan;
+  readonly plan: PlanRef;
   readonly workflowId: string;
   readonly initiator: string;
   /** The version the environment was at before this deploy (what compensation returns to). */

@@ -1,6 +1,7 @@
+import { planArgument } from '../src/migrations/plan-ref';
 import { ApplicationFailure } from '@temporalio/workflow';
 import { checkSignedDecision } from './approval-policy';
-import { quick } from './activity-proxies';
+import { long, quick } from './activity-proxies';
 import type { DeployRun } from './deploy-run';
 import { stepFailure } from './failures';
 import { loadSignatureContext, verifySignedStart } from './signed-approvals';
@@ -33,15 +34,15 @@ export async function validateDeploy(run: DeployRun): Promise<void> {
         });
       throw error;
     });
-  const validation = await quick.validatePlan.executeWithOptions(
+  const validation = await long.validatePlan.executeWithOptions(
     { summary: `validate ${plan.migrations.length} migrations, plan ${shortPlan}` },
-    [{ plan }],
+    [{ plan: planArgument(plan) }],
   );
   run.validation = validation;
   if (validation.errors.length) throw validationFailure(validation.errors);
   const state = await quick.readMigrationState.executeWithOptions(
     { summary: `read migration state of ${environment}` },
-    [{ environment, plan }],
+    [{ environment, plan: planArgument(plan) }],
   );
   if (state.drift.length)
     throw stepFailure(

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { chmod, mkdir, readdir, rm } from 'node:fs/promises';
-import { availableParallelism } from 'node:os';
-import { dirname, join } from 'node:path';
+import { availableParallelism, hostname } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
 import type { Client } from 'pg';
 import { connect } from '../migrations/database';
 import { UsageError } from '../errors';
@@ -287,6 +287,7 @@ export async function createBackup(opts: CreateBackupOptions): Promise<BackupMan
       },
       tableCount: toc.tableCount,
       databaseProperties: info.databaseProperties,
+      location: { directory: resolve(backupDir), host: hostname() },
     };
     await writeJsonFile(join(backupDir, MANIFEST_FILE), manifest);
     opts.onProgress?.({ phase: 'done', bytes: manifest.sizeBytes, tables: manifest.tableCount });

@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { readFile, readdir, rename, writeFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { BackupError } from './errors';
 
@@ -36,6 +37,11 @@ export interface BackupManifest {
   tableCount: number;
   /** Database properties used to recreate it on restore. */
   databaseProperties: { owner: string; encoding: string; collate: string; ctype: string };
+  /**
+   * Where the backup was written: the backup's directory and the host of the worker that
+   * wrote it. Any worker restores it when `directory` is on storage every worker shares.
+   */
+  location?: { directory: string; host: string };
 }
 
 export const MANIFEST_FILE = 'manifest.json';
@@ -51,6 +57,11 @@ export async function writeJsonFile(path: string, value: unknown): Promise<void>
 /** Reads `<backupDir>/manifest.json`; a missing or unreadable one is a BackupError. */
 export async function readManifest(backupDir: string): Promise<BackupManifest> {
   const path = join(backupDir, MANIFEST_FILE);
+  if (!existsSync(backupDir))
+    throw new BackupError(
+      `backup ${backupDir} does not exist on host ${hostname()}: a backup is written where the worker that made it keeps backups (backupsDir); with several workers, backupsDir must be a volume every worker shares, so that any of them can restore it (README, Deployment)`,
+      'incomplete',
+    );
   if (!existsSync(path))
     throw new BackupError(
       `${backupDir} is not a complete backup (no ${MANIFEST_FILE}): choose another backup or take a new one`,

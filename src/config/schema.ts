@@ -384,6 +384,13 @@ export const configSchema = z.strictObject({
     .describe(
       'Where pg_dump backups and their manifests are kept (files readable by the owner only).',
     ),
+  plansDir: z
+    .string()
+    .min(1)
+    .default('.pgshift/plans')
+    .describe(
+      "The plan store: where the CLI stores each plan's files once, named by their sha256, and where every worker reads and verifies them (workflows carry checksums, never SQL). With several workers, a volume the CLI and every worker share, like backupsDir.",
+    ),
   environments: z
     .record(
       z.string().regex(ENVIRONMENT_NAME, ENVIRONMENT_NAME_RULE),

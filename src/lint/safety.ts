@@ -1,7 +1,7 @@
 import type { Finding, MigrationPlan } from '../migrations/types';
 import { checkGuideRules, type GuideCheck } from './guide-rules';
 import { describeFile } from './object-graph';
-import { parsePlan, type ParsedMigration } from './parse-plan';
+import { giveEventLoopATurn, parsePlan, PARSED_PER_TURN, type ParsedMigration } from './parse-plan';
 import { findSecrets } from './secrets';
 import { runSquawk, type SquawkViolation } from './squawk';
 
@@ -150,7 +150,8 @@ export async function lintSafety(
   const parsed = await parsePlan(plan);
   const contexts = new Map<string, FileContext>();
   const findings: Finding[] = [];
-  for (const parsedMigration of parsed) {
+  for (const [index, parsedMigration] of parsed.entries()) {
+    if (index > 0 && index % PARSED_PER_TURN === 0) await giveEventLoopATurn();
     const { migration, forward, rollback } = parsedMigration;
     const moot =
       rollback.syntaxError || forward.syntaxError

@@ -71,3 +71,13 @@ export class RollbackFileChangedError extends errorWithDetail<'files', string[]>
   1,
   'files',
 ) {}
+
+/**
+ * The plan store has no file for a checksum, or the file there does not match it: names the
+ * checksum and the store's directory (`checksum` holds the key that failed).
+ */
+export class PlanStoreError extends errorWithDetail<'checksum', string>(
+  'PlanStoreError',
+  2,
+  'checksum',
+) {}

@@ -51,6 +51,47 @@ export interface MigrationPlan {
   migrations: Migration[];
 }
 
+/** A file of a plan as a workflow carries it: its name and checksum; the SQL stays in the plan store. */
+export interface PlanFileRef {
+  file: string;
+  /** sha256 hex of the file's exact bytes: its key in the plan store. */
+  checksum: string;
+  /** Absent: true (left out of the reference to keep it small). */
+  transactional?: boolean;
+  /** Present only in the inputs of runs started before the plan store (the whole file). */
+  sql?: string;
+}
+
+/** A migration as a workflow carries it: version, name, flags and its files' checksums. */
+export interface MigrationRef {
+  version: number;
+  name: string;
+  forward: PlanFileRef;
+  rollback: PlanFileRef;
+  /** Absent: false. */
+  highRisk?: boolean;
+}
+
+/**
+ * What workflows carry of a plan: its checksum and, per migration, the names, flags and
+ * checksums of its files, never their SQL (the activities load that from the plan store).
+ * A MigrationPlan is a PlanRef too (older runs carried the whole plan).
+ */
+export interface PlanRef {
+  checksum: string;
+  migrations: MigrationRef[];
+}
+
+/**
+ * What an activity call carries: a plan stored in the plan store, named by its checksum
+ * (`migrations` absent), or a plan carried whole (runs started before the plan store, and the
+ * empty plan of a rollback without files).
+ */
+export interface PlanArgument {
+  checksum: string;
+  migrations?: MigrationRef[];
+}
+
 /** A problem found in a file or a database; `file`/`line` name where, `object` names what. */
 export interface Finding {
   severity: 'error' | 'warning';

@@ -105,9 +105,9 @@ describe('workflow input size', () => {
     ).not.toThrow();
   });
 
-  it('refuses, before starting anything, a plan whose history would pass Temporal limits', () => {
-    expect(() => assertWorkflowInputSize('stagingRehearsal', { plan: plan(300, 4000) })).toThrow(
-      /^the stagingRehearsal input is 1\.\d MB \(a plan of 300 migrations\), over pgshift's limit of 1 MB: every step of the run carries the plan, .* \(nothing was started\)$/,
+  it('refuses, before starting anything, an input over the 2 MB Temporal accepts for one payload', () => {
+    expect(() => assertWorkflowInputSize('stagingRehearsal', { plan: plan(300, 8000) })).toThrow(
+      /^the stagingRehearsal input is 2\.\d MB \(a plan of 300 migrations\), over Temporal's limit of 2 MB for one payload, .*: nothing was started$/,
     );
   });
 });

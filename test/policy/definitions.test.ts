@@ -75,6 +75,42 @@ describe('workflow input schemas', () => {
     expect(input.plan.migrations[0].forward.sql).toBe('CREATE TABLE events ();');
   });
 
+  it('accepts a deploy input carrying the plan reference of the plan store (checksums, no SQL)', () => {
+    const reference = {
+      checksum: CHECKSUM,
+      migrations: plan.migrations.map(({ version, name, forward, rollback, highRisk }) => ({
+        version,
+        name,
+        forward: { file: forward.file, checksum: forward.checksum, transactional: true },
+        rollback: { file: rollback.file, checksum: rollback.checksum, transactional: true },
+        highRisk,
+      })),
+    };
+    const input = productionDeployInputSchema.parse({
+      environment: 'production',
+      plan: reference,
+      initiator: 'erin',
+    });
+    expect(input.plan).toEqual(reference);
+    const noChecksum = productionDeployInputSchema.safeParse({
+      environment: 'production',
+      plan: {
+        ...reference,
+        migrations: [
+          { ...reference.migrations[0], forward: { file: 'x.sql', transactional: true } },
+        ],
+      },
+      initiator: 'erin',
+    });
+    expect(noChecksum.error?.issues[0].path).toEqual([
+      'plan',
+      'migrations',
+      0,
+      'forward',
+      'checksum',
+    ]);
+  });
+
   it('keeps plan fields added to the types later', () => {
     const extended = { ...plan, migrations: [{ ...plan.migrations[0], estimatedRows: 10 }] };
     const input = productionDeployInputSchema.parse({

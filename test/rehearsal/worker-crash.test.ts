@@ -1,5 +1,5 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -10,32 +10,11 @@ import {
   type StagingRehearsalResult,
 } from '../../workflows/definitions';
 import { createTestDatabase, query } from '../support/databases';
-import { closeTestEnv, pgshiftProcessArgs, testEnv, uniqueTaskQueue } from '../support/temporal';
+import { closeTestEnv, testEnv } from '../support/temporal';
 import { waitFor } from '../support/wait';
+import { startWorkerProcess, workerProcessEnv } from '../support/worker-process';
 
 const SLOW = resolve(__dirname, '../fixtures/rehearsal-slow');
-
-/** A real `pgshift worker` process; resolves once it polls the task queue. */
-async function startWorkerProcess(env: NodeJS.ProcessEnv): Promise<ChildProcess> {
-  const [command, args] = pgshiftProcessArgs(['worker']);
-  const child = spawn(command, args, {
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  await new Promise<void>((resolvePolling, reject) => {
-    let output = '';
-    const onData = (chunk: Buffer) => {
-      output += chunk.toString();
-      if (output.includes('polling task queue')) resolvePolling();
-    };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
-    child.once('exit', (code) =>
-      reject(new Error(`worker exited with ${code} before polling:\n${output}`)),
-    );
-  });
-  return child;
-}
 
 describe('staging rehearsal when the worker dies', () => {
   const workers: ChildProcess[] = [];
@@ -45,17 +24,12 @@ describe('staging rehearsal when the worker dies', () => {
   beforeAll(async () => {
     const dir = mkdtempSync(join(tmpdir(), 'pgshift-crash-'));
     stagingUrl = await createTestDatabase('staging_crash');
-    const configPath = join(dir, 'pgshift.config.json');
-    writeFileSync(
-      configPath,
-      JSON.stringify({ backupsDir: join(dir, 'backups'), reportsDir: join(dir, 'reports') }),
+    workerEnv = workerProcessEnv(
+      dir,
+      { backupsDir: join(dir, 'backups'), reportsDir: join(dir, 'reports') },
+      { STAGING_DATABASE_URL: stagingUrl },
+      'crash',
     );
-    workerEnv = {
-      PGSHIFT_CONFIG: configPath,
-      STAGING_DATABASE_URL: stagingUrl,
-      PGSHIFT_TASK_QUEUE: uniqueTaskQueue('crash'),
-      PGSHIFT_LOG_LEVEL: 'WARN',
-    };
   });
 
   afterAll(async () => {

@@ -33,7 +33,10 @@ function databaseHooks(run: RollbackContext, target: number): ReturnHooks {
       tracker.start('revert migrations', `running rollback files down to version ${target}`),
     afterFiles: (reverted) => {
       incident.markChanged();
-      const versions = reverted.applied.map((m) => padVersion(m.version)).join(', ');
+      const count = reverted.appliedCount ?? reverted.applied.length;
+      const versions =
+        reverted.applied.map((m) => padVersion(m.version)).join(', ') +
+        (count > reverted.applied.length ? ` and ${count - reverted.applied.length} more` : '');
       tracker.complete(
         'revert migrations',
         `reverted ${versions || 'nothing'}; now at ${reverted.toVersion}`,

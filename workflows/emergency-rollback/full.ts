@@ -1,3 +1,4 @@
+import { planArgument } from '../../src/migrations/plan-ref';
 import { CancellationScope, patched } from '@temporalio/workflow';
 import type { RollbackImpact } from '../../activities/impact';
 import type { DeploymentRecord } from '../../src/records/deployments';
@@ -61,13 +62,16 @@ export async function fullEmergencyRollback(run: RollbackRun): Promise<Deploymen
     `last successful deploy ${deploy.workflowId}: database ${deploy.fromVersion ?? '?'} → ${deploy.toVersion ?? '?'}, application ${deploy.appVersionBefore ?? '-'} → ${deploy.appVersionAfter ?? '-'}, backup ${deploy.backupId ?? 'none'}`,
   );
   const target = deploy.fromVersion;
-  const state = await quick.readMigrationState({ environment, plan: plan ?? EMPTY_PLAN });
+  const state = await quick.readMigrationState({
+    environment,
+    plan: planArgument(plan ?? EMPTY_PLAN),
+  });
   incident.learn({ fromVersion: state.currentVersion });
   let database: DatabasePlan | undefined;
   if (target !== undefined && state.currentVersion > target) {
     const impact = await quick.assessRollbackImpact.executeWithOptions(
       { summary: `assess the impact of rolling ${environment} back to ${padVersion(target)}` },
-      [{ environment, plan: plan ?? EMPTY_PLAN, target }],
+      [{ environment, plan: planArgument(plan ?? EMPTY_PLAN), target }],
     );
     recordImpact(run, impact);
     database = { target, impact, useFiles: !!plan && impact.missingRollbackFiles.length === 0 };

@@ -1,3 +1,4 @@
+import { planArgument } from '../../src/migrations/plan-ref';
 import { CancellationScope } from '@temporalio/workflow';
 import { quick } from '../activity-proxies';
 import { stepFailure } from '../failures';
@@ -32,7 +33,7 @@ export async function migrationRollback(run: RollbackRun): Promise<void> {
     );
   const impact = await quick.assessRollbackImpact.executeWithOptions(
     { summary: `assess the impact of rolling ${environment} back to ${padVersion(target)}` },
-    [{ environment, plan, target }],
+    [{ environment, plan: planArgument(plan), target }],
   );
   recordImpact(run, impact);
   incident.learn({ fromVersion: impact.currentVersion });
@@ -75,7 +76,7 @@ export async function migrationRollback(run: RollbackRun): Promise<void> {
     const outcome = await returnDatabase(run, target);
     if (!outcome.ok) {
       const now = await quick
-        .readMigrationState({ environment, plan: plan ?? EMPTY_PLAN })
+        .readMigrationState({ environment, plan: planArgument(plan ?? EMPTY_PLAN) })
         .catch(() => undefined);
       if (now) incident.learn({ toVersion: now.currentVersion });
       throw stepFailure(

@@ -1,6 +1,6 @@
 import type { SignedAuthorization } from '../../src/approvals/authorization';
 import type { EmergencyPolicy, RollbackImpact } from '../../activities/impact';
-import type { MigrationPlan } from '../../src/migrations/types';
+import type { PlanRef } from '../../src/migrations/types';
 import { losesData } from '../../src/rollback/describe-loss';
 import { quick } from '../activity-proxies';
 import { GUIDE_LABEL } from '../incident-report';
@@ -11,7 +11,7 @@ import type { RollbackApproval } from './approval';
 import type { Incident } from './incident';
 
 /** readMigrationState needs a plan; without rollback files only the ledger is read. */
-export const EMPTY_PLAN: MigrationPlan = { checksum: '0'.repeat(64), migrations: [] };
+export const EMPTY_PLAN: PlanRef = { checksum: '0'.repeat(64), migrations: [] };
 
 /** What every step of a rollback reads: who, where, the incident, the progress, how to tell. */
 export interface RollbackContext {
@@ -22,7 +22,7 @@ export interface RollbackContext {
   /** The backup name of this incident's emergency backup. */
   emergencyBackupName: string;
   /** The rollback files, when given. */
-  plan?: MigrationPlan;
+  plan?: PlanRef;
   /** Rollback files changed since applied are run anyway (`--accept-changed-rollback`). */
   acceptChangedRollback?: { reason: string; acceptedBy: string };
   tracker: ProgressTracker;

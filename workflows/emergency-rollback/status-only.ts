@@ -1,4 +1,5 @@
-import type { MigrationPlan } from '../../src/migrations/types';
+import { planArgument } from '../../src/migrations/plan-ref';
+import type { PlanRef } from '../../src/migrations/types';
 import { quick } from '../activity-proxies';
 import type { EmergencyRollbackResult } from '../definitions';
 import type { ProgressTracker } from '../progress-tracker';
@@ -8,14 +9,14 @@ import { EMPTY_PLAN } from './run';
 export async function readStatusOnly(
   tracker: ProgressTracker,
   environment: string,
-  plan: MigrationPlan | undefined,
+  plan: PlanRef | undefined,
   startedMs: number,
 ): Promise<EmergencyRollbackResult> {
   tracker.start('read status', `reading the state of ${environment}`);
   const [migration, appVersion, latestBackups, deployments, lastDeploy] = await Promise.all([
     quick.readMigrationState.executeWithOptions(
       { summary: `read migration state of ${environment}` },
-      [{ environment, plan: plan ?? EMPTY_PLAN }],
+      [{ environment, plan: planArgument(plan ?? EMPTY_PLAN) }],
     ),
     quick.readApplicationVersion.executeWithOptions(
       { summary: `read application version of ${environment}` },

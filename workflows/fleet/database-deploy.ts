@@ -1,3 +1,4 @@
+import { planArgument } from '../../src/migrations/plan-ref';
 import {
   CancellationScope,
   isCancellation,
@@ -188,7 +189,13 @@ async function deployDatabase(
         {
           summary: `apply ${state.pending.length} migration(s) up to ${padVersion(top)} to ${environment}`,
         },
-        [{ environment, plan, appliedBy: `${initiator} (fleet deploy ${workflowId})` }],
+        [
+          {
+            environment,
+            plan: planArgument(plan),
+            appliedBy: `${initiator} (fleet deploy ${workflowId})`,
+          },
+        ],
       )
       .catch((error: unknown) => {
         if (isCancellation(error)) throw error;

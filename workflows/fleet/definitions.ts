@@ -3,7 +3,7 @@
  * tests): names, signals, queries, inputs and results. Environments travel by NAME only.
  */
 import { defineQuery, defineSignal } from '@temporalio/workflow';
-import type { MigrationPlan } from '../../src/migrations/types';
+import type { PlanRef } from '../../src/migrations/types';
 import type { ApprovalState } from '../definitions';
 
 export const FLEET_WORKFLOW_TYPE = 'fleetDeploy';
@@ -93,7 +93,7 @@ export interface FleetCarried {
 
 export interface FleetDeployInput {
   fleet: string;
-  plan: MigrationPlan;
+  plan: PlanRef;
   initiator: string;
   options?: {
     approvalExpiry?: string;
@@ -161,7 +161,7 @@ export const fleetOverviewQuery = defineQuery<FleetOverview>('fleetOverview');
 export interface FleetDatabaseInput {
   fleet: string;
   environment: string;
-  plan: MigrationPlan;
+  plan: PlanRef;
   initiator: string;
   mode: FleetMode;
   /** Rollback: the version to return to, and the deploy's backup (a restore when files fail). */

@@ -1,3 +1,4 @@
+import { planArgument } from '../../src/migrations/plan-ref';
 import {
   ApplicationFailure,
   condition,
@@ -111,7 +112,7 @@ export async function fleetDeploy(input: FleetDeployInput): Promise<FleetDeployR
       {
         summary: `validate ${plan.migrations.length} migrations, plan ${plan.checksum.slice(0, 12)}`,
       },
-      [{ plan }],
+      [{ plan: planArgument(plan) }],
     );
     if (validation.errors.length) throw validationFailure(validation.errors);
     const highRisk = validation.highRisk;

@@ -1,3 +1,4 @@
+import { planArgument } from '../../src/migrations/plan-ref';
 import { formatBytes } from '../../src/format';
 import { backups, long, quick } from '../activity-proxies';
 import { stepFailure } from '../failures';
@@ -13,9 +14,9 @@ export async function validateRehearsal(run: RehearsalRun): Promise<void> {
     'validate',
     `validating ${plan.migrations.length} migrations (structure, dependencies, safety)`,
   );
-  const validation = await quick.validatePlan.executeWithOptions(
+  const validation = await long.validatePlan.executeWithOptions(
     { summary: `validate ${plan.migrations.length} migrations, plan ${run.shortPlan}` },
-    [{ plan }],
+    [{ plan: planArgument(plan) }],
   );
   if (validation.errors.length) throw validationFailure(validation.errors);
   run.securityOk = true;
@@ -69,9 +70,9 @@ export async function migrateStaging(run: RehearsalRun): Promise<number[]> {
     if (stop > fromVersion) {
       const migrated = await long.applyMigrations.executeWithOptions(
         { summary: `apply migrations up to ${padVersion(stop)} on ${environment}` },
-        [{ environment, plan, to: stop, appliedBy: run.appliedBy }],
+        [{ environment, plan: planArgument(plan), to: stop, appliedBy: run.appliedBy }],
       );
-      applied += migrated.applied.length;
+      applied += migrated.appliedCount ?? migrated.applied.length;
     }
     await snapshotSchema(run, stop);
   }

@@ -1,4 +1,5 @@
-import type { MigrationPlan } from '../../src/migrations/types';
+import { planArgument } from '../../src/migrations/plan-ref';
+import type { PlanRef } from '../../src/migrations/types';
 import { long, quick } from '../activity-proxies';
 import { stepFailure } from '../failures';
 import { padVersion } from '../text';
@@ -29,7 +30,7 @@ export async function rehearseRollbacks(run: RehearsalRun, targets: number[]): P
   const visited = await visitTargets(run, targets);
   await long.applyMigrations.executeWithOptions(
     { summary: `re-apply migrations up to ${padVersion(top)} on ${environment}` },
-    [{ environment, plan, to: top, appliedBy: run.appliedBy }],
+    [{ environment, plan: planArgument(plan), to: top, appliedBy: run.appliedBy }],
   );
   await expectSnapshot(
     run,
@@ -50,7 +51,7 @@ export async function testRollbacks(run: RehearsalRun, visited: string[]): Promi
   tracker.start('rollback tests', `testing every rollback file in a scratch database`);
   const tests = await long.runRollbackTests.executeWithOptions(
     { summary: `test ${plan.migrations.length} rollbacks in a scratch database` },
-    [{ environment, plan }],
+    [{ environment, plan: planArgument(plan) }],
   );
   if (!tests.passed)
     throw stepFailure(
@@ -82,11 +83,11 @@ async function visitTargets(run: RehearsalRun, targets: number[]): Promise<strin
     tracker.setPhase('rollback rehearsal', `rolling ${environment} back to version ${target}`);
     await long.revertMigrations.executeWithOptions(
       { summary: `roll back ${environment} to ${padVersion(target)}` },
-      [{ environment, plan, target, appliedBy: run.appliedBy }],
+      [{ environment, plan: planArgument(plan), target, appliedBy: run.appliedBy }],
     );
     const now = await quick.readMigrationState.executeWithOptions(
       { summary: `check ${environment} is at version ${target}` },
-      [{ environment, plan }],
+      [{ environment, plan: planArgument(plan) }],
     );
     if (now.currentVersion !== target)
       throw stepFailure(
@@ -120,7 +121,7 @@ async function expectSnapshot(
 }
 
 /** The rollback files that run when going from version `from` down to `to`, newest first. */
-function rollbackFilesBetween(plan: MigrationPlan, to: number, from: number): string {
+function rollbackFilesBetween(plan: PlanRef, to: number, from: number): string {
   const files = plan.migrations
     .filter((m) => m.version > to && m.version <= from)
     .sort((a, b) => b.version - a.version)

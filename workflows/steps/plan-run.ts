@@ -1,5 +1,5 @@
 import { workflowInfo } from '@temporalio/workflow';
-import type { MigrationPlan } from '../../src/migrations/types';
+import type { PlanRef } from '../../src/migrations/types';
 import type { WorkflowKind } from '../definitions';
 import { showDetails } from '../deploy-monitoring';
 import { EnvironmentLease } from '../lease/lease-client';
@@ -8,7 +8,7 @@ import { ProgressTracker } from '../progress-tracker';
 /** What every run that brings a plan to an environment starts from. */
 export interface PlanRunInput<Options> {
   environment: string;
-  plan: MigrationPlan;
+  plan: PlanRef;
   initiator: string;
   options: Options;
 }
@@ -19,7 +19,7 @@ export interface PlanRunInput<Options> {
  */
 export class PlanRun<Options> {
   readonly environment: string;
-  readonly plan: MigrationPlan;
+  readonly plan: PlanRef;
   readonly initiator: string;
   readonly options: Options;
   readonly workflowId = workflowInfo().workflowId;

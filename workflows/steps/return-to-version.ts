@@ -1,6 +1,7 @@
+import { planArgument } from '../../src/migrations/plan-ref';
 import { ParentClosePolicy, patched, startChild } from '@temporalio/workflow';
 import type { SignedAuthorization } from '../../src/approvals/authorization';
-import type { MigrationPlan } from '../../src/migrations/types';
+import type { PlanRef } from '../../src/migrations/types';
 import {
   PgshiftEnvironment,
   PgshiftInitiator,
@@ -20,7 +21,11 @@ export const COMPENSATION_KEEPS_REPLACED_PATCH = 'compensation-keeps-replaced-da
 /** Progress callbacks: each runs just before (or after) the activity it names. */
 export interface ReturnHooks {
   beforeFiles?: () => void;
-  afterFiles?: (run: { applied: { version: number }[]; toVersion: number }) => void;
+  afterFiles?: (run: {
+    applied: { version: number }[];
+    appliedCount?: number;
+    toVersion: number;
+  }) => void;
   /** The rollback files failed; may wait (an approval) or throw to stop before the restore. */
   filesFailed?: (reason: string) => Promise<void> | void;
   beforeRestore?: () => void;
@@ -32,7 +37,7 @@ export interface ReturnHooks {
 
 export interface ReturnToVersion {
   environment: string;
-  plan: MigrationPlan;
+  plan: PlanRef;
   version: number;
   /** Who the ledger names for the rollback files. */
   appliedBy: string;
@@ -80,7 +85,7 @@ export async function checkVersion(
   o.hooks?.beforeCheck?.();
   const state = await quick.readMigrationState.executeWithOptions(
     { summary: `${o.label ?? ''}check ${environment} is at version ${version}` },
-    [{ environment, plan: o.plan }],
+    [{ environment, plan: planArgument(o.plan) }],
   );
   o.hooks?.checked?.(state.currentVersion);
   if (state.currentVersion !== version)
@@ -96,7 +101,8 @@ export async function checkVersion(
  * is checked). Never throws for a failed step: the outcome says what happened.
  */
 export async function returnToVersion(o: ReturnToVersion): Promise<ReturnOutcome> {
-  const { environment, plan, version } = o;
+  const { environment, version } = o;
+  const plan = planArgument(o.plan);
   const label = o.label ?? '';
   const hooks = o.hooks ?? {};
   const check = (how: string) => checkVersion(o, how);

@@ -14,7 +14,7 @@ import {
 import { waitForRequiredApprovals } from '../deploy-handles';
 import { resolveInitiator } from '../initiator';
 import { emit } from '../output';
-import { readPlanForWorkflow } from '../plan-input';
+import { storePlanForWorkflow } from '../plan-input';
 import {
   followProgress,
   formatStep,
@@ -152,7 +152,7 @@ export async function deploy(opts: DeployOptions): Promise<number> {
       ? { approvalExpiry: durationFlag(opts.approvalExpiry, '--approval-expiry') }
       : {}),
   };
-  const plan = await readPlanForWorkflow(opts.dir);
+  const plan = await storePlanForWorkflow(opts.dir);
   const initiator = resolveInitiator(opts.as);
   let input: ProductionDeployInput = { environment: opts.env, plan, initiator, options };
   const client = await connectClient();

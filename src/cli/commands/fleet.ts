@@ -16,7 +16,7 @@ import {
 } from '../../../workflows/fleet/definitions';
 import { resolveInitiator } from '../initiator';
 import { emit, type GlobalOptions } from '../output';
-import { readPlanForWorkflow } from '../plan-input';
+import { storePlanForWorkflow } from '../plan-input';
 import { runAttributePairs } from '../run-attributes';
 import { approvalLines } from './deploy';
 import { waitForRequiredApprovals } from '../deploy-handles';
@@ -80,7 +80,7 @@ export async function deployFleet(opts: {
   approvalExpiry?: string;
   json?: boolean;
 }): Promise<number> {
-  const plan = await readPlanForWorkflow(opts.dir);
+  const plan = await storePlanForWorkflow(opts.dir);
   const initiator = resolveInitiator(opts.as);
   const workflowId = fleetWorkflowId(opts.fleet);
   const input: FleetDeployInput = {

@@ -9,7 +9,7 @@ import {
 import { resolveInitiator } from '../initiator';
 import { assertRehearsable, environmentConfig, loadConfig } from '../../config';
 import { emit } from '../output';
-import { readPlanForWorkflow } from '../plan-input';
+import { storePlanForWorkflow } from '../plan-input';
 import { followProgress, planRunRequest, startPgshiftWorkflow } from '../workflow-runs';
 import { workflowStartOptions } from '../command-options';
 
@@ -71,7 +71,7 @@ function refuseProductionEarly(environment: string): void {
 
 export async function rehearse(opts: RehearseOptions): Promise<number> {
   refuseProductionEarly(opts.env);
-  const plan = await readPlanForWorkflow(opts.dir);
+  const plan = await storePlanForWorkflow(opts.dir);
   const initiator = resolveInitiator(opts.as);
   const input: StagingRehearsalInput = {
     environment: opts.env,

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import type { Client } from '@temporalio/client';
 import type { Command } from 'commander';
 import { UsageError } from '../../errors';
-import type { MigrationPlan } from '../../migrations/types';
+import type { PlanRef } from '../../migrations/types';
 import { connectClient } from '../../temporal/connection';
 import {
   environmentLockId,
@@ -25,7 +25,7 @@ import {
 } from '../environment-lock';
 import { resolveInitiator } from '../initiator';
 import { emit } from '../output';
-import { readPlanForWorkflow } from '../plan-input';
+import { storePlanForWorkflow } from '../plan-input';
 import { followProgress, readResult, startPgshiftWorkflow } from '../workflow-runs';
 import { signDecision, type SigningFlags } from '../signing';
 import { prepareSignedDecision, signingOptions, type SignedDecisionFlags } from './approve';
@@ -144,7 +144,7 @@ function parseTarget(value: string): number {
 export function buildRollbackInput(
   opts: RollbackOptions,
   initiator: string,
-  plan?: MigrationPlan,
+  plan?: PlanRef,
 ): EmergencyRollbackInput {
   const problems: string[] = [];
   const modes = [
@@ -213,7 +213,7 @@ export function buildRollbackInput(
 async function readPlanFor(
   opts: RollbackOptions,
   warn: (line: string) => void,
-): Promise<MigrationPlan | undefined> {
+): Promise<PlanRef | undefined> {
   const required = opts.migrationTarget !== undefined;
   if (opts.appRollback) return undefined;
   if (!existsSync(opts.dir)) {
@@ -225,7 +225,7 @@ async function readPlanFor(
     return undefined;
   }
   try {
-    return await readPlanForWorkflow(opts.dir);
+    return await storePlanForWorkflow(opts.dir);
   } catch (error) {
     if (required) throw error;
     warn(
@@ -258,7 +258,7 @@ export async function startRollback(
     input,
     environment: input.environment,
     initiator: input.initiator,
-    ...(input.plan ? { planChecksum: (input.plan as MigrationPlan).checksum } : {}),
+    ...(input.plan ? { planChecksum: (input.plan as PlanRef).checksum } : {}),
     summary: `Emergency ${what} on ${input.environment}`,
     details: `Started by **${input.initiator}**${input.breakGlass ? ` with **break-glass**: ${input.breakGlass.reason}` : ''}. Assess impact → approval (data loss in production) → emergency backup → notify → execute and verify each step → verify system → watch thresholds → incident document → post-mortem.`,
   };
@@ -362,7 +362,7 @@ export async function signRollbackStart(
     environment: input.environment,
     workflowId: environmentLockId(input.environment),
     runId: null,
-    planChecksum: (input.plan as MigrationPlan | undefined)?.checksum ?? null,
+    planChecksum: (input.plan as PlanRef | undefined)?.checksum ?? null,
   };
   const start = await signDecision(target, 'initiate-rollback', input.initiator, '', flags);
   const breakGlass = input.breakGlass;

@@ -21,12 +21,12 @@ import {
 } from '../../../workflows/definitions';
 import { signDeployStart } from '../../cli/commands/deploy';
 import { signRollbackStart } from '../../cli/commands/rollback';
-import { readPlanForWorkflow } from '../../cli/plan-input';
+import { storePlanForWorkflow } from '../../cli/plan-input';
 import { signDecision, type StatementTarget } from '../../cli/signing';
 import { followProgress, startPgshiftWorkflow, type StartRequest } from '../../cli/workflow-runs';
 import { withClient } from '../../migrations/database';
 import { currentVersion } from '../../migrations/ledger';
-import type { MigrationPlan } from '../../migrations/types';
+import type { PlanRef } from '../../migrations/types';
 import type { DemoPerson } from '../local/demo-keys';
 import { startLocalStack, type LocalStack } from '../local/stack';
 import { createPgshiftWorker, installRuntime } from '../../temporal/worker';
@@ -134,8 +134,8 @@ export async function runDemo(options: DemoOptions = {}): Promise<number> {
 
     const releaseA = releaseFolder(migrationsDir, join(dir, 'release-1'), 11);
     const releaseB = releaseFolder(migrationsDir, join(dir, 'release-2'), 12);
-    const planA = await readPlanForWorkflow(releaseA);
-    const planB = await readPlanForWorkflow(releaseB);
+    const planA = await storePlanForWorkflow(releaseA, stack.config.plansDir);
+    const planB = await storePlanForWorkflow(releaseB, stack.config.plansDir);
     const versionOf = async (env: 'staging' | 'production') =>
       withClient(stack.databases[env], (c) => currentVersion(c));
     const appVersion = async (env: 'staging' | 'production') =>
@@ -156,7 +156,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<number> {
       handle: Parameters<typeof followProgress>[0],
       resultSchema: S,
     ) => followProgress(handle, (l) => say(`  ${l}`), resultSchema);
-    const rehearse = async (plan: MigrationPlan, label: string) => {
+    const rehearse = async (plan: PlanRef, label: string) => {
       title(`${label}: staging rehearsal of migrations 001..${pad(top(plan))}`);
       say("The guide's enhanced staging rehearsal, as a durable workflow: validate, back up,");
       say('migrate, verify, roll back and re-apply, test every rollback file, check the app.');
@@ -199,7 +199,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<number> {
 
     /** Starts a production deploy and approves it by signal, one person per role. */
     const deploy = async (
-      plan: MigrationPlan,
+      plan: PlanRef,
       version: string,
       monitoringWindow: string,
       intervalMs: number,
@@ -454,7 +454,7 @@ async function rowSummary(url: string): Promise<string> {
   });
 }
 
-function top(plan: MigrationPlan): number {
+function top(plan: PlanRef): number {
   return Math.max(0, ...plan.migrations.map((m) => m.version));
 }
 

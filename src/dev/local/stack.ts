@@ -59,6 +59,7 @@ export function demoConfigJson(
   });
   return {
     backupsDir: join(dir, 'backups'),
+    plansDir: join(dir, 'plans'),
     reportsDir: join(dir, 'reports'),
     environments: {
       staging: environment('staging', apps.staging),

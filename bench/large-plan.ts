@@ -1,0 +1,96 @@
+import { readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { temporal } from '@temporalio/proto';
+import { createActivities } from '../activities';
+import { readPlanForWorkflow } from '../src/cli/plan-input';
+import { PlanStore } from '../src/migrations/plan-store';
+import { parseConfig } from '../src/config';
+import type { StagingRehearsalInput, StagingRehearsalResult } from '../workflows/definitions';
+import { generateMigrations, writeGuideFormat } from './generate-migrations';
+import { startInfra } from './infra';
+import { startBenchWorker } from './temporal-harness';
+
+/**
+ * Plans of any size (not part of `npm run bench`): one staging rehearsal of N generated
+ * migrations through the plan store, on a real Temporal dev server and an in-process worker.
+ * Prints the plan's SQL size, the workflow input, the rehearsal's wall time and its history
+ * (events, encoded bytes, the largest payload). `npx tsx bench/large-plan.ts [migrations]`
+ */
+async function main(): Promise<void> {
+  const count = Number(process.argv[2] ?? 5000);
+  const say = (line: string) => process.stdout.write(`${line}\n`);
+  const infra = await startInfra((line) => process.stderr.write(`${line}\n`));
+  try {
+    const dir = writeGuideFormat(join(infra.workDir, 'large'), generateMigrations(count));
+    const plansDir = join(infra.workDir, 'plans');
+    const env: NodeJS.ProcessEnv = {};
+    const config = parseConfig(
+      { plansDir, backupsDir: join(infra.workDir, 'b'), reportsDir: join(infra.workDir, 'r') },
+      null,
+    );
+    // The lease activities reach the server with a client of their own (TEMPORAL_*).
+    const server = await infra.temporal();
+    process.env.TEMPORAL_ADDRESS = server.address;
+    process.env.TEMPORAL_NAMESPACE = server.namespace;
+    const worker = await startBenchWorker(
+      infra,
+      createActivities({ config, env, scratchServerUrl: infra.serverUrl }),
+    );
+    try {
+      let started = Date.now();
+      const whole = await readPlanForWorkflow(dir);
+      const readMs = Date.now() - started;
+      started = Date.now();
+      const plan = await new PlanStore(plansDir).storePlan(whole);
+      const storeMs = Date.now() - started;
+      const input = {
+        environment: 'staging',
+        plan,
+        initiator: 'bench',
+        options: { skipFunctionalChecks: true },
+      } satisfies StagingRehearsalInput;
+      env.STAGING_DATABASE_URL = await infra.createDatabase('large');
+      started = Date.now();
+      const handle = await worker.client.workflow.start('stagingRehearsal', {
+        taskQueue: worker.taskQueue,
+        workflowId: `large-plan-${count}-${Date.now()}`,
+        args: [input],
+      });
+      const result = (await handle.result()) as StagingRehearsalResult;
+      const wallMs = Date.now() - started;
+      const history = await handle.fetchHistory();
+      const bytes = temporal.api.history.v1.History.encode(history).finish().length;
+      const largest = Math.max(
+        ...(history.events ?? []).map(
+          (e) => temporal.api.history.v1.HistoryEvent.encode(e).finish().length,
+        ),
+      );
+      const sqlBytes = sqlSize(dir);
+      const mb = (n: number) => `${(n / 1024 / 1024).toFixed(2)} MB`;
+      say(`migrations:            ${count}`);
+      say(`SQL of the plan:       ${mb(sqlBytes)}`);
+      say(`read and validate:     ${(readMs / 1000).toFixed(1)} s (the CLI, before it stores)`);
+      say(
+        `store the plan:        ${(storeMs / 1000).toFixed(1)} s (${2 * count} files, written once)`,
+      );
+      say(`workflow input:        ${mb(Buffer.byteLength(JSON.stringify(input)))}`);
+      say(`rehearsal:             ${result.finalState} in ${(wallMs / 1000).toFixed(1)} s`);
+      if (result.failure) say(`failure:               ${result.failure}`);
+      say(`history:               ${history.events?.length ?? 0} events, ${mb(bytes)}`);
+      say(`largest event:         ${mb(largest)} (the start, carrying the plan reference)`);
+    } finally {
+      await worker.stop();
+    }
+  } finally {
+    await infra.stop();
+  }
+}
+
+function sqlSize(dir: string): number {
+  return readdirSync(dir).reduce((sum, file) => sum + statSync(join(dir, file)).size, 0);
+}
+
+void main().catch((error: unknown) => {
+  process.stderr.write(`${(error as Error).stack ?? String(error)}\n`);
+  process.exit(1);
+});
