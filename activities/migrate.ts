@@ -245,6 +245,21 @@ function recordLockWaits(run: RunResult | undefined): void {
     if (r.lockWait) pgshiftMetrics.recordLockWait(r.lockWait.waitedMs, r.lockWait.attempts);
 }
 
+/**
+ * The plan an activity changes an environment with: never a rehearsal on a production tier,
+ * loaded from the plan store when the workflow carries its checksum, and intact (files,
+ * flags and checksum as validated).
+ */
+async function intactPlanFor(
+  deps: ActivityDeps,
+  input: { environment: string; plan: PlanArgument },
+): Promise<MigrationPlan> {
+  refuseRehearsalOfProduction(deps, input.environment);
+  const plan = await resolvePlan(deps, input.plan);
+  assertPlanIntegrity(plan);
+  return plan;
+}
+
 export function createMigrateActivities(deps: ActivityDeps) {
   // The worker gives its client; activities built without one (tests, benchmarks) signal nothing.
   const temporal = deps.client ? lazyTemporalClient(deps.client) : undefined;
@@ -281,9 +296,7 @@ export function createMigrateActivities(deps: ActivityDeps) {
       }>,
     ): Promise<RunSummary> {
       return asActivity(async () => {
-        refuseRehearsalOfProduction(deps, input.environment);
-        const plan = await resolvePlan(deps, input.plan);
-        assertPlanIntegrity(plan);
+        const plan = await intactPlanFor(deps, input);
         if (signaturesEnforced(deps, input.environment))
           assertSignedAuthorization(deps, input.environment, input.authorization, {
             what: 'apply migrations',
@@ -323,9 +336,7 @@ export function createMigrateActivities(deps: ActivityDeps) {
       }>,
     ): Promise<RunSummary> {
       return asActivity(async () => {
-        refuseRehearsalOfProduction(deps, input.environment);
-        const plan = await resolvePlan(deps, input.plan);
-        assertPlanIntegrity(plan);
+        const plan = await intactPlanFor(deps, input);
         assertSignedAuthorization(deps, input.environment, input.authorization, {
           what: 'revert migrations',
           planChecksum: plan.checksum,
