@@ -176,17 +176,33 @@ async function summariseFromLedger(
  * While a migration waits for other sessions' locks, the heartbeat details and (with a
  * Temporal client) the workflow's current details, through the `lockWait` signal, say who.
  */
+/**
+ * The runner options of one attempt: the environment's, its progress and lock-wait reports,
+ * and (on a retry that found an earlier attempt still running) a wait for the migration lock
+ * at least as long as that attempt may still take.
+ */
+function attemptOptions<O extends { advisoryLockWaitMs: number }>(
+  options: O,
+  report: Pick<RunnerOptions, 'onProgress' | 'onLockWait'>,
+  lockWaitMs: number | undefined,
+): O & Pick<RunnerOptions, 'onProgress' | 'onLockWait'> {
+  return {
+    ...options,
+    ...(lockWaitMs ? { advisoryLockWaitMs: Math.max(lockWaitMs, options.advisoryLockWaitMs) } : {}),
+    ...report,
+  };
+}
+
 async function runMigrations(
-  url: string,
-  environment: string,
+  deps: ActivityDeps,
+  input: { environment: string; appliedBy?: string },
   plan: MigrationPlan,
   temporal: (() => Promise<TemporalClient>) | undefined,
-  run: (
-    client: Client,
-    report: Pick<RunnerOptions, 'onProgress' | 'onLockWait'>,
-    lockWaitMs?: number,
-  ) => Promise<RunResult>,
+  run: (client: Client, options: RunnerOptions) => Promise<RunResult>,
 ): Promise<RunSummary> {
+  const { environment } = input;
+  const url = databaseUrlOf(deps, environment);
+  const options = runnerOptionsFor(deps, environment, input.appliedBy);
   return withHeartbeat(async (heartbeat) =>
     withClient(url, async (client) => {
       const release = await prepareSession(client, url, heartbeat.signal);
@@ -201,26 +217,29 @@ async function runMigrations(
         try {
           result = await run(
             client,
-            {
-              onProgress: (event) => {
-                progress = event;
-                lastWait = undefined;
-                workflow.ended();
-                heartbeat.update({ ...state, progress });
+            attemptOptions(
+              options,
+              {
+                onProgress: (event) => {
+                  progress = event;
+                  lastWait = undefined;
+                  workflow.ended();
+                  heartbeat.update({ ...state, progress });
+                },
+                // While a migration waits for other sessions' locks, the heartbeat details name
+                // the blockers (`pgshift watch` and the Web UI's pending activity show them).
+                onLockWait: (info) => {
+                  lastWait = info;
+                  workflow.waiting(info);
+                  heartbeat.update({
+                    ...state,
+                    progress,
+                    lockWait: { ...info, blockers: info.blockers.slice(0, 3) },
+                  });
+                },
               },
-              // While a migration waits for other sessions' locks, the heartbeat details name
-              // the blockers (`pgshift watch` and the Web UI's pending activity show them).
-              onLockWait: (info) => {
-                lastWait = info;
-                workflow.waiting(info);
-                heartbeat.update({
-                  ...state,
-                  progress,
-                  lockWait: { ...info, blockers: info.blockers.slice(0, 3) },
-                });
-              },
-            },
-            retry ? RETRY_LOCK_WAIT_MS : undefined,
+              retry ? RETRY_LOCK_WAIT_MS : undefined,
+            ),
           );
         } catch (error) {
           recordLockWaits((error as { runResult?: RunResult }).runResult);
@@ -303,21 +322,8 @@ export function createMigrateActivities(deps: ActivityDeps) {
             planChecksum: plan.checksum,
             requiredRoles: await rolesToApply(deps, input.environment, plan),
           });
-        const options = runnerOptionsFor(deps, input.environment, input.appliedBy);
-        return runMigrations(
-          databaseUrlOf(deps, input.environment),
-          input.environment,
-          plan,
-          temporal,
-          (client, report, lockWaitMs) =>
-            migrateUp(client, plan, {
-              ...options,
-              ...(lockWaitMs
-                ? { advisoryLockWaitMs: Math.max(lockWaitMs, options.advisoryLockWaitMs) }
-                : {}),
-              to: input.to,
-              ...report,
-            }),
+        return runMigrations(deps, input, plan, temporal, (client, options) =>
+          migrateUp(client, plan, { ...options, to: input.to }),
         );
       });
     },
@@ -341,28 +347,15 @@ export function createMigrateActivities(deps: ActivityDeps) {
           what: 'revert migrations',
           planChecksum: plan.checksum,
         });
-        const options = runnerOptionsFor(deps, input.environment, input.appliedBy);
-        return runMigrations(
-          databaseUrlOf(deps, input.environment),
-          input.environment,
-          plan,
-          temporal,
-          async (client, report, lockWaitMs) => {
-            await assertRollbackFilesAsApplied(
-              client,
-              plan,
-              input.target,
-              input.acceptChangedRollback,
-            );
-            return migrateDown(client, plan, input.target, {
-              ...options,
-              ...(lockWaitMs
-                ? { advisoryLockWaitMs: Math.max(lockWaitMs, options.advisoryLockWaitMs) }
-                : {}),
-              ...report,
-            });
-          },
-        );
+        return runMigrations(deps, input, plan, temporal, async (client, options) => {
+          await assertRollbackFilesAsApplied(
+            client,
+            plan,
+            input.target,
+            input.acceptChangedRollback,
+          );
+          return migrateDown(client, plan, input.target, options);
+        });
       });
     },
   };
