@@ -1,6 +1,8 @@
-import { activityInfo, ApplicationFailure } from '@temporalio/activity';
+import { activityInfo, ApplicationFailure, Context } from '@temporalio/activity';
 import { WorkflowNotFoundError } from '@temporalio/client';
+import { verifyAuthorization, type SignedAuthorization } from '../src/approvals/authorization';
 import { parseDuration } from '../src/config/duration';
+import { loadAllowedSigners } from '../src/config/signatures';
 import { fleetConfig, resolveFleetMembers } from '../src/fleet/members';
 import { failureAllowance, waveBoundaries } from '../src/fleet/waves';
 import {
@@ -13,9 +15,11 @@ import type { ApprovalState } from '../workflows/definitions';
 import {
   FLEET_WORKFLOW_TYPE,
   fleetMembershipQuery,
+  fleetStatementEnvironment,
   type FleetMode,
   type FleetSettings,
 } from '../workflows/fleet/definitions';
+import { signaturesEnforced, type ApprovalKeys } from './approval-keys';
 import { asActivity, type ActivityDeps } from './deps';
 import type { EnvironmentPolicy } from './policy';
 import { lazyTemporalClient } from './temporal-client';
@@ -26,6 +30,8 @@ export interface LoadedFleet {
   members: string[];
   settings: FleetSettings;
   approvals: EnvironmentPolicy['approvals'];
+  /** The fleet's approver keys (`fleets.<name>.approvals.allowedSigners`). */
+  keys: ApprovalKeys;
 }
 
 export interface VerifyFleetParentInput {
@@ -75,8 +81,23 @@ export function createFleetActivities(deps: ActivityDeps) {
             reminderEveryMs: parseDuration(fleet.approvals.reminderEvery),
             allowInitiator: fleet.approvals.allowInitiator,
           },
+          keys: fleetApprovalKeys(deps, input.fleet, members),
         };
       });
+    },
+
+    /**
+     * The fleet's approver keys, read again (a `reloadApprovalKeys` signal, the last approval,
+     * a resume or rollback request): a key removed from the file is revoked.
+     */
+    async loadFleetApprovalKeys(input: { fleet: string }): Promise<ApprovalKeys> {
+      return asActivity(async () =>
+        fleetApprovalKeys(
+          deps,
+          input.fleet,
+          await resolveFleetMembers(deps.config, input.fleet, deps.env),
+        ),
+      );
     },
 
     /**
@@ -131,14 +152,73 @@ export function createFleetActivities(deps: ActivityDeps) {
                       input.planChecksum,
                       membership.approvals,
                     );
-        if (problem)
+        const unsigned =
+          problem ??
+          signatureProblem(deps, input, membership.authorization, {
+            namespace: activityInfo().workflowNamespace ?? activityInfo().activityNamespace,
+            workflowId: parent.workflowId,
+            // The rollout's run: the first of its chain, as the server records it.
+            runId: description.raw.workflowExecutionInfo?.firstRunId || parent.runId,
+            requiredRoles: membership.approvals.required,
+          });
+        if (unsigned)
           throw refused(
-            `the fleet rollout ${parent.workflowId} does not authorize this change: ${problem}`,
+            `the fleet rollout ${parent.workflowId} does not authorize this change: ${unsigned}`,
           );
         return { approvedBy: membership.approvals.granted.map((g) => `${g.role}: ${g.approver}`) };
       });
     },
   };
+}
+
+/**
+ * The fleet's keys: its own allowed-signers file; signatures are required when the fleet says
+ * so or when any member is a production-tier environment that requires them.
+ */
+function fleetApprovalKeys(deps: ActivityDeps, fleet: string, members: string[]): ApprovalKeys {
+  const approvals = fleetConfig(deps.config, fleet).approvals;
+  return {
+    required:
+      approvals.requireSignatures === true ||
+      members.some((member) => signaturesEnforced(deps, member)),
+    allowedSigners: loadAllowedSigners(deps.config, { name: fleet, approvals }, undefined, 'fleets')
+      .signers,
+    namespace: Context.current().info.activityNamespace,
+  };
+}
+
+/**
+ * The worker's own check of the parent's signed start and approvals, when this member needs
+ * one (the fleet requires signatures, or the member is a production-tier environment that
+ * does): verified against the fleet's allowed-signers file as it is now, bound to the
+ * rollout's workflow id and first run id (from the server), the plan and each role.
+ */
+function signatureProblem(
+  deps: ActivityDeps,
+  input: VerifyFleetParentInput,
+  authorization: SignedAuthorization | undefined,
+  rollout: { namespace: string; workflowId: string; runId: string; requiredRoles: string[] },
+): string | undefined {
+  const approvals = fleetConfig(deps.config, input.fleet).approvals;
+  if (approvals.requireSignatures !== true && !signaturesEnforced(deps, input.environment))
+    return undefined;
+  const check = verifyAuthorization(
+    authorization,
+    {
+      namespace: rollout.namespace,
+      environment: fleetStatementEnvironment(input.fleet),
+      workflowId: rollout.workflowId,
+      runId: rollout.runId,
+      planChecksum: input.planChecksum,
+      requiredRoles: [...new Set([...approvals.requiredRoles, ...rollout.requiredRoles])],
+      roster: approvals.roster,
+    },
+    loadAllowedSigners(deps.config, { name: input.fleet, approvals }, undefined, 'fleets').signers,
+    Date.now(),
+  );
+  return check.ok
+    ? undefined
+    : `its signed approvals do not verify against fleets.${input.fleet}.approvals.allowedSigners (${input.environment} requires signed approvals): ${check.problems.join('; ')}`;
 }
 
 /** The approval window of a replay: approvals are judged as of when they were granted. */

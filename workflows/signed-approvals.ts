@@ -14,26 +14,51 @@ import type { DecisionAction } from '../src/approvals/statement';
 import type { SignedDecision } from '../src/approvals/verify-decision';
 import { quick } from './activity-proxies';
 import { checkSignedDecision, type SignatureContext } from './approval-policy';
+import type { ApprovalKeys } from '../activities/approval-keys';
 import { reloadApprovalKeysSignal, type ApprovalState } from './definitions';
+import { fleetStatementEnvironment } from './fleet/definitions';
 
 /** Deploys and rollbacks started before signed approvals replay without them. */
 export const SIGNED_APPROVALS_PATCH = 'signed-approvals';
 
-/** Reads the environment's approver keys (activity) and binds them to this run. */
-export async function loadSignatureContext(environment: string): Promise<SignatureContext> {
-  const keys = await quick.loadApprovalKeys.executeWithOptions(
-    { summary: `read the approver keys of ${environment}` },
-    [{ environment }],
-  );
-  const { workflowId, runId } = workflowInfo();
+/** Whose approver keys a run judges with: an environment's, or a fleet's (`{ fleet }`). */
+export type KeyScope = string | { fleet: string };
+
+/** Reads the approver keys of `scope` (activity) and binds them to this run. */
+export async function loadSignatureContext(scope: KeyScope): Promise<SignatureContext> {
+  const keys =
+    typeof scope === 'string'
+      ? await quick.loadApprovalKeys.executeWithOptions(
+          { summary: `read the approver keys of ${scope}` },
+          [{ environment: scope }],
+        )
+      : await quick.loadFleetApprovalKeys.executeWithOptions(
+          { summary: `read the approver keys of fleet ${scope.fleet}` },
+          [{ fleet: scope.fleet }],
+        );
+  return signatureContextOf(keys, scope);
+}
+
+/**
+ * Binds keys to this run: an environment's decisions name it and this run; a fleet's name
+ * `fleet:<name>` and the rollout's first run (the same across its continue-as-new runs).
+ */
+export function signatureContextOf(keys: ApprovalKeys, scope: KeyScope): SignatureContext {
+  const { workflowId, runId, firstExecutionRunId } = workflowInfo();
   return {
     required: keys.required,
     allowedSigners: keys.allowedSigners,
     namespace: keys.namespace,
-    environment,
+    environment: typeof scope === 'string' ? scope : fleetStatementEnvironment(scope.fleet),
     workflowId,
-    runId,
+    runId: typeof scope === 'string' ? runId : firstExecutionRunId,
   };
+}
+
+/** The config key of the allowed signers a statement's `environment` line points to. */
+function allowedSignersKey(environment: string): string {
+  const fleet = /^fleet:(.+)$/.exec(environment)?.[1];
+  return `${fleet ? `fleets.${fleet}` : `environments.${environment}`}.approvals.allowedSigners`;
 }
 
 /** One statement that came with the start: the start itself, a waiver, a break-glass. */
@@ -69,7 +94,7 @@ export function verifySignedStart(
     if (!check.ok)
       throw ApplicationFailure.create({
         type: 'SignatureRefused',
-        message: `${decision.what} by ${initiator} is refused: ${check.reason}${check.fingerprint ? ` (key ${check.fingerprint})` : ''}; the signer's public key must be in environments.${signatures.environment}.approvals.allowedSigners of the worker's config`,
+        message: `${decision.what} by ${initiator} is refused: ${check.reason}${check.fingerprint ? ` (key ${check.fingerprint})` : ''}; the signer's public key must be in ${allowedSignersKey(signatures.environment)} of the worker's config`,
         nonRetryable: true,
       });
     if (!check.signer) continue;
@@ -82,7 +107,7 @@ export function verifySignedStart(
 
 /** Listens for `reloadApprovalKeys`: re-reads the keys and hands them to `apply`. */
 export function listenForKeyReloads(
-  environment: string,
+  environment: KeyScope,
   current: () => SignatureContext | undefined,
   apply: (signatures: SignatureContext) => void,
 ): void {
@@ -137,7 +162,7 @@ export class RunSignatures {
   current: SignatureContext | undefined;
 
   constructor(
-    private readonly environment: string,
+    private readonly environment: KeyScope,
     private readonly holder: SignatureHolder,
     listen: boolean,
   ) {

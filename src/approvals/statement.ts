@@ -33,6 +33,8 @@ export const DECISION_ACTIONS = [
   'rollback-approve',
   'initiate-deploy',
   'initiate-rollback',
+  'fleet-resume',
+  'fleet-rollback',
 ] as const;
 export type DecisionAction = (typeof DECISION_ACTIONS)[number] | `approve:${string}`;
 
@@ -78,7 +80,8 @@ const ONE_LINE = /^[^\p{Cc}\p{Zl}\p{Zp}]*$/u;
 const TRIMMED = /^(\S(.*\S)?)?$/su;
 const PATTERNS = {
   namespace: /^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$/,
-  environment: /^[A-Za-z0-9][A-Za-z0-9_-]*$/,
+  /** An environment, or `fleet:<name>` for the decisions of a fleet rollout. */
+  environment: /^(fleet:)?[A-Za-z0-9][A-Za-z0-9_-]*$/,
   workflowId: /^[\x21-\x7e]{1,1000}$/,
   runId: /^[A-Za-z0-9][A-Za-z0-9-]{0,99}$/,
   planChecksum: /^[0-9a-f]{64}$/,

@@ -62,7 +62,10 @@ export async function describeStatementTarget(
       namespace: client.options.namespace,
       environment,
       workflowId,
-      runId: description.runId,
+      // A fleet rollout's decisions name its first run (the same across continue-as-new).
+      runId: environment.startsWith('fleet:')
+        ? description.raw.workflowExecutionInfo?.firstRunId || description.runId
+        : description.runId,
       planChecksum: description.typedSearchAttributes.get(PgshiftPlanChecksum) ?? null,
     };
   } catch (error) {

@@ -39,7 +39,7 @@ export const fleetCatalogueSchema = z.strictObject({
 
 /**
  * The schema of one fleet, given the approvals schema of an environment (src/config/schema.ts
- * passes it: the same keys and defaults, without the signature keys fleets do not support yet).
+ * passes it: the same keys and defaults; `requireSignatures` defaults from the members' tiers).
  */
 export function fleetSchemaWith<A extends z.ZodObject>(approvals: A) {
   return z
@@ -66,7 +66,7 @@ export function fleetSchemaWith<A extends z.ZodObject>(approvals: A) {
       approvals: approvals
         .default(() => approvals.parse({}) as never)
         .describe(
-          'One set of approvals for the whole fleet (the keys of an environment’s `approvals`; names as given, no signatures yet).',
+          'One set of approvals for the whole fleet (the keys of an environment’s `approvals`, signed approvals included: `allowedSigners` is the fleet’s own file).',
         ),
       waves: z
         .array(z.union([z.number().int().positive(), share]))

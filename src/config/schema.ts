@@ -361,7 +361,14 @@ export const ENVIRONMENT_NAME_RULE =
   'environment names use lowercase letters, digits, - and _ (e.g. "staging", "eu-prod")';
 
 export const fleetSchema = fleetSchemaWith(
-  approvalsSchema.omit({ allowedSigners: true, requireSignatures: true }),
+  approvalsSchema.extend({
+    requireSignatures: z
+      .boolean()
+      .optional()
+      .describe(
+        "Refuse fleet decisions (approvals, rejections, resume, rollback, the start) that are not signed by a key in this fleet's `allowedSigners`. Default: true when any member is a production-tier environment that requires signatures (`false` cannot switch that off), false otherwise.",
+      ),
+  }),
 );
 export type FleetConfig = z.output<typeof fleetSchema>;
 

@@ -25,18 +25,20 @@ export function allowedSignersPath(
 }
 
 /**
- * Reads and parses an environment's allowed-signers file. None configured: no signers (every
- * signed decision is refused as "not in the allowed signers"). A configured file that is
- * missing or malformed is a ConfigError naming the key and the file:line.
+ * Reads and parses an environment's (or a fleet's: `section` `fleets`) allowed-signers file.
+ * None configured: no signers (every signed decision is refused as "not in the allowed
+ * signers"). A configured file that is missing or malformed is a ConfigError naming the key and
+ * the file:line.
  */
 export function loadAllowedSigners(
   config: Pick<PgshiftConfig, 'source'>,
   settings: Pick<EnvironmentConfig, 'name' | 'approvals'>,
   cwd?: string,
+  section: 'environments' | 'fleets' = 'environments',
 ): AllowedSigners & { file?: string } {
   const file = allowedSignersPath(config, settings, cwd);
   if (!file) return { signers: [], ignored: [] };
-  const key = `environments.${settings.name}.approvals.allowedSigners`;
+  const key = `${section}.${settings.name}.approvals.allowedSigners`;
   if (!existsSync(file))
     throw new ConfigError(
       `${file} does not exist (named by ${key}): create it with one line per approver, "<person> ssh-ed25519 AAAA…"`,

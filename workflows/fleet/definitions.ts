@@ -3,6 +3,8 @@
  * tests): names, signals, queries, inputs and results. Environments travel by NAME only.
  */
 import { defineQuery, defineSignal } from '@temporalio/workflow';
+import type { SignedAuthorization } from '../../src/approvals/authorization';
+import type { SignedDecision } from '../../src/approvals/verify-decision';
 import type { PlanRef } from '../../src/migrations/types';
 import type { ApprovalState } from '../definitions';
 
@@ -22,6 +24,11 @@ export function fleetChildWorkflowId(
   attempt: number,
 ): string {
   return `${parentId}--${environment}--${mode}-${attempt}`;
+}
+
+/** What the `environment` line of a fleet decision's signed statement names: `fleet:tenants`. */
+export function fleetStatementEnvironment(fleet: string): string {
+  return `fleet:${fleet}`;
 }
 
 export type FleetMode = 'deploy' | 'rollback';
@@ -89,9 +96,12 @@ export interface FleetCarried {
   rolledOutAt?: number;
   /** role → people, from the fleet's approvals: who may resume or roll back. */
   roster: Record<string, string[]>;
+  /** Decisions are verified signatures (fleets.<name>.approvals.allowedSigners), not names. */
+  signed?: boolean;
 }
 
-export interface FleetDeployInput {
+/** `statement` and `signature`: the initiator's signed start (`initiate-deploy`, `run-id: none`). */
+export interface FleetDeployInput extends SignedDecision {
   fleet: string;
   plan: PlanRef;
   initiator: string;
@@ -121,14 +131,20 @@ export interface FleetDeployResult {
   failed: { environment: string; status: DatabaseStatus; reason: string }[];
 }
 
-/** `resumeFleet` (halted or waiting between waves) and `rollbackFleet`: who, and why. */
-export interface FleetDecision {
+/**
+ * `resumeFleet` (halted or waiting between waves) and `rollbackFleet`: who, and why; signed
+ * (`fleet-resume` / `fleet-rollback`) when the fleet requires signatures.
+ */
+export interface FleetDecision extends SignedDecision {
   kind: 'resume' | 'rollback';
   by: string;
   reason?: string;
   at?: string;
   /** Refused: why (not on the roster, nothing to resume, …). */
   refused?: string;
+  /** The key that signed it, and its nonce (a statement counts once). */
+  fingerprint?: string;
+  nonce?: string;
 }
 
 export const resumeFleetSignal = defineSignal<[FleetDecision]>('resumeFleet');
@@ -142,6 +158,8 @@ export interface FleetMembership {
   mode: FleetMode | null;
   member: boolean;
   approvals: ApprovalState;
+  /** The signed start and approvals, for the child's activity to verify against its keys. */
+  authorization?: SignedAuthorization;
 }
 export const fleetMembershipQuery = defineQuery<FleetMembership, [string]>('fleetMembership');
 

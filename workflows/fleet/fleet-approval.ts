@@ -2,6 +2,7 @@ import { planArgument } from '../../src/migrations/plan-ref';
 import { quick } from '../activity-proxies';
 import { missingRoles, requiredRolesFor } from '../approval-policy';
 import { durationOption } from '../deploy-options';
+import { signatureContextOf, verifySignedStart } from '../signed-approvals';
 import { validationFailure } from '../text';
 import type { FleetDeployResult } from './definitions';
 import type { FleetRun } from './fleet-run';
@@ -25,6 +26,13 @@ export async function approveRollout(run: FleetRun): Promise<FleetDeployResult |
   );
   if (validation.errors.length) throw validationFailure(validation.errors);
   const highRisk = validation.highRisk;
+  // Signed decisions: the initiator's signed start is checked before anything else.
+  const signatures = run.keys
+    ? verifySignedStart(signatureContextOf(loaded.keys, { fleet }), initiator, plan.checksum, [
+        { payload: run.input, action: 'initiate-deploy', what: 'the start of this fleet rollout' },
+      ])
+    : undefined;
+  if (run.keys) run.keys.current = signatures;
   run.begin({
     stage: 'approving',
     settings: loaded.settings,
@@ -40,6 +48,7 @@ export async function approveRollout(run: FleetRun): Promise<FleetDeployResult |
     highRisk,
     decisions: [],
     roster: loaded.approvals.roster,
+    ...(signatures ? { signed: true } : {}),
   });
   const expiryMs =
     durationOption(options?.approvalExpiry, 'options.approvalExpiry') ?? loaded.approvals.expiryMs;
@@ -50,6 +59,7 @@ export async function approveRollout(run: FleetRun): Promise<FleetDeployResult |
     requiredRoles: requiredRolesFor(loaded.approvals, { highRisk }),
     expiresAt: Date.now() + expiryMs,
     allowInitiator: loaded.approvals.allowInitiator,
+    ...(signatures ? { signatures } : {}),
   });
   run.setStage(
     'approving',
@@ -59,6 +69,7 @@ export async function approveRollout(run: FleetRun): Promise<FleetDeployResult |
     reminderEveryMs: loaded.approvals.reminderEveryMs,
     remind: async () => undefined,
     stop: () => false,
+    ...(run.keys && signatures ? { reloadKeys: () => run.keys!.reload() } : {}),
   });
   run.state.approvals = gate.state;
   if (outcome !== 'approved') {

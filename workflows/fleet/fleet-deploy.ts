@@ -64,7 +64,7 @@ export async function fleetDeploy(input: FleetDeployInput): Promise<FleetDeployR
     } else if (s.stage === 'rolled-out') {
       const left = s.rolledOutAt! + s.settings.rollbackWindowMs - Date.now();
       if (left > 0 && !(await condition(() => run.hasRequests, left))) continue;
-      const request = left > 0 ? run.takeRequest(['rollback']) : undefined;
+      const request = left > 0 ? await run.takeRequest(['rollback']) : undefined;
       if (left <= 0) return run.finish('completed', run.progress.outcome('rolled out'));
       if (request) run.setStage('rolling-back', `rollback requested by ${request.by}`);
     } else if (s.stage === 'rolling-back') {

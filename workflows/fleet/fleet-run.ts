@@ -3,13 +3,16 @@ import {
   condition,
   continueAsNew,
   log,
+  patched,
   setCurrentDetails,
   setHandler,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
 import { PgshiftPhase } from '../../src/temporal/search-attribute-keys';
+import { checkSignedDecision } from '../approval-signatures';
 import { ApprovalGate } from '../deploy-approval-gate';
+import { authorizationOf, RunSignatures } from '../signed-approvals';
 import {
   fleetMembershipQuery,
   fleetOverviewQuery,
@@ -25,6 +28,9 @@ import {
 import { FleetProgress } from './fleet-progress';
 
 const DEFAULT_CHILDREN_PER_RUN = 400;
+
+/** Fleet rollouts started before signed fleet decisions replay without them. */
+export const FLEET_SIGNED_APPROVALS_PATCH = 'fleet-signed-approvals';
 
 /**
  * One run of a fleet rollout: its input, its message handlers (approvals gate, resume and
@@ -44,6 +50,8 @@ export class FleetRun {
   running = 0;
   readonly progress: FleetProgress;
   readonly gate: ApprovalGate;
+  /** The fleet's approver keys (absent in runs started before signed fleet decisions). */
+  readonly keys: RunSignatures | undefined;
 
   constructor(readonly input: FleetDeployInput) {
     const { fleet, plan, initiator } = input;
@@ -58,6 +66,9 @@ export class FleetRun {
     this.progress = new FleetProgress(fleet, () => this.carried);
     // ── handlers first: nothing sent early is lost ──
     this.gate = new ApprovalGate(() => this.progress.show('waiting for approvals'));
+    this.keys = patched(FLEET_SIGNED_APPROVALS_PATCH)
+      ? new RunSignatures({ fleet }, this.gate, true)
+      : undefined;
     if (input.carried) {
       this.begin(input.carried);
       this.gate.state = input.carried.approvals;
@@ -76,6 +87,9 @@ export class FleetRun {
       mode: modeOf(this.carried?.stage),
       member: this.index.has(environment),
       approvals: this.carried?.approvals ?? this.gate.state,
+      ...(this.carried?.signed
+        ? { authorization: authorizationOf('deploy', input, this.carried.approvals) }
+        : {}),
     }));
     setHandler(fleetOverviewQuery, () => this.progress.overview());
   }
@@ -120,28 +134,51 @@ export class FleetRun {
   async nextRequest(kinds: FleetDecision['kind'][]): Promise<FleetDecision> {
     for (;;) {
       await condition(() => this.requests.length > 0);
-      const request = this.takeRequest(kinds);
+      const request = await this.takeRequest(kinds);
       if (request) return request;
     }
   }
 
-  /** Takes the next request of `kinds` from someone on the roster; others are refused and kept. */
-  takeRequest(kinds: FleetDecision['kind'][]): FleetDecision | undefined {
+  /**
+   * Takes the next request of `kinds` from someone on the roster, signed (`fleet-resume`,
+   * `fleet-rollback`) by a key of the fleet's allowed signers, read now, when the fleet
+   * requires signatures; others are refused and recorded.
+   */
+  async takeRequest(kinds: FleetDecision['kind'][]): Promise<FleetDecision | undefined> {
     const s = this.state;
+    const signatures = s.signed && this.keys ? await this.keys.reload() : undefined;
     while (this.requests.length) {
-      const request = this.requests.shift()!;
+      const { statement, signature, ...request } = this.requests.shift()!;
       const at = new Date().toISOString();
       const onRoster = Object.values(s.roster).some((people) =>
         people.some((p) => p === '*' || p.toLowerCase() === String(request.by).toLowerCase()),
       );
+      const check = checkSignedDecision(
+        { statement, signature },
+        `fleet-${request.kind}`,
+        String(request.by),
+        { usedNonces: s.decisions.flatMap((d) => (d.nonce ? [d.nonce] : [])) },
+        { now: Date.now(), planChecksum: this.input.plan.checksum, signatures },
+      );
+      const signer = check.ok ? check.signer : undefined;
       const refused = !kinds.includes(request.kind)
         ? `a ${request.kind} is not possible while the rollout is ${s.stage}`
         : !onRoster
           ? `${request.by} is not on the approvals roster of fleet ${this.fleet}`
-          : undefined;
-      s.decisions = [...s.decisions, { ...request, at, ...(refused ? { refused } : {}) }].slice(
-        -50,
-      );
+          : !check.ok
+            ? `signature refused: ${check.reason}`
+            : undefined;
+      const fingerprint = signer?.fingerprint ?? (check.ok ? undefined : check.fingerprint);
+      s.decisions = [
+        ...s.decisions,
+        {
+          ...request,
+          at,
+          ...(fingerprint ? { fingerprint } : {}),
+          ...(signer && !refused ? { nonce: signer.nonce } : {}),
+          ...(refused ? { refused } : {}),
+        },
+      ].slice(-50);
       if (refused) log.warn('fleet decision refused', { by: request.by, refused });
       else return request;
     }

@@ -7,6 +7,7 @@ import { taskQueueFromEnv } from '../../temporal/task-queue';
 import {
   FLEET_WORKFLOW_TYPE,
   fleetOverviewQuery,
+  fleetStatementEnvironment,
   fleetWorkflowId,
   resumeFleetSignal,
   rollbackFleetSignal,
@@ -20,8 +21,10 @@ import { storePlanForWorkflow } from '../plan-input';
 import { runAttributePairs } from '../run-attributes';
 import { approvalLines } from './deploy';
 import { waitForRequiredApprovals } from '../deploy-handles';
+import { signDecision } from '../signing';
+import { prepareSignedDecision, signingOptions, type SignedDecisionFlags } from './approve';
 
-interface FleetDecisionOptions extends GlobalOptions {
+interface FleetDecisionOptions extends GlobalOptions, SignedDecisionFlags {
   as?: string;
   reason?: string;
 }
@@ -32,18 +35,18 @@ export function register(program: Command): void {
     .description(
       'fleet rollouts (`pgshift deploy --fleet <name>`): resume a halted or waiting rollout, show its waves',
     );
-  fleet
+  const resume = fleet
     .command('resume')
     .description(
       'continue a halted rollout (its failed databases are tried again) or start the next wave when the fleet waits for an approval between waves',
     )
     .argument('<fleet>', 'the fleet name (fleets.<name> in the config)')
     .option('--as <name>', 'who resumes (must be on the fleet approvals roster)')
-    .option('--reason <text>', 'why, kept with the decision')
-    .action(async (name: string, _opts: unknown, command: Command) => {
-      const opts = command.optsWithGlobals<FleetDecisionOptions>();
-      process.exitCode = await sendDecision(name, 'resume', opts);
-    });
+    .option('--reason <text>', 'why, kept with the decision');
+  signingOptions(resume).action(async (name: string, _opts: unknown, command: Command) => {
+    const opts = command.optsWithGlobals<FleetDecisionOptions>();
+    process.exitCode = await sendDecision(name, 'resume', opts);
+  });
   fleet
     .command('status')
     .description('per-wave counts and failed databases with their reasons')
@@ -79,17 +82,37 @@ export async function deployFleet(opts: {
   as?: string;
   approvalExpiry?: string;
   json?: boolean;
+  key?: string;
+  validFor?: string;
 }): Promise<number> {
   const plan = await storePlanForWorkflow(opts.dir);
   const initiator = resolveInitiator(opts.as);
   const workflowId = fleetWorkflowId(opts.fleet);
-  const input: FleetDeployInput = {
+  let input: FleetDeployInput = {
     fleet: opts.fleet,
     plan,
     initiator,
     ...(opts.approvalExpiry ? { options: { approvalExpiry: opts.approvalExpiry } } : {}),
   };
   return withTemporal(async (client) => {
+    // `--key`: the initiator signs the start (`initiate-deploy`, `run-id: none`).
+    if (opts.key)
+      input = {
+        ...input,
+        ...(await signDecision(
+          {
+            namespace: client.options.namespace,
+            environment: fleetStatementEnvironment(opts.fleet),
+            workflowId,
+            runId: null,
+            planChecksum: plan.checksum,
+          },
+          'initiate-deploy',
+          initiator,
+          '',
+          { key: opts.key, validFor: opts.validFor },
+        )),
+      };
     let handle: WorkflowHandle;
     try {
       handle = await client.workflow.start(FLEET_WORKFLOW_TYPE, {
@@ -135,10 +158,25 @@ export async function sendDecision(
   const by = resolveInitiator(opts.as);
   const signal = kind === 'resume' ? resumeFleetSignal : rollbackFleetSignal;
   return withTemporal(async (client) => {
-    const handle = client.workflow.getHandle<
-      (input: FleetDeployInput) => Promise<FleetDeployResult>
-    >(fleetWorkflowId(fleet));
-    await handle.signal(signal, { kind, by, ...(opts.reason ? { reason: opts.reason } : {}) });
+    const workflowId = fleetWorkflowId(fleet);
+    const reason = opts.reason?.trim() ?? '';
+    const prepared = await prepareSignedDecision(
+      client,
+      workflowId,
+      { action: `fleet-${kind}`, person: by, reason },
+      opts,
+    );
+    if (prepared.printed) return 0;
+    const handle =
+      client.workflow.getHandle<(input: FleetDeployInput) => Promise<FleetDeployResult>>(
+        workflowId,
+      );
+    await handle.signal(signal, {
+      kind,
+      by,
+      ...(reason ? { reason } : {}),
+      ...prepared.signed,
+    });
     const overview = await handle.query(fleetOverviewQuery);
     emit(opts, overview, (o) =>
       [
