@@ -1,11 +1,15 @@
 import { Context } from '@temporalio/activity';
 import type { AllowedSigner } from '../src/approvals/allowed-signers';
 import { verifyAuthorization, type SignedAuthorization } from '../src/approvals/authorization';
-import { isProductionTier } from '../src/config';
-import { loadAllowedSigners, requiresSignatures } from '../src/config/signatures';
+import {
+  enforcesSignatures,
+  loadAllowedSigners,
+  requiresSignatures,
+} from '../src/config/signatures';
 import { assessRisk, validateSafety } from '../src/lint/safety';
 import { errorClass } from '../src/errors';
 import type { MigrationPlan } from '../src/migrations/types';
+import { assertFleetMemberAuthorized } from './fleet-parent';
 import { fromSettings, settingsOf, type ActivityDeps, type OnEnvironment } from './deps';
 
 /** The approver keys of one environment, as the workflow's approval policy needs them. */
@@ -56,9 +60,11 @@ export type AuthorizedChange<Extra extends object = object> = OnEnvironment<
  * requires signatures: `authorization` (handed by the workflow) must verify against the
  * allowed-signers file as it is now, for this namespace, workflow id and run id (from
  * Temporal, not from the input) and `planChecksum`. Otherwise a non-retryable
- * SignedApprovalsRefused failure names every problem.
+ * SignedApprovalsRefused failure names every problem. A fleet member's child hands the
+ * fleet's name instead: then its server-recorded parent must authorize the change (the fleet's
+ * signed approvals, verified now), or a non-retryable FleetParentRefused says why not.
  */
-export function assertSignedAuthorization(
+export async function assertSignedAuthorization(
   deps: ActivityDeps,
   environment: string,
   authorization: SignedAuthorization | undefined,
@@ -69,9 +75,11 @@ export function assertSignedAuthorization(
     /** The roles this change needs (default: approvals.requiredRoles). */
     requiredRoles?: string[];
   },
-): void {
+): Promise<void> {
   const settings = settingsOf(deps, environment);
   if (!signaturesEnforced(deps, environment)) return;
+  if (authorization?.fleet)
+    return assertFleetMemberAuthorized(deps, environment, authorization.fleet);
   const info = Context.current().info;
   const check = verifyAuthorization(
     info.workflowExecution ? authorization : undefined,
@@ -96,8 +104,7 @@ export function assertSignedAuthorization(
 
 /** True when activities must verify signed approvals before changing `environment`. */
 export function signaturesEnforced(deps: ActivityDeps, environment: string): boolean {
-  const settings = settingsOf(deps, environment);
-  return isProductionTier(settings) && requiresSignatures(settings);
+  return enforcesSignatures(settingsOf(deps, environment));
 }
 
 /**

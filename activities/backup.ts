@@ -144,7 +144,7 @@ export function createBackupActivities(deps: ActivityDeps) {
       }>,
     ): Promise<RestoreWithEmergencyBackupResult> {
       return asActivity(async () => {
-        assertSignedAuthorization(deps, input.environment, input.authorization, {
+        await assertSignedAuthorization(deps, input.environment, input.authorization, {
           what: 'restore a backup',
         });
         const databaseUrl = databaseUrlOf(deps, input.environment);
@@ -223,7 +223,7 @@ export function createBackupActivities(deps: ActivityDeps) {
     ): Promise<PreservingRestoreResult> {
       return asActivity(() =>
         heartbeating(async (signal, onProgress) => {
-          assertSignedAuthorization(deps, input.environment, input.authorization, {
+          await assertSignedAuthorization(deps, input.environment, input.authorization, {
             what: 'swap in a restored backup',
           });
           const databaseUrl = databaseUrlOf(deps, input.environment);
@@ -293,7 +293,7 @@ export function createBackupActivities(deps: ActivityDeps) {
       return asActivity(() =>
         heartbeating(async (signal, onProgress) => {
           refuseRehearsalOfProduction(deps, input.environment);
-          assertSignedAuthorization(deps, input.environment, input.authorization, {
+          await assertSignedAuthorization(deps, input.environment, input.authorization, {
             what: 'restore a backup',
           });
           const result = await restoreBackup({

@@ -317,7 +317,7 @@ export function createMigrateActivities(deps: ActivityDeps) {
       return asActivity(async () => {
         const plan = await intactPlanFor(deps, input);
         if (signaturesEnforced(deps, input.environment))
-          assertSignedAuthorization(deps, input.environment, input.authorization, {
+          await assertSignedAuthorization(deps, input.environment, input.authorization, {
             what: 'apply migrations',
             planChecksum: plan.checksum,
             requiredRoles: await rolesToApply(deps, input.environment, plan),
@@ -343,7 +343,7 @@ export function createMigrateActivities(deps: ActivityDeps) {
     ): Promise<RunSummary> {
       return asActivity(async () => {
         const plan = await intactPlanFor(deps, input);
-        assertSignedAuthorization(deps, input.environment, input.authorization, {
+        await assertSignedAuthorization(deps, input.environment, input.authorization, {
           what: 'revert migrations',
           planChecksum: plan.checksum,
         });

@@ -34,6 +34,11 @@ export interface SignedAuthorization {
   approvals: ApprovalToVerify[];
   /** A rollback's signed break-glass, standing in for its approval. */
   breakGlass?: PersonDecision;
+  /**
+   * Set by a fleet member's child instead of signed decisions of its own: the activity checks
+   * the child's parent, as the server recorded it, and the fleet's signed approvals.
+   */
+  fleet?: { fleet: string; planChecksum: string };
 }
 
 export interface AuthorizationExpectation {

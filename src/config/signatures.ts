@@ -13,6 +13,11 @@ export function requiresSignatures(
   return settings.approvals.requireSignatures ?? settings.tier === 'production';
 }
 
+/** A production-tier environment that requires signatures: changes need verified approvals. */
+export function enforcesSignatures(settings: EnvironmentConfig): boolean {
+  return settings.tier === 'production' && requiresSignatures(settings);
+}
+
 /** The absolute path of `approvals.allowedSigners` (relative to the config file), if set. */
 export function allowedSignersPath(
   config: Pick<PgshiftConfig, 'source'>,

@@ -17,7 +17,11 @@ import { EnvironmentLease } from '../lease/lease-client';
 import { ProgressTracker } from '../progress-tracker';
 import { recordRun } from '../steps/record';
 import { failedChecks, firstLine, padVersion, summariseChecks } from '../text';
-import type { FleetDatabaseInput, FleetDatabaseResult } from './definitions';
+import {
+  fleetMemberAuthorization,
+  type FleetDatabaseInput,
+  type FleetDatabaseResult,
+} from './definitions';
 import { rollbackDatabase } from './database-rollback';
 import { readStateWithoutDrift } from '../steps/migration-state';
 
@@ -115,7 +119,7 @@ async function deployDatabase(
     trigger: undefined,
     acceptChangedRollback: undefined,
     compensation: undefined,
-    authorization: undefined,
+    authorization: fleetMemberAuthorization(input),
   };
   const fire = (kind: DeployTrigger, detail: string) => {
     run.trigger ??= { kind, detail };

@@ -2,7 +2,11 @@ import { quick } from '../activity-proxies';
 import { recordRun } from '../steps/record';
 import { returnToVersion } from '../steps/return-to-version';
 import { failedChecks, summariseChecks } from '../text';
-import type { FleetDatabaseInput, FleetDatabaseResult } from './definitions';
+import {
+  fleetMemberAuthorization,
+  type FleetDatabaseInput,
+  type FleetDatabaseResult,
+} from './definitions';
 import type { ProgressTracker } from '../progress-tracker';
 import { workflowInfo } from '@temporalio/workflow';
 
@@ -21,6 +25,7 @@ export async function rollbackDatabase(
     version: target,
     appliedBy: `fleet rollback ${workflowId}`,
     label: 'fleet rollback: ',
+    authorize: () => fleetMemberAuthorization(input),
     ...(input.backupId ? { backupId: input.backupId } : {}),
   });
   const result = (ok: boolean, reason: string): FleetDatabaseResult => ({

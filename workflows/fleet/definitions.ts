@@ -197,3 +197,16 @@ export interface FleetDatabaseResult {
   backupId?: string;
   reason: string;
 }
+
+/**
+ * What a member's child hands the activities that change its database, in place of signed
+ * decisions of its own: the fleet, whose approvals the activity checks through the child's
+ * server-recorded parent.
+ */
+export function fleetMemberAuthorization(input: FleetDatabaseInput): SignedAuthorization {
+  return {
+    kind: input.mode,
+    approvals: [],
+    fleet: { fleet: input.fleet, planChecksum: input.plan.checksum },
+  };
+}
