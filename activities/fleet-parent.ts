@@ -123,8 +123,14 @@ export async function assertFleetMemberAuthorized(
   if (!own)
     throw refused(`a change of ${environment} for fleet ${member.fleet} outside a workflow`);
   const client = await temporalFor(deps)();
-  const description = await client.workflow.getHandle(own.workflowId, own.runId).describe();
-  const parent = description.parentExecution;
+  const parent = await client.workflow
+    .getHandle(own.workflowId, own.runId)
+    .describe()
+    .then((description) => description.parentExecution)
+    .catch((error: unknown) => {
+      if (error instanceof WorkflowNotFoundError) return undefined;
+      throw error;
+    });
   await checkFleetParent(deps, {
     parent:
       parent?.workflowId && parent.runId

@@ -74,6 +74,8 @@ export interface FleetStack {
   startFleet(
     fleet: string,
     options?: FleetDeployInput['options'],
+    /** A chosen workflow id, and the initiator's signed start (bound to that id). */
+    start?: { workflowId: string; statement?: string; signature?: string },
   ): Promise<WorkflowHandleWithFirstExecutionRunId<typeof fleetDeploy>>;
   stopWorker(): Promise<void>;
   startWorker(): Promise<void>;
@@ -87,6 +89,8 @@ export function memberNames(prefix: string, count: number): string[] {
 
 export async function createFleetStack(
   fleets: Record<string, { members: string[] } & Record<string, unknown>>,
+  /** Extra settings of member environments (a production tier). */
+  environments: Record<string, Record<string, unknown>> = {},
 ): Promise<FleetStack> {
   const dir = mkdtempSync(join(tmpdir(), 'pgshift-fleet-test-'));
   const fixtureDir = writeFleetFixture(dir);
@@ -112,7 +116,7 @@ export async function createFleetStack(
     environments: Object.fromEntries(
       Object.keys(urls).map((member) => [
         member,
-        { thresholds: { performanceDegradationPercent: 100_000 } },
+        { thresholds: { performanceDegradationPercent: 100_000 }, ...environments[member] },
       ]),
     ),
     fleets: Object.fromEntries(
@@ -147,12 +151,15 @@ export async function createFleetStack(
     plan,
     fixtureDir,
     urls,
-    startFleet: (fleet, options) =>
-      client.workflow.start<typeof fleetDeploy>('fleetDeploy', {
+    startFleet: (fleet, options, start) => {
+      const { workflowId = `fleet-${fleet}-${randomBytes(3).toString('hex')}`, ...signed } =
+        start ?? {};
+      return client.workflow.start<typeof fleetDeploy>('fleetDeploy', {
         taskQueue,
-        workflowId: `fleet-${fleet}-${randomBytes(3).toString('hex')}`,
-        args: [{ fleet, plan, initiator: 'erin', ...(options ? { options } : {}) }],
-      }),
+        workflowId,
+        args: [{ fleet, plan, initiator: 'erin', ...signed, ...(options ? { options } : {}) }],
+      });
+    },
     async stopWorker() {
       await worker?.stop({ keepLeases: true });
       worker = undefined;

@@ -198,6 +198,7 @@ async function deployDatabase(
             environment,
             plan: planArgument(plan),
             appliedBy: `${initiator} (fleet deploy ${workflowId})`,
+            authorization: run.authorization,
           },
         ],
       )
