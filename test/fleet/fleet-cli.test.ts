@@ -1,16 +1,44 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { approvalsQuery } from '../../workflows/definitions';
+import { makeKey, tempDir, type TestKey } from '../approvals/support/ssh-keys';
 import { runCli } from '../cli/run-cli';
 import { closeTestEnv } from '../support/temporal';
 import * as fleet from './fleet-stack';
 
 const PODS = fleet.memberNames('pod', 3);
+/** A fleet with a production-tier member: its decisions must be signed. */
+const VAULTS = fleet.memberNames('vault', 2);
 
 let stack: fleet.FleetStack;
+const keys: Record<string, TestKey> = {};
 
 beforeAll(async () => {
-  stack = await fleet.createFleetStack({
-    pods: { members: PODS, waves: [1, '100%'], betweenWaves: 'approval', concurrency: 2 },
-  });
+  const dir = tempDir();
+  for (const name of ['alice', 'carol', 'erin']) keys[name] = makeKey(dir, name);
+  const signers = join(dir, 'allowed_signers');
+  writeFileSync(
+    signers,
+    Object.entries(keys)
+      .map(([name, key]) => `${name} ${key.publicLine}\n`)
+      .join(''),
+  );
+  stack = await fleet.createFleetStack(
+    {
+      pods: { members: PODS, waves: [1, '100%'], betweenWaves: 'approval', concurrency: 2 },
+      vaults: {
+        members: VAULTS,
+        approvals: {
+          requiredRoles: ['engineering-lead', 'devops'],
+          highRiskRoles: [],
+          roster: { 'engineering-lead': ['alice'], devops: ['carol'] },
+          allowedSigners: signers,
+        },
+      },
+    },
+    { [VAULTS[0]]: { tier: 'production' } },
+  );
 });
 
 afterAll(async () => {
@@ -51,6 +79,62 @@ describe('pgshift deploy --fleet, fleet status, fleet resume, rollback --fleet',
       await cli(['rollback', '--fleet', 'pods', '--as', 'alice']);
       expect((await handle.result()).finalState).toBe('rolled-back');
       for (const pod of PODS) expect(await fleet.versionsOf(stack.urls[pod])).toEqual([1]);
+    },
+  );
+
+  it(
+    'signs the start, the approvals and the rollback with --key when the fleet requires signatures',
+    { timeout: 240_000 },
+    async () => {
+      const env = { PGSHIFT_TASK_QUEUE: stack.taskQueue };
+      const cli = async (args: string[], expected = 0) => {
+        const run = await runCli(args, env);
+        expect(run.code, `pgshift ${args.join(' ')}:\n${run.stdout}\n${run.stderr}`).toBe(expected);
+        return run.stdout;
+      };
+      const dir = ['--dir', stack.fixtureDir];
+      await cli(['deploy', '--fleet', 'vaults', ...dir, '--as', 'erin', '--key', keys.erin.path]);
+      // Names alone are refused, and say so at once (an update).
+      expect(
+        await cli(['approve', 'fleet-vaults', '--role', 'devops', '--as', 'carol'], 1),
+      ).toMatch(/REFUSED: unsigned approve:devops/);
+      const statement = await cli([
+        'approve',
+        'fleet-vaults',
+        '--role',
+        'devops',
+        '--as',
+        'carol',
+        '--print-statement',
+      ]);
+      expect(statement).toMatch(/^pgshift-statement v1\n.*\nenvironment: fleet:vaults\n/);
+      for (const [role, person] of [
+        ['engineering-lead', 'alice'],
+        ['devops', 'carol'],
+      ])
+        await cli([
+          'approve',
+          'fleet-vaults',
+          '--role',
+          role,
+          '--as',
+          person,
+          '--key',
+          keys[person].path,
+        ]);
+      const handle = stack.client.workflow.getHandle('fleet-vaults');
+      const approvals = await handle.query(approvalsQuery);
+      expect(approvals.granted.map((g) => g.fingerprint)).toEqual([
+        keys.alice.fingerprint,
+        keys.carol.fingerprint,
+      ]);
+      await fleet.waitForStage(stack.client, handle, 'rolled-out');
+      for (const vault of VAULTS)
+        expect(await fleet.versionsOf(stack.urls[vault])).toEqual([1, 2, 3]);
+
+      await cli(['rollback', '--fleet', 'vaults', '--as', 'alice', '--key', keys.alice.path]);
+      expect((await handle.result()).finalState).toBe('rolled-back');
+      for (const vault of VAULTS) expect(await fleet.versionsOf(stack.urls[vault])).toEqual([1]);
     },
   );
 });
