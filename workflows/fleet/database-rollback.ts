@@ -15,18 +15,16 @@ export async function rollbackDatabase(
   input: FleetDatabaseInput,
   tracker: ProgressTracker,
 ): Promise<FleetDatabaseResult> {
-  const { environment, plan } = input;
+  const { environment, plan, backupId } = input;
   const workflowId = workflowInfo().workflowId;
   const target = input.targetVersion ?? 0;
   tracker.start('rollback', `returning ${environment} to version ${target}`);
+  const appliedBy = `fleet rollback ${workflowId}`;
+  const how = { environment, plan, backupId, appliedBy, label: 'fleet rollback: ' };
   const outcome = await returnToVersion({
-    environment,
-    plan,
+    ...how,
     version: target,
-    appliedBy: `fleet rollback ${workflowId}`,
-    label: 'fleet rollback: ',
     authorize: () => fleetMemberAuthorization(input),
-    ...(input.backupId ? { backupId: input.backupId } : {}),
   });
   const result = (ok: boolean, reason: string): FleetDatabaseResult => ({
     environment,
