@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # The baseline of the fleet benchmark: what a team does without pgshift, with the bare tools.
+# Run by bench/fleet.bench.ts, which times it and pgshift back to back in one invocation.
 # For each database URL in $1 (one a line), at concurrency $2: pg_dump -Fc into $3/<n>.dump,
 # then every forward file of $4 (a directory of NNN_*.sql and NNN_rollback.sql) applied in
 # one psql -1 -f run per file, then `SELECT 1`. Stops at the first failing database.

@@ -1,29 +1,34 @@
 /**
- * The fleet benchmark (issue 16): N tenant databases (default 200) on the local PostgreSQL,
- * each brought up to date with the churn-saver migrations of migrations/:
+ * The fleet benchmark (issue 16), the one way to run it: N tenant databases (default 200) on
+ * the local PostgreSQL, each brought up to date with the churn-saver migrations of migrations/,
+ * measured twice in ONE invocation, back to back, on freshly created databases, with the same
+ * 2 pgshift worker processes already running (idle) during both, so both see the same load:
  * - baseline: bench/fleet-shell-loop.sh (pg_dump, `psql -1 -f` per file, `SELECT 1`) at concurrency 8;
- * - pgshift: `fleetDeploy` (one approval, one wave, children at concurrency 8) served by 2
- *   `pgshift worker` processes, timed from the start until every database is deployed
- *   (stage `rolled-out`), monitoring window 1 s (one sample) per database.
- * Prints wall times, their ratio, and the history sizes of the parent (every run of its
- * continue-as-new chain) and of one child.
+ * - pgshift: `fleetDeploy` (one approval, one wave, children at concurrency 8) served by those
+ *   2 workers, timed from the start until every database is deployed (stage `rolled-out`),
+ *   monitoring window 1 s (one sample) per database.
+ * Prints wall times, their ratio, the load average at the start of each measurement, and the
+ * history sizes of the parent (every run of its continue-as-new chain) and of one child.
  *   npm run build && npx tsx bench/fleet.bench.ts [count]
  * The churn-saver plan is high-risk (destructive statements): the bench fleet needs no extra role.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { Client, Connection } from '@temporalio/client';
+import { Client as PgClient, escapeIdentifier } from 'pg';
 import { readPlanForWorkflow } from '../src/cli/plan-input';
 import { conventionalDatabaseUrlEnv } from '../src/config';
+import { databaseUrl } from '../src/dev/local/postgres-server';
 import { approveSignal } from '../workflows/definitions';
 import {
   fleetChildWorkflowId,
   fleetOverviewQuery,
   type FleetDeployInput,
 } from '../workflows/fleet/definitions';
-import { createTenants, tenantNames, timeShellLoop } from './fleet-tenants';
 import { startInfra } from './infra';
 import { PGSHIFT_BIN, ROOT, assertBuilt } from './paths';
 
@@ -31,6 +36,42 @@ const COUNT = Number(process.argv[2] ?? 200);
 const CONCURRENCY = 8;
 const WORKERS = 2;
 const log = (line: string) => process.stderr.write(`[fleet bench] ${line}\n`);
+const load = () => +loadavg()[0].toFixed(2);
+
+/** Names of the tenant databases: `bench_tenant_001` … */
+function tenantNames(count: number): string[] {
+  return Array.from({ length: count }, (_, i) => `bench_tenant_${String(i + 1).padStart(3, '0')}`);
+}
+
+/** (Re)creates `names` as empty databases on the server of `serverUrl`; returns their URLs. */
+async function createTenants(serverUrl: string, names: string[]): Promise<string[]> {
+  const admin = new PgClient(serverUrl);
+  await admin.connect();
+  try {
+    for (const name of names) {
+      await admin.query(`DROP DATABASE IF EXISTS ${escapeIdentifier(name)} WITH (FORCE)`);
+      await admin.query(`CREATE DATABASE ${escapeIdentifier(name)}`);
+    }
+  } finally {
+    await admin.end();
+  }
+  return names.map((name) => databaseUrl(serverUrl, name));
+}
+
+/** The baseline: bench/fleet-shell-loop.sh over `urls` at `concurrency`; its wall time in ms. */
+async function timeShellLoop(urls: string[], concurrency: number, workDir: string) {
+  const list = join(workDir, 'tenant-urls.txt');
+  writeFileSync(list, urls.join('\n') + '\n', { mode: 0o600 });
+  const script = join(ROOT, 'bench', 'fleet-shell-loop.sh');
+  const backups = join(workDir, 'shell-loop-backups');
+  const started = performance.now();
+  await promisify(execFile)(
+    'bash',
+    [script, list, String(concurrency), backups, join(ROOT, 'migrations')],
+    { maxBuffer: 16 * 1024 * 1024 },
+  );
+  return performance.now() - started;
+}
 
 function startWorker(env: NodeJS.ProcessEnv, config: string): Promise<ChildProcess> {
   const child = spawn(process.execPath, [PGSHIFT_BIN, 'worker', '--config', config], {
@@ -56,18 +97,7 @@ async function main(): Promise<void> {
   const workers: ChildProcess[] = [];
   try {
     const names = tenantNames(COUNT);
-    log(`creating ${COUNT} tenant databases for the shell loop…`);
-    let urls = await createTenants(infra.serverUrl, names);
-    // SHELL_LOOP_SECONDS: reuse the shell loop's time measured by an earlier run (reported as such).
-    const given = Number(process.env.SHELL_LOOP_SECONDS);
-    log('shell loop: pg_dump + psql -1 -f + SELECT 1 per database, xargs -P 8…');
-    const shellMs = given ? given * 1000 : await timeShellLoop(urls, CONCURRENCY, infra.workDir);
-    log(`shell loop: ${(shellMs / 1000).toFixed(1)} s${given ? ' (given, not measured now)' : ''}`);
-
-    if (!given) {
-      log(`recreating the ${COUNT} tenant databases for pgshift…`);
-      urls = await createTenants(infra.serverUrl, names);
-    }
+    const urls = names.map((name) => databaseUrl(infra.serverUrl, name));
     const env: NodeJS.ProcessEnv = {};
     names.forEach((name, i) => (env[conventionalDatabaseUrlEnv(name)] = urls[i]));
     const config = join(infra.workDir, 'pgshift.config.json');
@@ -95,6 +125,7 @@ async function main(): Promise<void> {
       }),
       { mode: 0o600 },
     );
+    // The workers run (idle) during the baseline too: both measurements see the same load.
     const { address, namespace } = await infra.temporal();
     const taskQueue = `fleet-bench-${randomBytes(4).toString('hex')}`;
     const workerEnv = {
@@ -104,6 +135,16 @@ async function main(): Promise<void> {
       PGSHIFT_TASK_QUEUE: taskQueue,
     };
     for (let i = 0; i < WORKERS; i++) workers.push(await startWorker(workerEnv, config));
+
+    log(`creating ${COUNT} tenant databases for the shell loop…`);
+    await createTenants(infra.serverUrl, names);
+    const shellLoad = load();
+    log(`shell loop: pg_dump + psql -1 -f + SELECT 1 per database, xargs -P ${CONCURRENCY}…`);
+    const shellMs = await timeShellLoop(urls, CONCURRENCY, infra.workDir);
+    log(`shell loop: ${(shellMs / 1000).toFixed(1)} s`);
+
+    log(`recreating the ${COUNT} tenant databases for pgshift…`);
+    await createTenants(infra.serverUrl, names);
     const connection = await Connection.connect({ address });
     const client = new Client({ connection, namespace });
     const plan = await readPlanForWorkflow(join(ROOT, 'migrations'));
@@ -113,6 +154,7 @@ async function main(): Promise<void> {
     log(
       `pgshift deploy --fleet: ${COUNT} databases, ${WORKERS} workers, concurrency ${CONCURRENCY}…`,
     );
+    const pgshiftLoad = load();
     const started = performance.now();
     const handle = await client.workflow.start('fleetDeploy', {
       taskQueue,
@@ -151,6 +193,7 @@ async function main(): Promise<void> {
       shellLoopSeconds: +(shellMs / 1000).toFixed(1),
       pgshiftSeconds: +(fleetMs / 1000).toFixed(1),
       ratio: +(fleetMs / shellMs).toFixed(2),
+      loadAverageAtStart: { shellLoop: shellLoad, pgshift: pgshiftLoad },
       outcome: overview.waves.map((w) => w.counts),
       failed: overview.failed,
       parentRuns: runs.length,
