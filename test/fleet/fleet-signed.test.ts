@@ -25,21 +25,14 @@ import {
 import { makeKey, sshKeygenSign, tempDir, type TestKey } from '../approvals/support/ssh-keys';
 import { closeTestEnv, temporalNamespace } from '../support/temporal';
 import { waitFor } from '../support/wait';
-import {
-  approveFleet,
-  createFleetStack,
-  memberNames,
-  versionsOf,
-  waitForStage,
-  type FleetStack,
-} from './fleet-stack';
+import * as fleet from './fleet-stack';
 
-const SIGNED = memberNames('signed', 3);
-const GUARDED = memberNames('guarded', 2);
-const LAX = memberNames('lax', 1);
+const SIGNED = fleet.memberNames('signed', 3);
+const GUARDED = fleet.memberNames('guarded', 2);
+const LAX = fleet.memberNames('lax', 1);
 const ROSTER = { 'engineering-lead': ['alice'], devops: ['carol'] };
 
-let stack: FleetStack;
+let stack: fleet.FleetStack;
 const keys: Record<string, TestKey> = {};
 let signersFile: string;
 
@@ -63,7 +56,7 @@ beforeAll(async () => {
     signersFile,
     ['alice', 'carol', 'erin'].map((name) => `${name} ${keys[name].publicLine}`).join('\n') + '\n',
   );
-  stack = await createFleetStack(
+  stack = await fleet.createFleetStack(
     {
       signed: signedFleet(SIGNED, { waves: [1, '100%'], concurrency: 2 }),
       guarded: signedFleet(GUARDED),
@@ -96,6 +89,17 @@ function sign(key: TestKey, at: StatementTarget, action: DecisionAction, person:
   return { statement, signature: sshKeygenSign(key, statement) };
 }
 
+/** An `approve` payload for `role`, signed with `key` (the statement may name another role). */
+function signedApproval(
+  key: TestKey,
+  at: StatementTarget,
+  role: string,
+  person: string,
+  action: DecisionAction = `approve:${role}`,
+) {
+  return { role, approver: person, ...sign(key, at, action, person) };
+}
+
 /** Starts a rollout of `fleet` whose start erin signed. */
 async function startSigned(fleet: string, options = {}) {
   const workflowId = `fleet-${fleet}-${Date.now()}`;
@@ -112,17 +116,12 @@ describe('a fleet with a production-tier member requires signed decisions', () =
     async () => {
       const handle = await startSigned('signed', { childrenPerRun: 2 });
       const at = target('signed', handle.workflowId, handle.firstExecutionRunId);
-      await waitForStage(stack.client, handle, 'approving');
-      await handle.signal(approveSignal, {
-        role: 'engineering-lead',
-        approver: 'alice',
-        ...sign(keys.alice, at, 'approve:engineering-lead', 'alice'),
-      });
-      await handle.signal(approveSignal, {
-        role: 'devops',
-        approver: 'carol',
-        ...sign(keys.carol, at, 'approve:devops', 'carol'),
-      });
+      await fleet.waitForStage(stack.client, handle, 'approving');
+      await handle.signal(
+        approveSignal,
+        signedApproval(keys.alice, at, 'engineering-lead', 'alice'),
+      );
+      await handle.signal(approveSignal, signedApproval(keys.carol, at, 'devops', 'carol'));
       const approvals = await waitFor('both signed approvals counted', async () => {
         const state = await handle.query(approvalsQuery);
         return state.granted.length + state.refused.length >= 2 ? state : undefined;
@@ -132,9 +131,10 @@ describe('a fleet with a production-tier member requires signed decisions', () =
         ['engineering-lead', keys.alice.fingerprint],
         ['devops', keys.carol.fingerprint],
       ]);
-      const done = await waitForStage(stack.client, handle, 'rolled-out');
+      const done = await fleet.waitForStage(stack.client, handle, 'rolled-out');
       expect(done.waves.map((w) => w.counts)).toEqual([{ deployed: 1 }, { deployed: 2 }]);
-      for (const member of SIGNED) expect(await versionsOf(stack.urls[member])).toEqual([1, 2, 3]);
+      for (const member of SIGNED)
+        expect(await fleet.versionsOf(stack.urls[member])).toEqual([1, 2, 3]);
 
       // The rollout continued as new: later decisions still name its first run.
       const latest = stack.client.workflow.getHandle(handle.workflowId);
@@ -169,7 +169,7 @@ describe('a fleet with a production-tier member requires signed decisions', () =
           by: 'alice',
           fingerprint: keys.alice.fingerprint,
         });
-      for (const member of SIGNED) expect(await versionsOf(stack.urls[member])).toEqual([1]);
+      for (const member of SIGNED) expect(await fleet.versionsOf(stack.urls[member])).toEqual([1]);
     },
   );
 
@@ -179,27 +179,21 @@ describe('a fleet with a production-tier member requires signed decisions', () =
     async () => {
       const handle = await startSigned('guarded', { approvalExpiry: '20s' });
       const at = target('guarded', handle.workflowId, handle.firstExecutionRunId);
-      await waitForStage(stack.client, handle, 'approving');
+      await fleet.waitForStage(stack.client, handle, 'approving');
       // Names alone.
       await handle.signal(approveSignal, { role: 'engineering-lead', approver: 'alice' });
       // mallory's key, in carol's name.
-      await handle.signal(approveSignal, {
-        role: 'devops',
-        approver: 'carol',
-        ...sign(keys.mallory, at, 'approve:devops', 'carol'),
-      });
+      await handle.signal(approveSignal, signedApproval(keys.mallory, at, 'devops', 'carol'));
       // carol's own key, but a statement for another role.
-      await handle.signal(approveSignal, {
-        role: 'devops',
-        approver: 'carol',
-        ...sign(keys.carol, at, 'approve:engineering-lead', 'carol'),
-      });
+      await handle.signal(
+        approveSignal,
+        signedApproval(keys.carol, at, 'devops', 'carol', 'approve:engineering-lead'),
+      );
       // alice's statement for another run of the same workflow id.
-      await handle.signal(approveSignal, {
-        role: 'engineering-lead',
-        approver: 'alice',
-        ...sign(keys.alice, { ...at, runId: 'another-run' }, 'approve:engineering-lead', 'alice'),
-      });
+      await handle.signal(
+        approveSignal,
+        signedApproval(keys.alice, { ...at, runId: 'another-run' }, 'engineering-lead', 'alice'),
+      );
       const approvals = await waitFor('four refused approvals', async () => {
         const state = await handle.query(approvalsQuery);
         return state.refused.length >= 4 ? state : undefined;
@@ -214,7 +208,7 @@ describe('a fleet with a production-tier member requires signed decisions', () =
       const result = await handle.result();
       expect(result.finalState).toBe('approval-expired');
       expect(result.waves.flatMap((w) => Object.keys(w.counts))).toEqual(['pending']);
-      for (const member of GUARDED) expect(await versionsOf(stack.urls[member])).toEqual([1]);
+      for (const member of GUARDED) expect(await fleet.versionsOf(stack.urls[member])).toEqual([1]);
     },
   );
 
@@ -228,7 +222,7 @@ describe('a fleet with a production-tier member requires signed decisions', () =
     expect(String((failure as WorkflowFailedError).cause?.message)).toMatch(
       /the start of this fleet rollout by erin is refused: .*fleets\.guarded\.approvals\.allowedSigners/,
     );
-    for (const member of GUARDED) expect(await versionsOf(stack.urls[member])).toEqual([1]);
+    for (const member of GUARDED) expect(await fleet.versionsOf(stack.urls[member])).toEqual([1]);
   });
 });
 
@@ -240,8 +234,8 @@ describe('a parent whose approvals are names only', () => {
       // The parent ran where names were enough (as a forged history or a rogue worker would
       // have it): approved by names, rolled out.
       const handle = await stack.startFleet('lax');
-      await approveFleet(stack.client, handle);
-      await waitForStage(stack.client, handle, 'rolled-out');
+      await fleet.approveFleet(stack.client, handle);
+      await fleet.waitForStage(stack.client, handle, 'rolled-out');
       // This worker's config makes the member a production-tier environment and the fleet's
       // approvals signed: its activities refuse to act for that parent.
       const raw = JSON.parse(
@@ -298,7 +292,7 @@ describe('a parent whose approvals are names only', () => {
         type: 'FleetParentRefused',
         message: expect.stringMatching(/not started by a fleet rollout/),
       });
-      expect(await versionsOf(stack.urls[LAX[0]])).toEqual([1, 2, 3]);
+      expect(await fleet.versionsOf(stack.urls[LAX[0]])).toEqual([1, 2, 3]);
     },
   );
 });
