@@ -1,8 +1,6 @@
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { approvalsQuery } from '../../workflows/definitions';
-import { makeKey, tempDir, type TestKey } from '../approvals/support/ssh-keys';
+import { makeSigners, type TestKey } from '../approvals/support/ssh-keys';
 import { runCli } from '../cli/run-cli';
 import { closeTestEnv } from '../support/temporal';
 import * as fleet from './fleet-stack';
@@ -12,29 +10,18 @@ const PODS = fleet.memberNames('pod', 3);
 const VAULTS = fleet.memberNames('vault', 2);
 
 let stack: fleet.FleetStack;
-const keys: Record<string, TestKey> = {};
+let keys: Record<string, TestKey>;
 
 beforeAll(async () => {
-  const dir = tempDir();
-  for (const name of ['alice', 'carol', 'erin']) keys[name] = makeKey(dir, name);
-  const signers = join(dir, 'allowed_signers');
-  writeFileSync(
-    signers,
-    Object.entries(keys)
-      .map(([name, key]) => `${name} ${key.publicLine}\n`)
-      .join(''),
-  );
+  const signing = makeSigners(['alice', 'carol', 'erin']);
+  keys = signing.keys;
+  const signers = signing.file;
   stack = await fleet.createFleetStack(
     {
       pods: { members: PODS, waves: [1, '100%'], betweenWaves: 'approval', concurrency: 2 },
       vaults: {
         members: VAULTS,
-        approvals: {
-          requiredRoles: ['engineering-lead', 'devops'],
-          highRiskRoles: [],
-          roster: { 'engineering-lead': ['alice'], devops: ['carol'] },
-          allowedSigners: signers,
-        },
+        approvals: fleet.fleetApprovals(signers),
       },
     },
     { [VAULTS[0]]: { tier: 'production' } },

@@ -7,8 +7,6 @@
  * approvals again before it changes a database, so unsigned names in a parent's history
  * change nothing.
  */
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { WorkflowFailedError } from '@temporalio/client';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -22,7 +20,7 @@ import {
   rollbackFleetSignal,
   type FleetDeployResult,
 } from '../../workflows/fleet/definitions';
-import { makeKey, sshKeygenSign, tempDir, type TestKey } from '../approvals/support/ssh-keys';
+import { makeSigners, sshKeygenSign, type TestKey } from '../approvals/support/ssh-keys';
 import { closeTestEnv, temporalNamespace } from '../support/temporal';
 import { waitFor } from '../support/wait';
 import * as fleet from './fleet-stack';
@@ -30,32 +28,23 @@ import * as fleet from './fleet-stack';
 const SIGNED = fleet.memberNames('signed', 3);
 const GUARDED = fleet.memberNames('guarded', 2);
 const LAX = fleet.memberNames('lax', 1);
-const ROSTER = { 'engineering-lead': ['alice'], devops: ['carol'] };
 
 let stack: fleet.FleetStack;
-const keys: Record<string, TestKey> = {};
+let keys: Record<string, TestKey>;
 let signersFile: string;
 
 /** A fleet whose approvals name the allowed signers (requireSignatures left to its default). */
 const signedFleet = (members: string[], extra: Record<string, unknown> = {}) => ({
   members,
-  approvals: {
-    requiredRoles: ['engineering-lead', 'devops'],
-    highRiskRoles: [],
-    roster: ROSTER,
-    allowedSigners: signersFile,
-  },
+  approvals: fleet.fleetApprovals(signersFile),
   ...extra,
 });
 
 beforeAll(async () => {
-  const dir = tempDir();
-  for (const name of ['alice', 'carol', 'erin', 'mallory']) keys[name] = makeKey(dir, name);
-  signersFile = join(dir, 'allowed_signers');
-  writeFileSync(
-    signersFile,
-    ['alice', 'carol', 'erin'].map((name) => `${name} ${keys[name].publicLine}`).join('\n') + '\n',
-  );
+  ({ keys, file: signersFile } = makeSigners(
+    ['alice', 'carol', 'erin', 'mallory'],
+    ['alice', 'carol', 'erin'],
+  ));
   stack = await fleet.createFleetStack(
     {
       signed: signedFleet(SIGNED, { waves: [1, '100%'], concurrency: 2 }),
@@ -249,12 +238,7 @@ describe('a parent whose approvals are names only', () => {
             fleets: {
               lax: {
                 environments: LAX,
-                approvals: {
-                  requiredRoles: ['engineering-lead', 'devops'],
-                  highRiskRoles: [],
-                  roster: ROSTER,
-                  allowedSigners: signersFile,
-                },
+                approvals: fleet.fleetApprovals(signersFile),
               },
             },
           },

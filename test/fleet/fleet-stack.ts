@@ -61,6 +61,16 @@ export const FLEET_APPROVALS = [
   { role: 'devops', approver: 'carol' },
 ];
 
+/** The tests' fleet approvals: alice and carol; signed with the keys of `allowedSigners`. */
+export function fleetApprovals(allowedSigners?: string) {
+  return {
+    requiredRoles: ['engineering-lead', 'devops'],
+    highRiskRoles: [],
+    roster: { 'engineering-lead': ['alice'], devops: ['carol'] },
+    ...(allowedSigners ? { allowedSigners } : {}),
+  };
+}
+
 export interface FleetStack {
   client: Client;
   taskQueue: string;
@@ -124,11 +134,7 @@ export async function createFleetStack(
         name,
         {
           environments: members,
-          approvals: {
-            requiredRoles: ['engineering-lead', 'devops'],
-            highRiskRoles: [],
-            roster: { 'engineering-lead': ['alice'], devops: ['carol'] },
-          },
+          approvals: fleetApprovals(),
           monitoringWindow: '1s',
           monitoringInterval: '1s',
           ...settings,

@@ -6,13 +6,17 @@ const files = historyFiles('fleet-');
 beforeAll(installReplayRuntime);
 
 describe('replay of a recorded fleet rollout', () => {
-  it('has the rollout (its first run and its last, after continue-as-new) and a database deploy compensated, deployed and rolled back', () => {
+  it('has the rollout (its first run and its last, after continue-as-new) and a database deploy compensated, deployed and rolled back; and the same with signed decisions', () => {
     expect(files).toEqual([
       'fleet-database-compensated.json',
       'fleet-database-deployed.json',
       'fleet-database-rolled-back.json',
       'fleet-deploy-first-run.json',
       'fleet-deploy-rolled-back.json',
+      'fleet-signed-database-deployed.json',
+      'fleet-signed-database-rolled-back.json',
+      'fleet-signed-deploy-first-run.json',
+      'fleet-signed-deploy-rolled-back.json',
     ]);
   });
 

@@ -60,6 +60,7 @@ describe('results of recorded runs', () => {
   it('checks the result of every recorded run that completed', () => {
     expect(files.filter((file) => !completed.includes(file))).toEqual([
       'fleet-deploy-first-run.json',
+      'fleet-signed-deploy-first-run.json',
     ]);
   });
 

@@ -38,6 +38,21 @@ export function makeKey(dir: string, name: string): TestKey {
   return { path, publicLine, base64: publicLine.split(' ')[1], fingerprint };
 }
 
+/**
+ * A key per person (made with ssh-keygen) and an allowed-signers file listing the people of
+ * `allowed` (default: all of them) with their keys.
+ */
+export function makeSigners(
+  people: string[],
+  allowed: string[] = people,
+): { keys: Record<string, TestKey>; file: string } {
+  const dir = tempDir();
+  const keys = Object.fromEntries(people.map((name) => [name, makeKey(dir, name)]));
+  const file = join(dir, 'allowed_signers');
+  writeFileSync(file, allowed.map((name) => `${name} ${keys[name].publicLine}\n`).join(''));
+  return { keys, file };
+}
+
 /** `ssh-keygen -Y sign -f <key> -n <namespace>` over `text` (as a file), returns the armored signature. */
 export function sshKeygenSign(
   key: TestKey,
