@@ -114,7 +114,7 @@ export function verifySignedDecision(
   if (!signed.statement || !signed.signature)
     return refuse(
       'unsigned',
-      `unsigned ${expected.action}: this environment requires a signed statement (approvals.requireSignatures); sign it with --key, or print it with --print-statement and sign it with ssh-keygen -Y sign -n ${SIGNATURE_NAMESPACE}`,
+      `unsigned ${expected.action}: this ${expected.environment.startsWith('fleet:') ? 'fleet' : 'environment'} requires a signed statement (approvals.requireSignatures); sign it with --key, or print it with --print-statement and sign it with ssh-keygen -Y sign -n ${SIGNATURE_NAMESPACE}`,
     );
 
   const statement = parseOrProblem(parseStatement, signed.statement, StatementFormatError);

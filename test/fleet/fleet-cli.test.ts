@@ -84,7 +84,7 @@ describe('pgshift deploy --fleet, fleet status, fleet resume, rollback --fleet',
       // Names alone are refused, and say so at once (an update).
       expect(
         await cli(['approve', 'fleet-vaults', '--role', 'devops', '--as', 'carol'], 1),
-      ).toMatch(/REFUSED: unsigned approve:devops/);
+      ).toMatch(/REFUSED: unsigned approve:devops: this fleet requires a signed statement/);
       const statement = await cli([
         'approve',
         'fleet-vaults',
