@@ -13,6 +13,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createActivities } from '../../activities';
+import type { PlanValidation } from '../../activities/plan';
 import { generateMigrations, writeGuideFormat } from '../../bench/generate-migrations';
 import { parseConfig } from '../../src/config';
 import { PlanStoreError } from '../../src/migrations/errors';
@@ -170,7 +171,7 @@ describe('validation of a large plan in the worker', () => {
     env.on('heartbeat', () => beats.push(performance.now()));
     const delay = monitorEventLoopDelay({ resolution: 20 });
     delay.enable();
-    const validation = await env.run(activities.validatePlan, {
+    const validation: PlanValidation = await env.run(activities.validatePlan, {
       plan: { checksum: generated.checksum },
     });
     delay.disable();
