@@ -332,9 +332,9 @@ class DependencyAnalysis {
         object: describe(entry),
       });
     }
-    const removed = [...forwardChanges.values()].filter(
-      (slot): slot is Slot => !!slot && !afterForward(slot.entry.key),
-    );
+    const removed = [...forwardChanges]
+      .filter(([key, slot]) => slot && !afterForward(key))
+      .map(([, slot]) => slot!);
     for (const { entry } of removed.sort(inOrder)) {
       if (afterRollback.has(entry.key)) continue;
       if (entry.parent && !afterRollback.get(entry.parent)?.columnsKnown && entry.kind === 'column')
