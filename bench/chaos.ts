@@ -159,6 +159,8 @@ interface RunOutcome {
   /** False when the run ended before the kill landed. */
   killedMidRun: boolean;
   finalState: string;
+  /** Why a run that did not complete ended so: the deploy's trigger and reason. */
+  why?: string;
   version: number;
   problems: string[];
   seconds: number;
@@ -292,6 +294,7 @@ async function main(): Promise<void> {
       })();
       const problems: string[] = [];
       let finalState = 'unknown';
+      let why: string | undefined;
       try {
         const result = (await Promise.race([
           handle.result(),
@@ -300,10 +303,14 @@ async function main(): Promise<void> {
           ),
         ])) as {
           finalState: string;
+          trigger?: string;
+          reason?: string;
           backupId?: string;
           steps?: { name: string; status: string }[];
         };
         finalState = result.finalState;
+        if (finalState !== 'completed')
+          why = [result.trigger, result.reason?.split('\n')[0]].filter(Boolean).join(': ');
         if (
           kind === 'deploy' &&
           result.steps?.some((s) => s.name === 'backup' && s.status === 'completed')
@@ -390,13 +397,14 @@ async function main(): Promise<void> {
         killedAfterMs,
         killedMidRun,
         finalState,
+        ...(why ? { why } : {}),
         version,
         problems,
         seconds: Math.round((Date.now() - started) / 1000),
       };
       outcomes.push(outcome);
       log(
-        `run ${run}/${args.runs}: ${kind}${slowSeconds ? ` (${slowSeconds}s statement)` : ''}, ${killedMidRun ? 'killed' : 'ended before the kill'} after ${(killedAfterMs / 1000).toFixed(1)}s → ${finalState}, version ${version}, ${outcome.seconds}s: ${problems.length ? 'INCONSISTENT: ' + problems.join('; ') : 'consistent'}`,
+        `run ${run}/${args.runs}: ${kind}${slowSeconds ? ` (${slowSeconds}s statement)` : ''}, ${killedMidRun ? 'killed' : 'ended before the kill'} after ${(killedAfterMs / 1000).toFixed(1)}s → ${finalState}${why ? ` (${why})` : ''}, version ${version}, ${outcome.seconds}s: ${problems.length ? 'INCONSISTENT: ' + problems.join('; ') : 'consistent'}`,
       );
       await infra.dropDatabase(databaseUrl);
     }
@@ -422,6 +430,7 @@ async function main(): Promise<void> {
     ...outcomes
       .filter((o) => o.problems.length)
       .map((o, i) => `- inconsistent ${i + 1}: ${o.kind}: ${o.problems.join('; ')}`),
+    ...outcomes.filter((o) => o.why).map((o) => `- ${o.kind} ${o.finalState}: ${o.why}`),
   ].join('\n');
   mkdirSync(join(ROOT, 'bench', 'results'), { recursive: true });
   writeFileSync(join(ROOT, 'bench', 'results', 'chaos.md'), summary + '\n');

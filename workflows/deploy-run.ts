@@ -17,7 +17,7 @@ import { describeFailure, stepFailure } from './failures';
 import { RunSignatures } from './signed-approvals';
 import { notify } from './steps/notify';
 import { PlanRun } from './steps/plan-run';
-import { recordRun } from './steps/record';
+import { recordDeploy } from './steps/record';
 
 /** Why a deploy undid itself: the guide's immediate rollback triggers, plus cancellation. */
 export type DeployTrigger =
@@ -208,21 +208,15 @@ export class DeployRun extends PlanRun<DeployInput['options']> implements Deploy
   /** The deploy's row in pgshift.deployments. */
   async record(status: string, reason?: string): Promise<void> {
     const appVersionAfter = this.appVersionAfter ?? this.appVersionBefore;
-    await recordRun(
-      this.environment,
+    await recordDeploy(
+      this,
+      status,
+      reason,
+      `record the deploy in ${this.environment} as ${status}`,
       {
-        workflowId: this.workflowId,
-        kind: 'deploy',
-        planChecksum: this.plan.checksum,
-        fromVersion: this.fromVersion,
-        toVersion: this.top,
-        ...(this.backup ? { backupId: this.backup.id } : {}),
         ...(this.appVersionBefore ? { appVersionBefore: this.appVersionBefore } : {}),
         ...(appVersionAfter ? { appVersionAfter } : {}),
-        status,
-        ...(reason ? { reason: reason.slice(0, 2000) } : {}),
       },
-      `record the deploy in ${this.environment} as ${status}`,
     );
   }
 }

@@ -1,5 +1,6 @@
 import { ApplicationFailure } from '@temporalio/workflow';
 import type { z } from 'zod';
+import { parseOrRefuse } from '../src/schema-parse';
 import type { Step } from './definitions';
 import type { VerificationReport } from '../activities/verify';
 
@@ -88,11 +89,7 @@ export function parseWorkflowInput<S extends z.ZodType>(
   raw: unknown,
   what: string,
 ): z.output<S> {
-  const parsed = schema.safeParse(raw);
-  if (!parsed.success)
-    throw ApplicationFailure.nonRetryable(
-      `invalid ${what} input: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
-      'InvalidInput',
-    );
-  return parsed.data;
+  return parseOrRefuse(schema, raw, (issues) =>
+    ApplicationFailure.nonRetryable(`invalid ${what} input: ${issues}`, 'InvalidInput'),
+  );
 }

@@ -7,7 +7,7 @@ import type {
 import type { z } from 'zod';
 import { isTemporalError } from '../temporal/sdk-errors';
 import { errorClass, UsageError } from '../errors';
-import { formatIssues } from '../format';
+import { parseOrRefuse } from '../schema-parse';
 import { webUiLink } from '../temporal/connection';
 import { taskQueueFromEnv } from '../temporal/task-queue';
 import { runAttributePairs } from './run-attributes';
@@ -175,10 +175,14 @@ export function parseResult<S extends z.ZodType>(
   schema: S,
   result: unknown,
 ): z.output<S> {
-  const parsed = schema.safeParse(result);
-  if (parsed.success) return parsed.data;
-  throw new UnexpectedResultError(
-    `the result of ${workflowId} does not match its contract in workflows/contracts/ (${formatIssues(parsed.error.issues, 'result', 5)}): are the pgshift CLI and the worker the same version?`,
+  return parseOrRefuse(
+    schema,
+    result,
+    (issues) =>
+      new UnexpectedResultError(
+        `the result of ${workflowId} does not match its contract in workflows/contracts/ (${issues}): are the pgshift CLI and the worker the same version?`,
+      ),
+    { root: 'result', limit: 5 },
   );
 }
 

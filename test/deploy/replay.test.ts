@@ -6,12 +6,13 @@ const files = historyFiles('production-deploy-');
 beforeAll(installReplayRuntime);
 
 describe('replay of recorded production deploys', () => {
-  it('has the representative histories (completed, rolled back, rejected, signed; before and after the environment lease)', () => {
+  it('has the representative histories (completed, rolled back, rejected, restored keeping the replaced database, signed; before and after the environment lease)', () => {
     expect(files).toEqual([
       'production-deploy-completed-leased.json',
       'production-deploy-completed.json',
       'production-deploy-rejected-leased.json',
       'production-deploy-rejected.json',
+      'production-deploy-restored-keeping-replaced.json',
       'production-deploy-rolled-back-leased.json',
       'production-deploy-rolled-back.json',
       'production-deploy-signed-completed.json',

@@ -6,12 +6,14 @@ import type { WorkflowHandle } from '@temporalio/client';
 import type { MigrationPlan } from '../../src/migrations/types';
 import {
   approveSignal,
+  cancelDeploySignal,
   submitApprovalUpdate,
   submitRejectionUpdate,
 } from '../../workflows/definitions';
 import type { productionDeploy } from '../../workflows/production-deploy';
 import {
   approveAll,
+  loadFixturePlan,
   waitForApprovalGate,
   waitForPhase,
   type DeployStack,
@@ -73,6 +75,26 @@ export const SCENARIOS: Scenario[] = [
       await handle.executeUpdate(submitRejectionUpdate, {
         args: [{ approver: 'bob', reason: 'freeze week' }],
       });
+      await handle.result();
+      return handle;
+    },
+  },
+  {
+    // Compensation restores the backup (a rollback file fails) and keeps the database it
+    // replaces until the restored one is verified, then a child archives and drops it.
+    name: 'restored-keeping-replaced',
+    expected: 'rolled-back',
+    async run(stack) {
+      const broken = await loadFixturePlan('deploy-broken-rollback');
+      await stack.certify(broken);
+      const handle = await stack.startDeploy(broken, {
+        monitoringWindow: '60s',
+        monitoringInterval: '1s',
+      });
+      await waitForApprovalGate(handle);
+      await approveAll(handle);
+      await waitForPhase(handle, 'monitor');
+      await handle.signal(cancelDeploySignal, { by: 'carol', reason: 'customer reports' });
       await handle.result();
       return handle;
     },

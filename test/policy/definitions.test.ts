@@ -13,6 +13,9 @@ import {
   incidentIdFor,
   WORKFLOW_TYPES,
 } from '../../workflows/definitions';
+import { ApplicationFailure } from '@temporalio/common';
+import { parseResult, UnexpectedResultError } from '../../src/cli/workflow-runs';
+import { parseWorkflowInput } from '../../workflows/text';
 
 const CHECKSUM = '3f2a9c1b7d4e' + '0'.repeat(52);
 
@@ -252,5 +255,40 @@ describe('workflow result schemas', () => {
       },
     };
     expect(emergencyRollbackResultSchema.parse(result)).toEqual(result);
+  });
+});
+
+describe('reading through a contract', () => {
+  it('refuses a malformed workflow input for good, naming every bad key', () => {
+    const read = () =>
+      parseWorkflowInput(
+        productionDeployInputSchema,
+        { environment: 'production', plan, options: { monitoringWindow: 'soon' } },
+        'productionDeploy',
+      );
+    expect(read).toThrow(ApplicationFailure);
+    try {
+      read();
+    } catch (error) {
+      const failure = error as ApplicationFailure;
+      expect(failure.type).toBe('InvalidInput');
+      expect(failure.nonRetryable).toBe(true);
+      expect(failure.message).toMatch(/^invalid productionDeploy input: /);
+      expect(failure.message).toContain('initiator: ');
+      expect(failure.message).toContain('options.monitoringWindow: ');
+    }
+  });
+
+  it('tells the CLI user that a result outside the contract means CLI and worker differ', () => {
+    const result = { finalState: 'passed', environment: 'staging', planChecksum: CHECKSUM };
+    const read = () =>
+      parseResult('rehearse-staging-3f2a9c1b7d4e', stagingRehearsalResultSchema, {
+        ...result,
+        surprise: 1,
+      });
+    expect(read).toThrow(UnexpectedResultError);
+    expect(read).toThrow(/the result of rehearse-staging-3f2a9c1b7d4e does not match its contract/);
+    expect(read).toThrow(/result: Unrecognized key: "surprise"/);
+    expect(read).toThrow(/are the pgshift CLI and the worker the same version\?/);
   });
 });

@@ -11,18 +11,13 @@ export async function rollbackDatabase(
   input: FleetDatabaseInput,
   tracker: ProgressTracker,
 ): Promise<FleetDatabaseResult> {
-  const { environment, plan } = input;
+  const { environment, plan, backupId } = input;
   const workflowId = workflowInfo().workflowId;
   const target = input.targetVersion ?? 0;
   tracker.start('rollback', `returning ${environment} to version ${target}`);
-  const outcome = await returnToVersion({
-    environment,
-    plan,
-    version: target,
-    appliedBy: `fleet rollback ${workflowId}`,
-    label: 'fleet rollback: ',
-    ...(input.backupId ? { backupId: input.backupId } : {}),
-  });
+  const appliedBy = `fleet rollback ${workflowId}`;
+  const how = { environment, plan, backupId, appliedBy, label: 'fleet rollback: ' };
+  const outcome = await returnToVersion({ ...how, version: target });
   const result = (ok: boolean, reason: string): FleetDatabaseResult => ({
     environment,
     outcome: ok ? 'rolled-back' : 'needs-attention',

@@ -3,6 +3,7 @@
  * tests): names, signals, queries, inputs and results. Environments travel by NAME only.
  */
 import { defineQuery, defineSignal } from '@temporalio/workflow';
+import { z } from 'zod';
 import type { PlanRef } from '../../src/migrations/types';
 import type { ApprovalState } from '../definitions';
 
@@ -31,14 +32,16 @@ export type FleetMode = 'deploy' | 'rollback';
  * pending → deployed | failed (compensated) | needs-attention (compensation failed);
  * deployed → rolled-back | rollback-failed.
  */
-export type DatabaseStatus =
-  | 'pending'
-  | 'running'
-  | 'deployed'
-  | 'failed'
-  | 'needs-attention'
-  | 'rolled-back'
-  | 'rollback-failed';
+export const DATABASE_STATUSES = [
+  'pending',
+  'running',
+  'deployed',
+  'failed',
+  'needs-attention',
+  'rolled-back',
+  'rollback-failed',
+] as const;
+export type DatabaseStatus = (typeof DATABASE_STATUSES)[number];
 
 export interface FleetDatabase {
   environment: string;
@@ -103,23 +106,38 @@ export interface FleetDeployInput {
   carried?: FleetCarried;
 }
 
-export type FleetFinalState =
-  'completed' | 'rolled-back' | 'halted-rolled-back' | 'rejected' | 'approval-expired';
+export const FLEET_FINAL_STATES = [
+  'completed',
+  'rolled-back',
+  'halted-rolled-back',
+  'rejected',
+  'approval-expired',
+] as const;
+export type FleetFinalState = (typeof FLEET_FINAL_STATES)[number];
 
-export interface FleetWaveCounts {
-  wave: number;
-  size: number;
-  counts: Partial<Record<DatabaseStatus, number>>;
-}
+const fleetWaveCountsSchema = z.strictObject({
+  wave: z.number(),
+  size: z.number(),
+  counts: z.partialRecord(z.enum(DATABASE_STATUSES), z.number()),
+});
+export type FleetWaveCounts = z.infer<typeof fleetWaveCountsSchema>;
 
-export interface FleetDeployResult {
-  fleet: string;
-  finalState: FleetFinalState;
-  reason: string;
-  waves: FleetWaveCounts[];
+/** What `fleetDeploy` returns: every field, nothing else. */
+export const fleetDeployResultSchema = z.strictObject({
+  fleet: z.string(),
+  finalState: z.enum(FLEET_FINAL_STATES),
+  reason: z.string(),
+  waves: z.array(fleetWaveCountsSchema),
   /** Databases that failed, with their reasons (at most 100). */
-  failed: { environment: string; status: DatabaseStatus; reason: string }[];
-}
+  failed: z.array(
+    z.strictObject({
+      environment: z.string(),
+      status: z.enum(DATABASE_STATUSES),
+      reason: z.string(),
+    }),
+  ),
+});
+export type FleetDeployResult = z.infer<typeof fleetDeployResultSchema>;
 
 /** `resumeFleet` (halted or waiting between waves) and `rollbackFleet`: who, and why. */
 export interface FleetDecision {
@@ -171,11 +189,12 @@ export interface FleetDatabaseInput {
   monitoringInterval?: string;
 }
 
-export interface FleetDatabaseResult {
-  environment: string;
+export const fleetDatabaseResultSchema = z.strictObject({
+  environment: z.string(),
   /** deployed / rolled-back, or failed (compensated), needs-attention (undo failed). */
-  outcome: 'deployed' | 'rolled-back' | 'failed' | 'needs-attention';
-  fromVersion: number;
-  backupId?: string;
-  reason: string;
-}
+  outcome: z.enum(['deployed', 'rolled-back', 'failed', 'needs-attention']),
+  fromVersion: z.number(),
+  backupId: z.string().optional(),
+  reason: z.string(),
+});
+export type FleetDatabaseResult = z.infer<typeof fleetDatabaseResultSchema>;

@@ -22,3 +22,38 @@ export async function recordRun(
     return problem;
   }
 }
+
+/** What a deploy's row is made of (a production deploy's or a fleet member's). */
+export interface DeployRecordFacts {
+  readonly environment: string;
+  readonly workflowId: string;
+  readonly plan: { checksum: string };
+  readonly fromVersion: number;
+  readonly top: number;
+  readonly backup: { id: string } | undefined;
+}
+
+/** A deploy's row in pgshift.deployments, with its status and (for an ending) the reason. */
+export function recordDeploy(
+  facts: DeployRecordFacts,
+  status: string,
+  reason: string | undefined,
+  summary: string,
+  extra: Partial<DeploymentRecord> = {},
+): Promise<string | undefined> {
+  return recordRun(
+    facts.environment,
+    {
+      workflowId: facts.workflowId,
+      kind: 'deploy',
+      planChecksum: facts.plan.checksum,
+      fromVersion: facts.fromVersion,
+      toVersion: facts.top,
+      ...(facts.backup ? { backupId: facts.backup.id } : {}),
+      ...extra,
+      status,
+      ...(reason ? { reason: reason.slice(0, 2000) } : {}),
+    },
+    summary,
+  );
+}

@@ -33,6 +33,8 @@ function commandName(argv: string[]): string | undefined {
 
 export async function registerCommands(program: Command, argv: string[] = []): Promise<void> {
   const name = commandName(argv);
+  // `pgshift --version` needs no command: it answers before any would run.
+  if (name === undefined && argv.some((arg) => arg === '-V' || arg === '--version')) return;
   const owner = modules.find((m) => name !== undefined && m.commands.includes(name));
   for (const module of owner ? [owner] : modules) (await module.load()).register(program);
 }
