@@ -275,7 +275,7 @@ async function intactPlanFor(
 ): Promise<MigrationPlan> {
   refuseRehearsalOfProduction(deps, input.environment);
   const plan = await resolvePlan(deps, input.plan);
-  assertPlanIntegrity(plan);
+  await assertPlanIntegrity(plan);
   return plan;
 }
 

@@ -1,3 +1,4 @@
+import { eachWithTurns } from '../src/event-loop';
 import { fileChecksum, planChecksum } from '../src/migrations/files';
 import { readHeaderBlock } from '../src/migrations/headers';
 import { flagsOf } from '../src/migrations/plan';
@@ -27,9 +28,9 @@ export interface PlanValidation {
  * and flags: what the worker applies is exactly what was validated and approved, and the
  * flags it trusts are derived from the SQL by the worker itself.
  */
-export function assertPlanIntegrity(plan: MigrationPlan): void {
+export async function assertPlanIntegrity(plan: MigrationPlan): Promise<void> {
   const findings: Finding[] = [];
-  for (const m of plan.migrations) {
+  await eachWithTurns(plan.migrations, (m) => {
     for (const file of [m.forward, m.rollback])
       if (fileChecksum(Buffer.from(file.sql, 'utf8')) !== file.checksum)
         findings.push({
@@ -52,7 +53,7 @@ export function assertPlanIntegrity(plan: MigrationPlan): void {
         file: m.forward.file,
         message: `migration ${m.version} carries flags ${flagsOf(m)} but its files say ${derived} (transaction, rollback transaction, risk): the plan was altered after it was read`,
       });
-  }
+  });
   const expected = planChecksum(plan.migrations);
   if (expected !== plan.checksum)
     findings.push({
@@ -71,7 +72,7 @@ export function createPlanActivities(deps: ActivityDeps) {
       return asActivity(() =>
         withHeartbeat(async () => {
           const plan = await resolvePlan(deps, input.plan);
-          assertPlanIntegrity(plan);
+          await assertPlanIntegrity(plan);
           const dependencies = await validateDeps(plan);
           const safety = await validateSafety(plan);
           const findings = [...dependencies.findings, ...safety];

@@ -78,12 +78,45 @@ async function main(): Promise<void> {
       if (result.failure) say(`failure:               ${result.failure}`);
       say(`history:               ${history.events?.length ?? 0} events, ${mb(bytes)}`);
       say(`largest event:         ${mb(largest)} (the start, carrying the plan reference)`);
+      say('phases (activity, calls, wall time from scheduled to closed, summed):');
+      for (const [type, phase] of activityPhases(history))
+        say(
+          `  ${type.padEnd(28)} ${String(phase.calls).padStart(3)} × ${(phase.ms / 1000).toFixed(1)} s`,
+        );
     } finally {
       await worker.stop();
     }
   } finally {
     await infra.stop();
   }
+}
+
+/** Wall time per activity type of a history: from each call's scheduling to its close. */
+function activityPhases(history: temporal.api.history.v1.IHistory) {
+  const scheduled = new Map<string, { type: string; at: number }>();
+  const phases = new Map<string, { calls: number; ms: number }>();
+  const millis = (e: temporal.api.history.v1.IHistoryEvent) =>
+    Number(e.eventTime?.seconds ?? 0) * 1000 + Math.floor((e.eventTime?.nanos ?? 0) / 1e6);
+  for (const event of history.events ?? []) {
+    const attributes = event.activityTaskScheduledEventAttributes;
+    if (attributes) {
+      const type = attributes.activityType?.name ?? '?';
+      scheduled.set(String(event.eventId), { type, at: millis(event) });
+      continue;
+    }
+    const closed =
+      event.activityTaskCompletedEventAttributes ??
+      event.activityTaskFailedEventAttributes ??
+      event.activityTaskTimedOutEventAttributes ??
+      event.activityTaskCanceledEventAttributes;
+    const start = closed && scheduled.get(String(closed.scheduledEventId));
+    if (!start) continue;
+    const phase = phases.get(start.type) ?? { calls: 0, ms: 0 };
+    phase.calls += 1;
+    phase.ms += millis(event) - start.at;
+    phases.set(start.type, phase);
+  }
+  return [...phases].sort((a, b) => b[1].ms - a[1].ms);
 }
 
 function sqlSize(dir: string): number {

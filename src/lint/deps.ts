@@ -1,5 +1,7 @@
 import type { Finding, MigrationPlan } from '../migrations/types';
-import { describeFile, type ObjectAction, type ObjectKind } from './object-graph';
+import { describeFile, type ObjectAction } from './object-graph';
+import { CatalogState, type Changes, type LiveObject, type Slot } from './catalog-state';
+import { eachWithTurns } from '../event-loop';
 import { formatVersion, parsePlan, type ParsedMigration } from './parse-plan';
 import type { ParsedFile } from './sql-parse';
 
@@ -21,32 +23,18 @@ export interface DepsReport {
   cycles: number[][];
 }
 
-/** An object present in the simulated database; createdBy 0 = no migration created it. */
-interface LiveObject {
-  key: string;
-  kind: ObjectKind;
-  name: string;
-  schema: string;
-  createdBy: number;
-  parent?: string;
-  columnsKnown?: boolean;
-}
-
-type State = Map<string, LiveObject>;
-
 const describe = (o: { kind: string; name: string }) => `${o.kind} ${o.name}`;
 
 /** Removes an object and what depends on it in the catalog (columns, indexes, triggers…). */
-function removeObject(state: State, key: string): void {
+function removeObject(state: CatalogState, key: string): void {
   const entry = state.get(key);
   state.delete(key);
-  for (const [childKey, child] of [...state]) {
-    if (child.parent === key) removeObject(state, childKey);
-    else if (entry?.kind === 'schema' && child.schema === entry.name) state.delete(childKey);
-  }
+  const members = entry?.kind === 'schema' ? state.inSchema(entry.name) : [];
+  for (const childKey of state.childrenOf(key)) removeObject(state, childKey);
+  for (const member of members) state.delete(member);
 }
 
-function renameObject(state: State, action: ObjectAction, version: number): void {
+function renameObject(state: CatalogState, action: ObjectAction, version: number): void {
   const entry = state.get(action.key);
   if (!entry || !action.newKey || !action.newName) return;
   state.delete(action.key);
@@ -60,8 +48,8 @@ function renameObject(state: State, action: ObjectAction, version: number): void
   const oldPrefix = action.key.replace(/^relation:/, '');
   const newPrefix = action.newKey.replace(/^relation:/, '');
   const newTable = action.newName;
-  for (const [childKey, child] of [...state]) {
-    if (child.parent !== action.key) continue;
+  const children = state.childrenOf(action.key).map((key) => [key, state.get(key)!] as const);
+  for (const [childKey, child] of children) {
     state.delete(childKey);
     const rekeyed = childKey.startsWith('relation:')
       ? childKey
@@ -141,7 +129,7 @@ class DependencyAnalysis {
   }
 
   /** Whether a missing object is worth reporting (columns only on tables whose columns we know). */
-  applies(state: State, action: ObjectAction): boolean {
+  applies(state: CatalogState, action: ObjectAction): boolean {
     if (action.builtin) return false;
     if (action.kind === 'column') {
       const table = action.parent ? state.get(action.parent) : undefined;
@@ -204,7 +192,7 @@ class DependencyAnalysis {
     }
   }
 
-  forward(state: State, file: ParsedFile, version: number, actions: ObjectAction[]): void {
+  forward(state: CatalogState, file: ParsedFile, version: number, actions: ObjectAction[]): void {
     for (const action of actions) {
       if (action.builtin) continue;
       const entry = state.get(action.key);
@@ -237,7 +225,7 @@ class DependencyAnalysis {
     }
   }
 
-  rollback(state: State, file: ParsedFile, version: number, actions: ObjectAction[]): void {
+  rollback(state: CatalogState, file: ParsedFile, version: number, actions: ObjectAction[]): void {
     const label = formatVersion(version);
     for (const action of actions) {
       if (action.builtin) continue;
@@ -312,19 +300,30 @@ class DependencyAnalysis {
     );
   }
 
-  /** After rollback N the database should be as it was before forward N. */
+  /**
+   * After rollback N the database should be as it was before forward N. `afterRollback` is the
+   * catalogue with the rollback applied; the states after forward N and before it are read
+   * through the changes each recorded (so the walk never copies the catalogue).
+   */
   completeness(
     file: ParsedFile,
     version: number,
-    before: State,
-    afterForward: State,
-    afterRollback: State,
+    afterRollback: CatalogState,
+    forwardChanges: Changes,
+    rollbackChanges: Changes,
   ): void {
     const label = formatVersion(version);
-    for (const entry of afterForward.values()) {
-      if (entry.createdBy !== version || before.has(entry.key) || !afterRollback.has(entry.key))
-        continue;
-      if (entry.parent && afterForward.get(entry.parent)?.createdBy === version) continue;
+    const afterForward = (key: string) =>
+      rollbackChanges.has(key) ? rollbackChanges.get(key) : afterRollback.slot(key);
+    const before = (key: string) =>
+      forwardChanges.has(key) ? forwardChanges.get(key) : afterForward(key);
+    // Only the forward file's changes can create an object of this version or remove one.
+    const created = [...forwardChanges.keys()]
+      .map(afterForward)
+      .filter((slot): slot is Slot => slot?.entry.createdBy === version);
+    for (const { entry } of created.sort(inOrder)) {
+      if (before(entry.key) || !afterRollback.has(entry.key)) continue;
+      if (entry.parent && afterForward(entry.parent)?.entry.createdBy === version) continue;
       this.findings.push({
         severity: 'warning',
         rule: 'deps/rollback-incomplete',
@@ -333,8 +332,11 @@ class DependencyAnalysis {
         object: describe(entry),
       });
     }
-    for (const entry of before.values()) {
-      if (afterForward.has(entry.key) || afterRollback.has(entry.key)) continue;
+    const removed = [...forwardChanges]
+      .filter(([key, slot]) => slot && !afterForward(key))
+      .map(([, slot]) => slot!);
+    for (const { entry } of removed.sort(inOrder)) {
+      if (afterRollback.has(entry.key)) continue;
       if (entry.parent && !afterRollback.get(entry.parent)?.columnsKnown && entry.kind === 'column')
         continue;
       if (entry.parent && !afterRollback.has(entry.parent)) continue;
@@ -396,6 +398,8 @@ class DependencyAnalysis {
   }
 }
 
+const inOrder = (a: Slot, b: Slot) => a.order - b.order;
+
 function syntaxFinding(file: ParsedFile): Finding {
   return {
     severity: 'error',
@@ -420,24 +424,28 @@ export async function validateDeps(plan: MigrationPlan): Promise<DepsReport> {
   const parsed = await parsePlan(plan);
   const forwardActions = new Map<number, ObjectAction[]>();
   const rollbackActions = new Map<number, ObjectAction[]>();
-  for (const { migration, forward, rollback } of parsed) {
+  await eachWithTurns(parsed, ({ migration, forward, rollback }) => {
     forwardActions.set(migration.version, describeFile(forward));
     rollbackActions.set(migration.version, describeFile(rollback));
-  }
+  });
   const analysis = new DependencyAnalysis(parsed);
   analysis.index(forwardActions);
-  const state: State = new Map();
-  for (const { migration, forward, rollback } of parsed) {
+  const state = new CatalogState();
+  await eachWithTurns(parsed, ({ migration, forward, rollback }) => {
     const version = migration.version;
     if (forward.syntaxError) analysis.findings.push(syntaxFinding(forward));
     if (rollback.syntaxError) analysis.findings.push(syntaxFinding(rollback));
-    const before = new Map(state);
+    const forwardChanges = state.record();
     analysis.forward(state, forward, version, forwardActions.get(version)!);
-    if (rollback.syntaxError || forward.syntaxError) continue;
-    const afterRollback = new Map(state);
-    analysis.rollback(afterRollback, rollback, version, rollbackActions.get(version)!);
-    analysis.completeness(rollback, version, before, state, afterRollback);
-  }
+    state.stopRecording();
+    if (rollback.syntaxError || forward.syntaxError) return;
+    // The rollback is tried on the catalogue itself, then undone.
+    const rollbackChanges = state.record();
+    analysis.rollback(state, rollback, version, rollbackActions.get(version)!);
+    state.stopRecording();
+    analysis.completeness(rollback, version, state, forwardChanges, rollbackChanges);
+    state.undo(rollbackChanges);
+  });
   const cycles = analysis.cycles();
   for (const cycle of cycles) analysis.reportCycle(cycle);
   const migrations = parsed.map(({ migration, forward }) => {
@@ -455,7 +463,7 @@ export async function validateDeps(plan: MigrationPlan): Promise<DepsReport> {
 }
 
 /** `action` creates its object in `version`: it exists from now on in the walked state. */
-function recordCreation(state: State, action: ObjectAction, version: number): void {
+function recordCreation(state: CatalogState, action: ObjectAction, version: number): void {
   state.set(action.key, {
     key: action.key,
     kind: action.kind,

@@ -1,7 +1,8 @@
 import type { Finding, MigrationPlan } from '../migrations/types';
 import { checkGuideRules, type GuideCheck } from './guide-rules';
 import { describeFile } from './object-graph';
-import { giveEventLoopATurn, parsePlan, PARSED_PER_TURN, type ParsedMigration } from './parse-plan';
+import { eachWithTurns } from '../event-loop';
+import { parsePlan, type ParsedMigration } from './parse-plan';
 import { findSecrets } from './secrets';
 import { runSquawk, type SquawkViolation } from './squawk';
 
@@ -85,6 +86,7 @@ function indexDropsWithTable({ forward, rollback }: ParsedMigration): Set<number
 function mapSquawk(
   violation: SquawkViolation,
   context: FileContext,
+  /** The guide's findings of the violation's file. */
   guideFindings: Finding[],
 ): Finding | string {
   const rule = violation.rule;
@@ -131,6 +133,20 @@ function mapSquawk(
   };
 }
 
+/** Squawk violations mapped between two turns of the event loop (each is quick to map). */
+const VIOLATIONS_PER_TURN = 500;
+
+/** The guide's findings of each file (Squawk's findings are compared with their own file's). */
+function byFile(findings: Finding[]): Map<string, Finding[]> {
+  const files = new Map<string, Finding[]>();
+  for (const finding of findings) {
+    const list = files.get(finding.file ?? '');
+    if (list) list.push(finding);
+    else files.set(finding.file ?? '', [finding]);
+  }
+  return files;
+}
+
 function byPosition(a: Finding, b: Finding): number {
   return (
     (a.file ?? '').localeCompare(b.file ?? '') ||
@@ -150,8 +166,7 @@ export async function lintSafety(
   const parsed = await parsePlan(plan);
   const contexts = new Map<string, FileContext>();
   const findings: Finding[] = [];
-  for (const [index, parsedMigration] of parsed.entries()) {
-    if (index > 0 && index % PARSED_PER_TURN === 0) await giveEventLoopATurn();
+  await eachWithTurns(parsed, (parsedMigration) => {
     const { migration, forward, rollback } = parsedMigration;
     const moot =
       rollback.syntaxError || forward.syntaxError
@@ -178,7 +193,7 @@ export async function lintSafety(
       });
       findings.push(...guide.findings, ...findSecrets(file.file, file.sql));
     }
-  }
+  });
   const suppressed: Record<string, number> = {};
   if (!options.skipSquawk) {
     const violations = await runSquawk(
@@ -187,19 +202,21 @@ export async function lintSafety(
         { file: m.rollback.file, sql: m.rollback.sql, transactional: m.rollback.transactional },
       ]),
     );
-    const guideFindings = [...findings];
-    for (const violation of violations) {
-      const context = contexts.get(violation.file);
-      if (!context) continue;
-      if (
-        violation.rule === 'syntax-error' &&
-        findings.some((f) => f.rule === 'guide/syntax' && f.file === violation.file)
-      )
-        continue;
-      const mapped = mapSquawk(violation, context, guideFindings);
-      if (typeof mapped === 'string') suppressed[mapped] = (suppressed[mapped] ?? 0) + 1;
-      else findings.push(mapped);
-    }
+    const guideFindings = byFile(findings);
+    await eachWithTurns(
+      violations,
+      (violation) => {
+        const context = contexts.get(violation.file);
+        if (!context) return;
+        const ofFile = guideFindings.get(violation.file) ?? [];
+        if (violation.rule === 'syntax-error' && ofFile.some((f) => f.rule === 'guide/syntax'))
+          return;
+        const mapped = mapSquawk(violation, context, ofFile);
+        if (typeof mapped === 'string') suppressed[mapped] = (suppressed[mapped] ?? 0) + 1;
+        else findings.push(mapped);
+      },
+      VIOLATIONS_PER_TURN,
+    );
   }
   return { findings: findings.sort(byPosition), suppressed };
 }

@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { inBatches } from '../event-loop';
 
 /** One violation as Squawk reports it (lines made 1-based). */
 export interface SquawkViolation {
@@ -62,36 +63,41 @@ async function lintGroup(cwd: string, files: string[], inTransaction: boolean) {
   return JSON.parse(output) as SquawkJson[];
 }
 
+/** Files one Squawk process lints: its JSON report stays small enough to parse in one go. */
+const FILES_PER_RUN = 1000;
+
+/** Squawk over `files`, FILES_PER_RUN at a time (one process after the other). */
+async function lintInRuns(cwd: string, files: string[], inTransaction: boolean) {
+  const violations: SquawkJson[] = [];
+  for (let i = 0; i < files.length; i += FILES_PER_RUN)
+    for (const violation of await lintGroup(cwd, files.slice(i, i + FILES_PER_RUN), inTransaction))
+      violations.push(violation);
+  return violations;
+}
+
 /**
  * Runs the real Squawk linter over the given SQL (written to a private temporary folder, so
  * what is linted is exactly what the plan holds). Transactional files are linted as if
- * wrapped in a transaction, the way the runner executes them.
+ * wrapped in a transaction, the way the runner executes them. A plan of thousands of files is
+ * written and linted in parts, so the event loop stays free meanwhile.
  */
 export async function runSquawk(inputs: SquawkInput[]): Promise<SquawkViolation[]> {
   const dir = await mkdtemp(join(tmpdir(), 'pgshift-squawk-'));
   try {
-    const names = new Map<string, string>();
-    await Promise.all(
-      inputs.map(async (input, index) => {
-        const name = `${String(index).padStart(4, '0')}.sql`;
-        names.set(name, input.file);
-        await writeFile(join(dir, name), input.sql);
-      }),
-    );
+    const names = inputs.map((_, index) => `${String(index).padStart(4, '0')}.sql`);
+    await inBatches(inputs, 64, (input, index) => writeFile(join(dir, names[index]), input.sql));
+    const files = new Map(names.map((name, index) => [name, inputs[index].file]));
     const groups = await Promise.all(
       [true, false].map((inTransaction) =>
-        lintGroup(
+        lintInRuns(
           dir,
-          inputs
-            .map((input, index) => ({ input, name: `${String(index).padStart(4, '0')}.sql` }))
-            .filter(({ input }) => input.transactional === inTransaction)
-            .map(({ name }) => name),
+          names.filter((_, index) => inputs[index].transactional === inTransaction),
           inTransaction,
         ),
       ),
     );
     return groups.flat().map((v) => ({
-      file: names.get(v.file.replace(/^.*[\\/]/, '')) ?? v.file,
+      file: files.get(v.file.replace(/^.*[\\/]/, '')) ?? v.file,
       line: v.line + 1,
       rule: v.rule_name,
       level: v.level === 'Error' ? 'Error' : 'Warning',

@@ -1,3 +1,4 @@
+import { giveEventLoopATurn, ITEMS_PER_TURN } from '../event-loop';
 import { ensureParser, parseSql, type SqlStatement } from './sql-statements';
 
 /**
@@ -215,10 +216,11 @@ export async function touchedTables(
 ): Promise<string[]> {
   await ensureParser();
   const names = new Set<string>();
-  for (const m of plan.migrations)
-    for (const t of lockTargets(parseSql(m.forward.sql).statements)) {
-      if (names.size >= limit) return [...names];
-      names.add(t.relation);
-    }
+  for (const [index, m] of plan.migrations.entries()) {
+    if (names.size >= limit) break;
+    if (index > 0 && index % ITEMS_PER_TURN === 0) await giveEventLoopATurn();
+    for (const t of lockTargets(parseSql(m.forward.sql).statements))
+      if (names.size < limit) names.add(t.relation);
+  }
   return [...names];
 }

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
+import { inBatches } from '../event-loop';
 import { fileChecksum } from './files';
 import { parseForwardHeader, parseRollbackHeader, readHeaderBlock } from './headers';
 import { planChecksum } from './plan';
@@ -199,16 +200,4 @@ async function exists(path: string): Promise<boolean> {
   } catch {
     return false;
   }
-}
-
-/** Maps `items` through `fn`, at most `size` at a time, keeping their order. */
-async function inBatches<T, R>(
-  items: T[],
-  size: number,
-  fn: (item: T) => Promise<R>,
-): Promise<R[]> {
-  const results: R[] = [];
-  for (let i = 0; i < items.length; i += size)
-    results.push(...(await Promise.all(items.slice(i, i + size).map(fn))));
-  return results;
 }

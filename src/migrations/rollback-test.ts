@@ -305,13 +305,13 @@ export async function testAllRollbacks(
           );
         break;
       }
-      const before = walked;
+      const [walkedSoFar, stepsBefore] = [walked, walked.length];
       try {
         await step(client, migration, 'down', runner);
         const comparison = await compareAfterRollback(
           client,
           check,
-          once(() => replayedSnapshot(serverUrl, before, runner)),
+          once(() => replayedSnapshot(serverUrl, walkedSoFar.slice(0, stepsBefore), runner)),
         );
         if (comparison.fallback) notes.push(comparison.fallback);
         found = prefixed(
@@ -321,12 +321,11 @@ export async function testAllRollbacks(
         await step(client, migration, 'up', runner, 'applying it again after its rollback');
         tested = withNotes(result(migration, stepStarted, found), notes);
         // A rollback that restored everything leaves the database as one "up" would.
-        walked = [
-          ...walked,
+        walked.push(
           ...(found.length === 0
             ? [{ migration, direction: 'up' as const }]
             : (['up', 'down', 'up'] as const).map((direction) => ({ migration, direction }))),
-        ];
+        );
       } catch (error) {
         if (!(error instanceof StepError)) throw error;
         tested = withNotes(result(migration, stepStarted, found, error.message), notes);

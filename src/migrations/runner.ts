@@ -626,12 +626,17 @@ async function runInOrder(
     index,
     total: migrations.length,
   });
+  // The version reached is computed when the run ends (not after each of thousands of files).
+  const reached = () => {
+    result.toVersion = Math.max(0, ...applied);
+    return result;
+  };
   const done = (index: number) => {
     if (direction === 'up') applied.add(migrations[index].version);
     else applied.delete(migrations[index].version);
-    result.toVersion = Math.max(0, ...applied);
   };
   const fail = (index: number, error: unknown) => {
+    reached();
     results[index] = {
       ...notExecuted(migrations[index], direction),
       status: 'Error',
@@ -686,7 +691,7 @@ async function runInOrder(
     }
     done(index);
   }
-  return result;
+  return reached();
 }
 
 function dryRunResult(

@@ -9,9 +9,12 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createActivities } from '../../activities';
+import type { PlanValidation } from '../../activities/plan';
+import { generateMigrations, writeGuideFormat } from '../../bench/generate-migrations';
 import { parseConfig } from '../../src/config';
 import { PlanStoreError } from '../../src/migrations/errors';
 import { loadPlan, planChecksum } from '../../src/migrations/files';
@@ -150,5 +153,40 @@ describe('plan argument of an activity call', () => {
     await expect(
       env.run(activities.validatePlan, { plan: { checksum: plan.checksum } }),
     ).rejects.toThrow(/^the plan store .* has no 001_create_customers\.sql of plan/);
+  });
+});
+
+describe('validation of a large plan in the worker', () => {
+  it('validates 3,000 generated migrations from the store while the event loop stays free: heartbeats keep coming, no timer waits 2 s', async () => {
+    const generated = await loadPlan(
+      writeGuideFormat(join(dir, 'generated'), generateMigrations(3000)),
+    );
+    await store.storePlan(generated);
+    const activities = createActivities({
+      config: parseConfig({ plansDir: store.directory }, null),
+    });
+    // A beat every 200 ms: a gap between two beats is a time the event loop was not free.
+    const env = new MockActivityEnvironment({ heartbeatTimeoutMs: 600 });
+    const beats: number[] = [];
+    env.on('heartbeat', () => beats.push(performance.now()));
+    const delay = monitorEventLoopDelay({ resolution: 20 });
+    delay.enable();
+    const validation: PlanValidation = await env.run(activities.validatePlan, {
+      plan: { checksum: generated.checksum },
+    });
+    delay.disable();
+    expect(validation).toMatchObject({
+      planChecksum: generated.checksum,
+      migrations: 3000,
+      errors: [],
+      highRisk: false,
+    });
+    expect(validation.touchedTables).toHaveLength(20);
+    // Before: the dependency walk alone held the event loop for 11 s at this size (30 s at 5,000).
+    const longestBlockMs = delay.max / 1e6;
+    const gaps = beats.slice(1).map((at, i) => at - beats[i]);
+    expect(beats.length).toBeGreaterThan(5);
+    expect(longestBlockMs).toBeLessThan(2_000);
+    expect(Math.max(...gaps)).toBeLessThan(2_200);
   });
 });

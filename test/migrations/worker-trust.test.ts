@@ -45,25 +45,25 @@ describe('flags the worker trusts', () => {
     expect(planChecksum(cleared.migrations)).not.toBe(plan.checksum);
   });
 
-  it('refuses a plan whose high-risk flag was cleared, even with a recomputed checksum', () => {
+  it('refuses a plan whose high-risk flag was cleared, even with a recomputed checksum', async () => {
     const high = plan.migrations.find((m) => m.highRisk)!;
     const tampered = forged(plan, (p) => {
       p.migrations.find((m) => m.version === high.version)!.highRisk = false;
     });
-    expect(() => assertPlanIntegrity(tampered)).toThrow(MigrationFileError);
-    expect(() => assertPlanIntegrity(tampered)).toThrow(
+    await expect(assertPlanIntegrity(tampered)).rejects.toThrow(MigrationFileError);
+    await expect(assertPlanIntegrity(tampered)).rejects.toThrow(
       new RegExp(
         `migration ${high.version} carries flags tx,tx,- but its files say tx,tx,high-risk`,
       ),
     );
-    expect(() => assertPlanIntegrity(plan)).not.toThrow();
+    await expect(assertPlanIntegrity(plan)).resolves.toBeUndefined();
   });
 
-  it('refuses a plan that turns a transactional file into a no-transaction one', () => {
+  it('refuses a plan that turns a transactional file into a no-transaction one', async () => {
     const tampered = forged(plan, (p) => {
       p.migrations[0].forward.transactional = false;
     });
-    expect(() => assertPlanIntegrity(tampered)).toThrow(
+    await expect(assertPlanIntegrity(tampered)).rejects.toThrow(
       /carries flags no-tx,.* but its files say tx,/,
     );
   });
