@@ -20,7 +20,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Client, Connection } from '@temporalio/client';
 import { Client as PgClient, escapeIdentifier } from 'pg';
-import { readPlanForWorkflow } from '../src/cli/plan-input';
+import { storePlanForWorkflow } from '../src/cli/plan-input';
 import { conventionalDatabaseUrlEnv } from '../src/config';
 import { databaseUrl } from '../src/dev/local/postgres-server';
 import { approveSignal } from '../workflows/definitions';
@@ -106,6 +106,8 @@ async function main(): Promise<void> {
       JSON.stringify({
         backupsDir: join(infra.workDir, 'backups'),
         reportsDir: join(infra.workDir, 'reports'),
+        // The plan store both workers read (the CLI stores the plan there, as `deploy --fleet` does).
+        plansDir: join(infra.workDir, 'plans'),
         fleets: {
           bench: {
             environments: names,
@@ -147,15 +149,16 @@ async function main(): Promise<void> {
     await createTenants(infra.serverUrl, names);
     const connection = await Connection.connect({ address });
     const client = new Client({ connection, namespace });
-    const plan = await readPlanForWorkflow(join(ROOT, 'migrations'));
     const workflowId = `fleet-bench-${randomBytes(3).toString('hex')}`;
-    const input: FleetDeployInput = { fleet: 'bench', plan, initiator: 'erin' };
 
     log(
       `pgshift deploy --fleet: ${COUNT} databases, ${WORKERS} workers, concurrency ${CONCURRENCY}…`,
     );
     const pgshiftLoad = load();
     const started = performance.now();
+    // As `pgshift deploy --fleet` does: the files into the plan store, the reference into the input.
+    const plan = await storePlanForWorkflow(join(ROOT, 'migrations'), join(infra.workDir, 'plans'));
+    const input: FleetDeployInput = { fleet: 'bench', plan, initiator: 'erin' };
     const handle = await client.workflow.start('fleetDeploy', {
       taskQueue,
       workflowId,

@@ -5,16 +5,24 @@ import { createActivities } from '../activities';
 import { readPlanForWorkflow } from '../src/cli/plan-input';
 import { PlanStore } from '../src/migrations/plan-store';
 import { parseConfig } from '../src/config';
-import type { StagingRehearsalInput, StagingRehearsalResult } from '../workflows/definitions';
+import {
+  approveSignal,
+  type ProductionDeployInput,
+  type ProductionDeployResult,
+  type StagingRehearsalInput,
+  type StagingRehearsalResult,
+} from '../workflows/definitions';
 import { generateMigrations, writeGuideFormat } from './generate-migrations';
 import { startInfra } from './infra';
 import { startBenchWorker } from './temporal-harness';
 
 /**
  * Plans of any size (not part of `npm run bench`): one staging rehearsal of N generated
- * migrations through the plan store, on a real Temporal dev server and an in-process worker.
- * Prints the plan's SQL size, the workflow input, the rehearsal's wall time and its history
- * (events, encoded bytes, the largest payload). `npx tsx bench/large-plan.ts [migrations]`
+ * migrations through the plan store, then a deploy of the same plan to another database
+ * (`preprod`: names-only approvals, approved by signal), on a real Temporal dev server and an
+ * in-process worker. Prints the plan's SQL size, the workflow input, each run's wall time and
+ * history (events, encoded bytes, the largest payload) and the rehearsal's phases.
+ * `npx tsx bench/large-plan.ts [migrations]`
  */
 async function main(): Promise<void> {
   const count = Number(process.argv[2] ?? 5000);
@@ -25,7 +33,23 @@ async function main(): Promise<void> {
     const plansDir = join(infra.workDir, 'plans');
     const env: NodeJS.ProcessEnv = {};
     const config = parseConfig(
-      { plansDir, backupsDir: join(infra.workDir, 'b'), reportsDir: join(infra.workDir, 'r') },
+      {
+        plansDir,
+        backupsDir: join(infra.workDir, 'b'),
+        reportsDir: join(infra.workDir, 'r'),
+        environments: {
+          preprod: {
+            approvals: {
+              requiredRoles: ['devops'],
+              highRiskRoles: [],
+              roster: { devops: ['carol'] },
+            },
+            monitoringWindow: '2s',
+            monitoringInterval: '1s',
+            rollbackWindow: '1s',
+          },
+        },
+      },
       null,
     );
     // The lease activities reach the server with a client of their own (TEMPORAL_*).
@@ -59,12 +83,7 @@ async function main(): Promise<void> {
       const result = (await handle.result()) as StagingRehearsalResult;
       const wallMs = Date.now() - started;
       const history = await handle.fetchHistory();
-      const bytes = temporal.api.history.v1.History.encode(history).finish().length;
-      const largest = Math.max(
-        ...(history.events ?? []).map(
-          (e) => temporal.api.history.v1.HistoryEvent.encode(e).finish().length,
-        ),
-      );
+      const { bytes, largest } = historySize(history);
       const sqlBytes = sqlSize(dir);
       const mb = (n: number) => `${(n / 1024 / 1024).toFixed(2)} MB`;
       say(`migrations:            ${count}`);
@@ -78,7 +97,33 @@ async function main(): Promise<void> {
       if (result.failure) say(`failure:               ${result.failure}`);
       say(`history:               ${history.events?.length ?? 0} events, ${mb(bytes)}`);
       say(`largest event:         ${mb(largest)} (the start, carrying the plan reference)`);
-      say('phases (activity, calls, wall time from scheduled to closed, summed):');
+
+      env.PREPROD_DATABASE_URL = await infra.createDatabase('large_preprod');
+      started = Date.now();
+      const deploy = await worker.client.workflow.start('productionDeploy', {
+        taskQueue: worker.taskQueue,
+        workflowId: `large-plan-deploy-${count}-${Date.now()}`,
+        args: [
+          {
+            environment: 'preprod',
+            plan,
+            initiator: 'bench',
+            options: {},
+          } satisfies ProductionDeployInput,
+        ],
+      });
+      await deploy.signal(approveSignal, { role: 'devops', approver: 'carol' });
+      const deployed = (await deploy.result()) as ProductionDeployResult;
+      const deployMs = Date.now() - started;
+      const deployHistory = await deploy.fetchHistory();
+      const deploySize = historySize(deployHistory);
+      say(
+        `deploy:                ${deployed.finalState} in ${(deployMs / 1000).toFixed(1)} s${deployed.reason ? ` (${deployed.reason.split('\n')[0]})` : ''}`,
+      );
+      say(
+        `deploy history:        ${deployHistory.events?.length ?? 0} events, ${mb(deploySize.bytes)} (largest event ${mb(deploySize.largest)})`,
+      );
+      say('rehearsal phases (activity, calls, wall time from scheduled to closed, summed):');
       for (const [type, phase] of activityPhases(history))
         say(
           `  ${type.padEnd(28)} ${String(phase.calls).padStart(3)} × ${(phase.ms / 1000).toFixed(1)} s`,
@@ -89,6 +134,18 @@ async function main(): Promise<void> {
   } finally {
     await infra.stop();
   }
+}
+
+/** A history's encoded size and its largest event's. */
+function historySize(history: temporal.api.history.v1.IHistory) {
+  return {
+    bytes: temporal.api.history.v1.History.encode(history).finish().length,
+    largest: Math.max(
+      ...(history.events ?? []).map(
+        (e) => temporal.api.history.v1.HistoryEvent.encode(e).finish().length,
+      ),
+    ),
+  };
 }
 
 /** Wall time per activity type of a history: from each call's scheduling to its close. */
