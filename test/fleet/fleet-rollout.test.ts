@@ -1,4 +1,4 @@
-import { WorkflowFailedError } from '@temporalio/client';
+import { ApplicationFailure, WorkflowFailedError } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   fleetOverviewQuery,
@@ -208,6 +208,50 @@ describe('a database deploy started by hand', () => {
     expect(
       String(((failure as WorkflowFailedError).cause?.cause as Error | undefined)?.message),
     ).toMatch(/not started by a fleet rollout/);
+    expect(await versionsOf(stack.urls[tenant])).toEqual([1]);
+  });
+});
+
+describe('a malformed start (by hand, e.g. `temporal workflow start`)', () => {
+  const failureOf = async (workflowType: string, input: unknown) => {
+    const handle = await stack.client.workflow.start(workflowType, {
+      taskQueue: stack.taskQueue,
+      workflowId: `malformed-${workflowType}-${Date.now()}`,
+      args: [input],
+    });
+    const failure = await handle.result().then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    expect(failure).toBeInstanceOf(WorkflowFailedError);
+    return (failure as WorkflowFailedError).cause as ApplicationFailure;
+  };
+
+  it('fails the rollout at once, naming every bad key, instead of retrying a broken task', async () => {
+    const cause = await failureOf('fleetDeploy', {
+      fleet: 'tenants',
+      plan: { checksum: 'not-a-checksum', migrations: [] },
+      options: { approvalExpiry: 'soon' },
+    });
+    expect(cause).toBeInstanceOf(ApplicationFailure);
+    expect(cause.type).toBe('InvalidInput');
+    expect(cause.message).toMatch(/^invalid fleetDeploy input: /);
+    expect(cause.message).toContain('plan.checksum: expected a sha256 hex checksum');
+    expect(cause.message).toContain('initiator: ');
+    expect(cause.message).toContain('options.approvalExpiry: invalid duration');
+  });
+
+  it('fails a database deploy the same way, before it reads or changes anything', async () => {
+    const tenant = TENANTS[2];
+    const cause = await failureOf('fleetDatabaseDeploy', {
+      fleet: 'tenants',
+      environment: tenant,
+      plan: stack.plan,
+      initiator: 'mallory',
+      mode: 'sideways',
+    });
+    expect(cause.type).toBe('InvalidInput');
+    expect(cause.message).toMatch(/^invalid fleetDatabaseDeploy input: mode: /);
     expect(await versionsOf(stack.urls[tenant])).toEqual([1]);
   });
 });

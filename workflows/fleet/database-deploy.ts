@@ -2,7 +2,12 @@ import { CancellationScope, proxyActivities, workflowInfo } from '@temporalio/wo
 import type { FleetActivities } from '../../activities/fleet';
 import { EnvironmentLease } from '../lease/lease-client';
 import { ProgressTracker } from '../progress-tracker';
-import type { FleetDatabaseInput, FleetDatabaseResult } from './definitions';
+import { parseWorkflowInput } from '../text';
+import {
+  fleetDatabaseInputSchema,
+  type FleetDatabaseInput,
+  type FleetDatabaseResult,
+} from './definitions';
 import { rollbackDatabase } from './database-rollback';
 import { MEMBER_DEPLOY_STEPS, MemberDeploy } from './member-deploy';
 
@@ -32,6 +37,7 @@ const { verifyFleetParent } = proxyActivities<FleetActivities>({
  * parent's history keeps one small result per database.
  */
 export async function fleetDatabaseDeploy(input: FleetDatabaseInput): Promise<FleetDatabaseResult> {
+  parseWorkflowInput(fleetDatabaseInputSchema, input, 'fleetDatabaseDeploy');
   const { environment, plan, initiator, mode } = input;
   const info = workflowInfo();
   const tracker = new ProgressTracker(

@@ -8,6 +8,8 @@ import type { SignedAuthorization } from '../../src/approvals/authorization';
 import type { SignedDecision } from '../../src/approvals/verify-decision';
 import type { PlanRef } from '../../src/migrations/types';
 import type { ApprovalState } from '../definitions';
+import { positiveDurationSchema } from '../contracts/durations';
+import { migrationPlanSchema } from '../contracts/plan';
 
 export const FLEET_WORKFLOW_TYPE = 'fleetDeploy';
 export const FLEET_DATABASE_WORKFLOW_TYPE = 'fleetDatabaseDeploy';
@@ -116,6 +118,31 @@ export interface FleetDeployInput extends SignedDecision {
   carried?: FleetCarried;
 }
 
+/**
+ * What `fleetDeploy` checks of its input before anything else (a start by hand, e.g. with
+ * `temporal workflow start`, gets `InvalidInput` naming every bad key). Loose: signed-decision
+ * fields and the carried state of a continued run pass through as they came.
+ */
+export const fleetDeployInputSchema = z.looseObject({
+  fleet: z.string().min(1),
+  plan: migrationPlanSchema,
+  initiator: z.string().min(1),
+  options: z
+    .looseObject({
+      approvalExpiry: positiveDurationSchema.optional(),
+      childrenPerRun: z.number().int().positive().optional(),
+    })
+    .optional(),
+  carried: z
+    .looseObject({
+      stage: z.string(),
+      databases: z.array(
+        z.looseObject({ environment: z.string().min(1), status: z.enum(DATABASE_STATUSES) }),
+      ),
+    })
+    .optional(),
+});
+
 export const FLEET_FINAL_STATES = [
   'completed',
   'rolled-back',
@@ -206,6 +233,19 @@ export interface FleetDatabaseInput {
   monitoringWindow?: string;
   monitoringInterval?: string;
 }
+
+/** What `fleetDatabaseDeploy` checks of its input before anything else. */
+export const fleetDatabaseInputSchema = z.looseObject({
+  fleet: z.string().min(1),
+  environment: z.string().min(1),
+  plan: migrationPlanSchema,
+  initiator: z.string().min(1),
+  mode: z.enum(['deploy', 'rollback']),
+  targetVersion: z.number().int().nonnegative().optional(),
+  backupId: z.string().min(1).optional(),
+  monitoringWindow: positiveDurationSchema.optional(),
+  monitoringInterval: positiveDurationSchema.optional(),
+});
 
 export const fleetDatabaseResultSchema = z.strictObject({
   environment: z.string(),

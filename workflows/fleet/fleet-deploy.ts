@@ -1,5 +1,10 @@
 import { ApplicationFailure, condition } from '@temporalio/workflow';
-import type { FleetDeployInput, FleetDeployResult } from './definitions';
+import { parseWorkflowInput } from '../text';
+import {
+  fleetDeployInputSchema,
+  type FleetDeployInput,
+  type FleetDeployResult,
+} from './definitions';
 import { approveRollout } from './fleet-approval';
 import { FleetRun } from './fleet-run';
 import { openWave, runWave } from './fleet-waves';
@@ -20,6 +25,7 @@ import { openWave, runWave } from './fleet-waves';
  * databases fits the history limits. Only a continued run accepts carried state.
  */
 export async function fleetDeploy(input: FleetDeployInput): Promise<FleetDeployResult> {
+  parseWorkflowInput(fleetDeployInputSchema, input, 'fleetDeploy');
   const run = new FleetRun(input);
   if (!run.started) {
     const ended = await approveRollout(run);
