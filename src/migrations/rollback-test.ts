@@ -305,13 +305,13 @@ export async function testAllRollbacks(
           );
         break;
       }
-      const [walkedSoFar, stepsBefore] = [walked, walked.length];
+      const stepsBefore = walked.length;
       try {
         await step(client, migration, 'down', runner);
         const comparison = await compareAfterRollback(
           client,
           check,
-          once(() => replayedSnapshot(serverUrl, walkedSoFar.slice(0, stepsBefore), runner)),
+          once(() => replayedSnapshot(serverUrl, walked.slice(0, stepsBefore), runner)),
         );
         if (comparison.fallback) notes.push(comparison.fallback);
         found = prefixed(
