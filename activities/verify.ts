@@ -112,7 +112,9 @@ export function createVerifyActivities(deps: ActivityDeps) {
 
     /** One observation of the monitoring window; the workflow judges it with evaluateThresholds. */
     async sampleMetrics(input: OnEnvironment<{ tables?: string[] }>): Promise<MetricsSample> {
-      return asActivity(() => sampleMetrics(metricsTarget(input.environment, input.tables)));
+      return asActivity(() =>
+        withHeartbeat(() => sampleMetrics(metricsTarget(input.environment, input.tables))),
+      );
     },
 
     /** Stores the live schema under a label (e.g. `v5`) for later comparison. */

@@ -20,6 +20,22 @@ export const quick = proxyActivities<Activities>({
 });
 
 /**
+ * Monitoring samples: one every interval, so a worker restarted during a monitoring window
+ * often leaves one in transit, and a task taken by a poll the shutdown interrupted is lost
+ * (nothing heartbeats it). The sample heartbeats, so such an attempt is retried after 10 s
+ * instead of after the 2-minute start-to-close timeout.
+ */
+export const probes = proxyActivities<Activities>({
+  startToCloseTimeout: '2m',
+  heartbeatTimeout: '10s',
+  retry: {
+    initialInterval: '1s',
+    maximumInterval: '30s',
+    maximumAttempts: 5,
+  },
+});
+
+/**
  * Long work that heartbeats (migrations, rollback tests, health windows): a dead worker is
  * noticed within the heartbeat timeout and the activity resumes on another one.
  */

@@ -6,7 +6,7 @@ import {
   type Thresholds,
   type ThresholdHistory,
 } from '../src/verify/thresholds';
-import { quick } from './activity-proxies';
+import { probes } from './activity-proxies';
 import type { EnvironmentPolicy } from '../activities/policy';
 import { formatMs } from './deploy-options';
 import type { ProgressTracker } from './progress-tracker';
@@ -92,7 +92,7 @@ export async function monitorDeployment(args: {
   let last = '';
   const breaches: SampledBreach[] = [];
   for (;;) {
-    const sample = await quick.sampleMetrics.executeWithOptions(
+    const sample = await probes.sampleMetrics.executeWithOptions(
       { summary: `monitor ${environment}: sample ${samples + 1}` },
       [{ environment, ...(args.tables ? { tables: args.tables } : {}) }],
     );
@@ -106,7 +106,7 @@ export async function monitorDeployment(args: {
     ) {
       // One slow answer on a busy host is not a degradation: measure again at once, and count
       // it only when the second sample is slow too (or breaches something else).
-      const again = await quick.sampleMetrics.executeWithOptions(
+      const again = await probes.sampleMetrics.executeWithOptions(
         { summary: `monitor ${environment}: confirm sample ${samples}` },
         [{ environment, ...(args.tables ? { tables: args.tables } : {}) }],
       );
