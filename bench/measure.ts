@@ -95,6 +95,11 @@ export function pairedRatio(a: number[], b: number[]): number {
   return median(a.map((value, i) => value / b[i]));
 }
 
+/** Median of a[i] - b[i]: what a costs over b, run by run. */
+export function pairedDifference(a: number[], b: number[]): number {
+  return median(a.map((value, i) => value - b[i]));
+}
+
 /**
  * Flushes dirty pages to disk (`sync`) before a timed run, so that the writeback of the
  * previous run (a 1 GB restore leaves that much in the page cache) does not land in the next.
