@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { configJsonSchema } from '../../src/config';
 import { configReference, formatConfigReference } from '../../src/config/reference';
-import { configSchemaText } from '../../src/cli/commands/config';
+import { configSchemaText } from '../../src/cli/actions/config';
 import { runCli } from './run-cli';
 
 const repoRoot = join(__dirname, '..', '..');

@@ -2,6 +2,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import { pgshiftProcessArgs } from '../support/temporal';
 import { runCli } from './run-cli';
 
 const version = (
@@ -19,6 +21,32 @@ describe('the CLI at first contact', () => {
       expect(run.code).toBe(0);
       expect(run.stdout.trim()).toBe(version);
     }
+  });
+
+  it('prints the help of every command without loading the Temporal SDK or the workflow contracts', () => {
+    // A preload records every module the CLI loads: help must stay instant (it took 0.4 s
+    // when each command module loaded the SDK, zod and the contracts to register its options).
+    const preload = join(dir, 'record-loads.cjs');
+    const record = join(dir, 'loaded.json');
+    writeFileSync(
+      preload,
+      `const Module = require('node:module'); const fs = require('node:fs');
+const loaded = new Set(); const load = Module._load;
+Module._load = function (request, parent) {
+  try { loaded.add(Module._resolveFilename(request, parent)); } catch {}
+  return load.apply(this, arguments);
+};
+process.on('exit', () => fs.writeFileSync(${JSON.stringify(record)}, JSON.stringify([...loaded])));`,
+    );
+    const [command, argv] = pgshiftProcessArgs(['--help']);
+    const run = spawnSync(command, ['--require', preload, ...argv], { encoding: 'utf8' });
+    expect(run.status).toBe(0);
+    for (const name of ['migrate', 'rehearse', 'deploy', 'approve', 'rollback', 'fleet', 'list'])
+      expect(run.stdout).toMatch(new RegExp(`^  ${name}\\b`, 'm'));
+    const heavy = (JSON.parse(readFileSync(record, 'utf8')) as string[]).filter((file) =>
+      /[\\/](@temporalio|zod)[\\/]|[\\/]workflows[\\/]definitions\./.test(file),
+    );
+    expect(heavy).toEqual([]);
   });
 
   it('calls a malformed DATABASE_URL a usage error naming the variable, not an unreachable server', async () => {

@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { join, resolve } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { buildRollbackInput, type RollbackOptions } from '../../src/cli/commands/rollback';
+import { buildRollbackInput, type RollbackOptions } from '../../src/cli/actions/rollback';
 import { UsageError } from '../../src/errors';
 import type { MigrationPlan } from '../../src/migrations/types';
 import type { EmergencyRollbackResult } from '../../workflows/definitions';

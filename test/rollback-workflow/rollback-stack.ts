@@ -14,7 +14,7 @@ import type { Client, WorkflowHandle } from '@temporalio/client';
 import { createActivities } from '../../activities';
 import { startExampleApp, type RunningExampleApp } from '../../example-app/server';
 import { createBackup, toBackupName } from '../../src/backup';
-import { startRollback } from '../../src/cli/commands/rollback';
+import { startRollback } from '../../src/cli/actions/rollback';
 import { readPlanForWorkflow } from '../../src/cli/plan-input';
 import { parseConfig, type PgshiftConfig, type PgshiftConfigInput } from '../../src/config';
 import { withClient } from '../../src/migrations/database';

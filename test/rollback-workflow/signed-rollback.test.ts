@@ -7,7 +7,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { WorkflowHandle } from '@temporalio/client';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { signRollbackStart } from '../../src/cli/commands/rollback';
+import { signRollbackStart } from '../../src/cli/actions/rollback';
 import { newStatement } from '../../src/cli/signing';
 import type { MigrationPlan } from '../../src/migrations/types';
 import {

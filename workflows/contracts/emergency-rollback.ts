@@ -10,6 +10,7 @@ import {
   type RollbackApprovalPayload,
 } from './approvals';
 import { acceptChangedRollbackSchema, changeFields, reasonBySchema } from './deploy';
+import { ISSUE_TYPES, SEVERITIES } from './incident-kinds';
 import { durationSchema } from './durations';
 import { migrationPlanSchema } from './plan';
 import { stepSchema } from './progress';
@@ -38,17 +39,7 @@ export const submitRollbackApprovalUpdate = defineUpdate<
 export const ROLLBACK_TYPES = ['migration', 'application', 'full-emergency', 'none'] as const;
 export type RollbackType = (typeof ROLLBACK_TYPES)[number];
 
-export const ISSUE_TYPES = [
-  'migration-failure',
-  'application-failure',
-  'performance-degradation',
-  'feature-failure',
-  'minor',
-] as const;
-export type IssueType = (typeof ISSUE_TYPES)[number];
-
-export const SEVERITIES = ['P0', 'P1', 'P2', 'P3'] as const;
-export type Severity = (typeof SEVERITIES)[number];
+export { ISSUE_TYPES, SEVERITIES, type IssueType, type Severity } from './incident-kinds';
 
 export const emergencyRollbackInputSchema = z.object({
   environment: z.string().min(1),

@@ -1,40 +1,9 @@
 import type { Command } from 'commander';
-import { UsageError } from '../../errors';
-import { connectClient } from '../../temporal/connection';
-import { emit, type GlobalOptions } from '../output';
-import { buildListQuery, endedWell, inspectRun, listRuns } from '../run-inspect';
-import { formatRunList, formatRunView } from '../run-view';
-import { watchRun } from '../run-watch';
+import type { ListOptions, WatchCommandOptions } from '../actions/runs';
+import type { GlobalOptions } from '../output';
 
-interface ListOptions extends GlobalOptions {
-  env?: string;
-  kind?: string;
-  status?: string;
-  phase?: string;
-  limit: string;
-}
-
-interface WatchCommandOptions extends GlobalOptions {
-  interval: string;
-}
-
-async function withClient<T>(
-  fn: (client: Awaited<ReturnType<typeof connectClient>>) => Promise<T>,
-) {
-  const client = await connectClient();
-  try {
-    return await fn(client);
-  } finally {
-    await client.connection.close();
-  }
-}
-
-function parsePositive(value: string, flag: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1)
-    throw new UsageError(`${flag} ${value} is not a positive number`);
-  return n;
-}
+/** The commands' work, loaded when one runs: `--help` does not load the Temporal SDK. */
+const actions = () => import('../actions/runs');
 
 export function register(program: Command): void {
   program
@@ -44,9 +13,7 @@ export function register(program: Command): void {
     )
     .argument('<workflowId>', 'the workflow id printed when the run started (see `pgshift list`)')
     .action(async (workflowId: string, _opts: unknown, command: Command) => {
-      const opts = command.optsWithGlobals<GlobalOptions>();
-      const view = await withClient((client) => inspectRun(client, workflowId));
-      emit(opts, view, (v) => formatRunView(v).join('\n'));
+      await (await actions()).showRun(workflowId, command.optsWithGlobals<GlobalOptions>());
     });
 
   program
@@ -58,16 +25,7 @@ export function register(program: Command): void {
     .option('--interval <ms>', 'how often to refresh', '500')
     .action(async (workflowId: string, _opts: unknown, command: Command) => {
       const opts = command.optsWithGlobals<WatchCommandOptions>();
-      const intervalMs = parsePositive(opts.interval, '--interval');
-      const view = await withClient((client) =>
-        watchRun(client, workflowId, {
-          json: opts.json,
-          tty: Boolean(process.stdout.isTTY),
-          columns: process.stdout.columns,
-          intervalMs,
-        }),
-      );
-      process.exitCode = endedWell(view) ? 0 : 1;
+      process.exitCode = await (await actions()).watch(workflowId, opts);
     });
 
   program
@@ -82,16 +40,6 @@ export function register(program: Command): void {
     .option('--phase <phase>', 'only runs in this phase (PgshiftPhase)')
     .option('--limit <n>', 'at most this many runs', '20')
     .action(async (_opts: unknown, command: Command) => {
-      const opts = command.optsWithGlobals<ListOptions>();
-      const filter = {
-        environment: opts.env,
-        kind: opts.kind,
-        status: opts.status,
-        phase: opts.phase,
-        limit: parsePositive(opts.limit, '--limit'),
-      };
-      buildListQuery(filter); // usage errors before connecting
-      const rows = await withClient((client) => listRuns(client, filter));
-      emit(opts, rows, formatRunList);
+      await (await actions()).list(command.optsWithGlobals<ListOptions>());
     });
 }

@@ -19,8 +19,8 @@ import {
   type ProductionDeployResult,
   type StagingRehearsalInput,
 } from '../../../workflows/definitions';
-import { signDeployStart } from '../../cli/commands/deploy';
-import { signRollbackStart } from '../../cli/commands/rollback';
+import { signDeployStart } from '../../cli/actions/deploy';
+import { signRollbackStart } from '../../cli/actions/rollback';
 import { storePlanForWorkflow } from '../../cli/plan-input';
 import { signDecision, type StatementTarget } from '../../cli/signing';
 import { followProgress, startPgshiftWorkflow, type StartRequest } from '../../cli/workflow-runs';
