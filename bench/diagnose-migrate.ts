@@ -97,6 +97,12 @@ async function main() {
           await infra.dropDatabase(url);
         }
       }
+    // The check alone, cold: a fresh process requiring the library and loading the plan.
+    const checks: { requireMs: number; loadPlanMs: number; cpuMs: number }[] = [];
+    for (let round = 0; round < rounds; round++) {
+      const run = await runProcess(process.execPath, [join(ROOT, 'bench', 'check-cost.js'), dir]);
+      checks.push(JSON.parse(run.stdout.trim()));
+    }
     const help: number[] = [];
     for (let round = 0; round < rounds; round++) {
       const started = performance.now();
@@ -110,6 +116,9 @@ async function main() {
       process.stdout.write(
         `${name.padEnd(36)} wall median ${median(wall).toFixed(0)} ms, CPU (user+sys) median ${median(cpu).toFixed(0)} ms\n`,
       );
+    process.stdout.write(
+      `${'check, fresh process (require+load)'.padEnd(36)} ${checks.map((c) => `${c.requireMs.toFixed(0)}+${c.loadPlanMs.toFixed(0)} ms (CPU ${c.cpuMs.toFixed(0)})`).join(', ')}\n`,
+    );
     process.stdout.write(`${'CLI --help'.padEnd(36)} median ${median(help).toFixed(0)} ms\n`);
   } finally {
     await infra.stop();
