@@ -6,9 +6,10 @@ interface CommandModule {
 
 /**
  * Every command module exports `register(program)`; the order here is the order in --help.
- * Modules are loaded on demand: `pgshift migrate up` must not pay for loading the Temporal
- * SDK (hundreds of milliseconds), so only the module that owns the command is required,
- * and all of them only for help or an unknown command.
+ * Modules are loaded on demand: only the module that owns the command is required, and all
+ * of them for help or an unknown command. A module that needs the Temporal SDK, the workflow
+ * contracts or the config (hundreds of milliseconds) declares its command only and loads its
+ * work from `src/cli/actions/` when the command runs, so that help stays instant.
  */
 const modules: { commands: string[]; load: () => Promise<CommandModule> }[] = [
   { commands: ['validate'], load: () => import('./validate') },
