@@ -1,4 +1,4 @@
-import { proxyActivities } from '@temporalio/workflow';
+import { proxyActivities, type RetryPolicy } from '@temporalio/workflow';
 import type { createActivities } from '../activities';
 
 type Activities = ReturnType<typeof createActivities>;
@@ -9,14 +9,17 @@ type Activities = ReturnType<typeof createActivities>;
  * (activities/deps.ts toFailure), so no list of error types is kept here.
  */
 
+/** The retries of short activities: a few, quickly, then give up. */
+const SHORT_RETRY: RetryPolicy = {
+  initialInterval: '1s',
+  maximumInterval: '30s',
+  maximumAttempts: 5,
+};
+
 /** Quick database reads, records, reports and notifications. */
 export const quick = proxyActivities<Activities>({
   startToCloseTimeout: '2m',
-  retry: {
-    initialInterval: '1s',
-    maximumInterval: '30s',
-    maximumAttempts: 5,
-  },
+  retry: SHORT_RETRY,
 });
 
 /**
@@ -28,11 +31,7 @@ export const quick = proxyActivities<Activities>({
 export const probes = proxyActivities<Activities>({
   startToCloseTimeout: '2m',
   heartbeatTimeout: '10s',
-  retry: {
-    initialInterval: '1s',
-    maximumInterval: '30s',
-    maximumAttempts: 5,
-  },
+  retry: SHORT_RETRY,
 });
 
 /**
